@@ -1,0 +1,310 @@
+"""Month-by-month projection: every component's quantity × its price, for one or many workloads.
+
+``evaluate_grid`` is the array engine (one row per scenario); ``estimate`` runs it for one
+workload and keeps every line with its quantity, unit price and source, so any figure can be
+traced back to a row of the pricing table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from costcompare.destinations import BASELINE, CATEGORIES, Component, Destination, resolve_names
+from costcompare.errors import PricingError
+from costcompare.pricing import Price, PriceBook, PriceTable, default_table
+from costcompare.volumes import Volumes, WorkloadGrid, quantity_spec
+from costcompare.workload import Workload
+
+
+@dataclass
+class LineCosts:
+    """One component over a grid: quantity and cost, each (scenarios, months)."""
+
+    component: Component
+    price: Price
+    quantity: np.ndarray
+    cost: np.ndarray
+
+
+@dataclass
+class GridResult:
+    """Costs of several destinations over a grid of workloads."""
+
+    grid: WorkloadGrid
+    book: PriceBook
+    lines: dict[str, list[LineCosts]]
+
+    def monthly(self, destination: str) -> np.ndarray:
+        """USD per scenario per month, (n, M)."""
+        return sum((line.cost for line in self.lines[destination]), np.zeros(self._shape))
+
+    def by_category(self, destination: str) -> dict[str, np.ndarray]:
+        out = {c: np.zeros(self._shape) for c in CATEGORIES}
+        for line in self.lines[destination]:
+            out[line.component.category] = out[line.component.category] + line.cost
+        return out
+
+    def steady_state(self, destination: str) -> np.ndarray:
+        return self.monthly(destination)[:, -1]
+
+    def total(self, destination: str) -> np.ndarray:
+        return self.monthly(destination).sum(axis=1)
+
+    @property
+    def _shape(self) -> tuple[int, int]:
+        return (self.grid.n, self.grid.months)
+
+
+def check_units(book: PriceBook, destinations: Iterable[Destination]) -> None:
+    """A price's unit must be the unit its quantity is counted in, or the product is nonsense."""
+    for dest in destinations:
+        for comp in dest.components:
+            price = book[comp.price_key]
+            want = quantity_spec(comp.quantity).unit
+            if price.unit != want:
+                raise PricingError(
+                    f"price {comp.price_key} ({book.region}) is per {price.unit!r}, but "
+                    f"'{comp.name}' is counted in {want!r}",
+                    f"express the price per {want} in the pricing table",
+                )
+
+
+def evaluate_grid(
+    grid: WorkloadGrid,
+    book: PriceBook,
+    destinations: Sequence[Destination],
+    *,
+    include_baseline: bool = False,
+) -> GridResult:
+    """Cost every component of every destination for every scenario and month."""
+    dests = [*destinations, *([BASELINE] if include_baseline else [])]
+    book.require(c.price_key for d in dests for c in d.components)
+    check_units(book, dests)
+    volumes = Volumes(grid, book.storage_classes)
+    free_tier = bool(grid.base.free_tier)
+    lines: dict[str, list[LineCosts]] = {}
+    for dest in dests:
+        rows = []
+        for comp in dest.components:
+            qty = volumes[comp.quantity]
+            for flag in comp.enabled_by:
+                qty = qty * (grid.param(flag) > 0)
+            price = book[comp.price_key]
+            rows.append(LineCosts(comp, price, qty, price.cost(qty, free_tier=free_tier)))
+        lines[dest.name] = rows
+    return GridResult(grid, book, lines)
+
+
+# -- one workload, explained ----------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    """One cost line of one destination for one workload, month by month."""
+
+    name: str
+    category: str
+    price_key: str
+    unit: str
+    quantity: np.ndarray
+    cost: np.ndarray
+    price: Price
+
+    def unit_price(self, month: int = -1) -> float:
+        """Effective USD per unit: the rate, or cost ÷ quantity where tiers or free tier apply."""
+        q = float(self.quantity[month])
+        if q > 0 and (self.price.is_tiered or self.price.free_quantity):
+            return float(self.cost[month]) / q
+        return self.price.first_rate
+
+    def as_dict(self, month: int = -1) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "category": self.category,
+            "quantity": float(self.quantity[month]),
+            "unit": self.unit,
+            "unit_price_usd": self.unit_price(month),
+            "monthly_usd": float(self.cost[month]),
+            "price_key": self.price_key,
+            "source": self.price.source,
+            "confidence": self.price.confidence,
+            "effective_date": self.price.effective_date.isoformat(),
+            "rate": self.price.explain_rate(),
+        }
+
+
+@dataclass
+class DestinationEstimate:
+    name: str
+    title: str
+    lines: list[Line]
+
+    @property
+    def monthly_usd(self) -> np.ndarray:
+        if not self.lines:
+            return np.zeros(0)
+        return np.sum([line.cost for line in self.lines], axis=0)
+
+    @property
+    def steady_state_monthly_usd(self) -> float:
+        series = self.monthly_usd
+        return float(series[-1]) if len(series) else 0.0
+
+    @property
+    def total_usd(self) -> float:
+        return float(self.monthly_usd.sum())
+
+    def category_usd(self, month: int = -1) -> dict[str, float]:
+        out = dict.fromkeys(CATEGORIES, 0.0)
+        for line in self.lines:
+            out[line.category] += float(line.cost[month])
+        return out
+
+    def category_shares(self, month: int = -1) -> dict[str, float]:
+        amounts = self.category_usd(month)
+        total = sum(amounts.values())
+        return {k: (v / total if total else 0.0) for k, v in amounts.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "steady_state_monthly_usd": self.steady_state_monthly_usd,
+            "total_usd": self.total_usd,
+            "monthly_usd": [float(x) for x in self.monthly_usd],
+            "category_monthly_usd": self.category_usd(),
+            "components": [line.as_dict() for line in self.lines],
+        }
+
+
+@dataclass
+class Estimate:
+    """The explained comparison for one workload: what ``costcompare estimate`` prints."""
+
+    workload: Workload
+    region: str
+    pricing_date: dt.date
+    destinations: list[DestinationEstimate]
+    baseline: DestinationEstimate
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def horizon_months(self) -> int:
+        return self.workload.horizon_months
+
+    def by_cost(self) -> list[DestinationEstimate]:
+        """Cheapest first (steady state, then horizon total)."""
+        return sorted(self.destinations, key=lambda d: (d.steady_state_monthly_usd, d.total_usd))
+
+    def get(self, name: str) -> DestinationEstimate:
+        return next(d for d in self.destinations if d.name == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The scripting contract of DESIGN.md (plus a few extra keys scripts may ignore)."""
+        return {
+            "region": self.region,
+            "currency": "USD",
+            "pricing_date": self.pricing_date.isoformat(),
+            "horizon_months": self.horizon_months,
+            "workload": self.workload.to_dict(),
+            "baseline": {
+                "monthly_usd": self.baseline.steady_state_monthly_usd,
+                "components": [line.as_dict() for line in self.baseline.lines],
+            },
+            "destinations": [d.as_dict() for d in self.destinations],
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self):
+        """Tidy table: one row per destination × month × component."""
+        import pandas as pd
+
+        records = []
+        for dest in [*self.destinations, self.baseline]:
+            for line in dest.lines:
+                for month in range(self.horizon_months):
+                    records.append(
+                        {
+                            "destination": dest.name,
+                            "month": month + 1,
+                            "component": line.name,
+                            "category": line.category,
+                            "quantity": float(line.quantity[month]),
+                            "unit": line.unit,
+                            "unit_price_usd": line.unit_price(month),
+                            "cost_usd": float(line.cost[month]),
+                            "price_key": line.price_key,
+                            "source": line.price.source,
+                            "confidence": line.price.confidence,
+                        }
+                    )
+        return pd.DataFrame.from_records(records)
+
+
+def _shown(line: LineCosts, workload: Workload) -> bool:
+    if any(not getattr(workload, flag) for flag in line.component.enabled_by):
+        return False
+    return not (line.component.optional and not np.any(line.quantity[0] > 0))
+
+
+def _explained(dest: Destination, result: GridResult, workload: Workload) -> DestinationEstimate:
+    lines = [
+        Line(
+            name=lc.component.name,
+            category=lc.component.category,
+            price_key=lc.component.price_key,
+            unit=lc.price.unit,
+            quantity=np.asarray(lc.quantity[0], dtype=float),
+            cost=np.asarray(lc.cost[0], dtype=float),
+            price=lc.price,
+        )
+        for lc in result.lines[dest.name]
+        if _shown(lc, workload)
+    ]
+    return DestinationEstimate(dest.name, dest.title, lines)
+
+
+def estimate(
+    workload: Workload,
+    *,
+    destinations: list[str] | None = None,
+    pricing_date: dt.date | None = None,
+    table: PriceTable | None = None,
+) -> Estimate:
+    """Cost each destination for one workload, month by month, every line explained."""
+    table = table or default_table()
+    book = table.resolve(workload.region, pricing_date)
+    chosen = resolve_names(destinations)
+    result = evaluate_grid(WorkloadGrid.single(workload), book, chosen, include_baseline=True)
+    dests = [_explained(d, result, workload) for d in chosen]
+    baseline = _explained(BASELINE, result, workload)
+    return Estimate(
+        workload, workload.region, book.pricing_date, dests, baseline, _notes(workload, dests)
+    )
+
+
+def _notes(workload: Workload, dests: list[DestinationEstimate]) -> list[str]:
+    notes = []
+    if workload.s3_lifecycle and workload.session_bytes < workload.s3_transition_min_object_bytes:
+        notes.append(
+            f"S3 lifecycle transitions do nothing here: objects of {workload.session_bytes:,.0f} "
+            f"bytes are below the {workload.s3_transition_min_object_bytes:,} bytes S3 lifecycle "
+            "transitions by default (since 2024); they stay in STANDARD until they expire."
+        )
+    low = sorted(
+        {line.price_key for d in dests for line in d.lines if line.price.confidence == "low"}
+    )
+    if low:
+        notes.append("Low-confidence prices (unsourced or derived) used: " + ", ".join(low) + ".")
+    if workload.retention_days is None:
+        notes.append("retention_days is null: logs are kept forever, storage grows every month.")
+    if workload.free_tier:
+        notes.append("Free tier applied per price (CloudWatch 5 GB each, KMS 20,000 requests).")
+    if any(d.name in ("s3", "both") for d in dests) and workload.vpc_endpoints:
+        notes.append("S3 traffic uses the S3 gateway endpoint, which is free.")
+    return notes

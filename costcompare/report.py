@@ -1,0 +1,239 @@
+"""Renderers shared by the CLI and notebooks: table, JSON, CSV, Markdown of an Estimate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from costcompare.destinations import CATEGORIES
+from costcompare.errors import OutputError
+from costcompare.model import DestinationEstimate, Estimate, Line
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+@dataclass(frozen=True)
+class Money:
+    """Display currency: USD as priced, or converted at a rate the user gives."""
+
+    currency: str = "USD"
+    fx_rate: float = 1.0
+
+    def __call__(self, usd: float, *, digits: int | None = None) -> str:
+        value = usd * self.fx_rate
+        if digits is None:
+            digits = 0 if self.currency == "JPY" else 2
+        symbol = {"USD": "$", "JPY": "¥"}.get(self.currency, "")
+        text = f"{value:,.{digits}f}"
+        return f"{symbol}{text}" if symbol else f"{text} {self.currency}"
+
+
+def render(estimate: Estimate, fmt: str, *, money: Money = Money(), explain: bool = False) -> str:
+    if fmt == "json":
+        return to_json(estimate, money)
+    if fmt == "csv":
+        return to_csv(estimate, money)
+    if fmt == "markdown":
+        return to_markdown(estimate, money, explain=explain)
+    return to_text(estimate, money, explain=explain)
+
+
+def to_json(estimate: Estimate, money: Money = Money()) -> str:
+    data = estimate.as_dict()
+    if money.currency != "USD":
+        data["display"] = {"currency": money.currency, "fx_rate": money.fx_rate}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(estimate: Estimate, money: Money = Money()) -> str:
+    """One row per destination × month × component (the tidy table), USD and display currency."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    header = [
+        "destination", "month", "component", "category", "quantity", "unit", "unit_price_usd",
+        "cost_usd", "price_key", "confidence", "source",
+    ]  # fmt: skip
+    if money.currency != "USD":
+        header.append(f"cost_{money.currency.lower()}")
+    writer.writerow(header)
+    for dest in [*estimate.destinations, estimate.baseline]:
+        for line in dest.lines:
+            for month in range(estimate.horizon_months):
+                row = [
+                    dest.name, month + 1, line.name, line.category,
+                    repr(float(line.quantity[month])), line.unit, repr(line.unit_price(month)),
+                    repr(float(line.cost[month])), line.price_key, line.price.confidence,
+                    line.price.source,
+                ]  # fmt: skip
+                if money.currency != "USD":
+                    row.append(repr(float(line.cost[month]) * money.fx_rate))
+                writer.writerow(row)
+    return buf.getvalue()
+
+
+def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[list[str]]]:
+    shown = [c for c in CATEGORIES if any(d.category_usd()[c] for d in estimate.destinations)]
+    header = ["destination", "per month (steady)", f"{estimate.horizon_months}-month total"]
+    header += [f"{c} %" for c in shown]
+    rows = []
+    for dest in estimate.by_cost():
+        shares = dest.category_shares()
+        rows.append(
+            [
+                dest.name,
+                money(dest.steady_state_monthly_usd),
+                money(dest.total_usd),
+                *(f"{shares[c] * 100:.0f}" for c in shown),
+            ]
+        )
+    return header, rows
+
+
+def _explain_line(line: Line, money: Money) -> str:
+    q = float(line.quantity[-1])
+    cost = float(line.cost[-1])
+    rate = line.unit_price()
+    extra = ""
+    if line.price.is_tiered:
+        extra = f" [{line.price.explain_rate()}]"
+    if line.price.free_quantity and "free" not in extra:
+        extra += f" [first {line.price.free_quantity:g} {line.unit} free]" if q else ""
+    flag = " (LOW CONFIDENCE)" if line.price.confidence == "low" else ""
+    return (
+        f"  {line.name}: {q:,.6g} {line.unit} × {_rate(rate)} USD = {money(cost, digits=4)}"
+        f"{extra}{flag}\n      price {line.price_key} effective "
+        f"{line.price.effective_date.isoformat()} ({line.price.confidence}): {line.price.source}"
+    )
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:.10f}".rstrip("0").rstrip(".") if rate else "0"
+
+
+def _grid(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    out = []
+    for i, row in enumerate([header, *rows]):
+        cells = [
+            str(c).ljust(w) if j == 0 else str(c).rjust(w)
+            for j, (c, w) in enumerate(zip(row, widths, strict=False))
+        ]
+        out.append("  ".join(cells).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _heading(estimate: Estimate, money: Money) -> str:
+    w = estimate.workload
+    sessions = w.base_sessions_per_month
+    fx = f", 1 USD = {money.fx_rate:g} {money.currency}" if money.currency != "USD" else ""
+    return (
+        f"Session Manager log destinations — {estimate.region}, prices as of "
+        f"{estimate.pricing_date.isoformat()}{fx}\n"
+        f"{sessions:,.0f} sessions/month × {w.session_bytes:,.0f} bytes, retention "
+        f"{w.retention_days if w.retention_days is not None else 'forever'} days, "
+        f"{w.searches_per_month:g} searches/month, horizon {w.horizon_months} months"
+    )
+
+
+def _baseline_text(estimate: Estimate, money: Money) -> str:
+    b = estimate.baseline
+    if not b.lines:
+        return "Shared baseline: none (no VPC endpoints)."
+    return (
+        f"Shared baseline, in every option and not in the figures above: "
+        f"{money(b.steady_state_monthly_usd)}/month ({'; '.join(line.name for line in b.lines)})."
+    )
+
+
+def _verdict(estimate: Estimate, money: Money) -> str:
+    ranked = estimate.by_cost()
+    if len(ranked) < 2:
+        return ""
+    cheap, dear = ranked[0], ranked[-1]
+    return (
+        f"Cheapest: {cheap.name} at {money(cheap.steady_state_monthly_usd)}/month; "
+        f"{dear.name} costs {money(dear.steady_state_monthly_usd - cheap.steady_state_monthly_usd)}"
+        f"/month more."
+    )
+
+
+def to_text(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
+    header, rows = _summary_rows(estimate, money)
+    parts = [_heading(estimate, money), "", _grid(header, rows), "", _verdict(estimate, money)]
+    parts.append(_baseline_text(estimate, money))
+    if explain:
+        parts.append("")
+        parts.append(f"Every line, month {estimate.horizon_months} (quantity × unit price = cost):")
+        for dest in [*estimate.by_cost(), estimate.baseline]:
+            parts.append(f"{dest.title} [{dest.name}]: {money(dest.steady_state_monthly_usd)}")
+            parts.extend(_explain_line(line, money) for line in dest.lines)
+    if estimate.notes:
+        parts.append("")
+        parts.extend(f"Note: {n}" for n in estimate.notes)
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
+    header, rows = _summary_rows(estimate, money)
+    lines = [
+        f"### {_heading(estimate, money).splitlines()[0]}",
+        "",
+        _heading(estimate, money).splitlines()[1],
+        "",
+    ]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", _verdict(estimate, money), "", _baseline_text(estimate, money)]
+    if explain:
+        for dest in [*estimate.by_cost(), estimate.baseline]:
+            lines += ["", f"#### {dest.title} — {money(dest.steady_state_monthly_usd)}/month", ""]
+            lines.append("| component | quantity | unit | unit price (USD) | cost | source |")
+            lines.append("|---|---:|---|---:|---:|---|")
+            for line in dest.lines:
+                lines.append(
+                    f"| {line.name} | {float(line.quantity[-1]):,.6g} | {line.unit} | "
+                    f"{_rate(line.unit_price())} | {money(float(line.cost[-1]), digits=4)} | "
+                    f"{line.price_key} ({line.price.confidence}) |"
+                )
+    if estimate.notes:
+        lines += [""] + [f"> {n}" for n in estimate.notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename: never a half-written output."""
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"{target} is a folder", "give a file name to --out")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(
+            f"folder {folder} does not exist", "create it first or pick another --out"
+        )
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write in {folder}: {exc.strerror}", "pick a writable --out"
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror}", "pick a writable --out"
+        ) from None
+
+
+def destination_summary(dest: DestinationEstimate) -> dict[str, float]:
+    return {"steady_state_monthly_usd": dest.steady_state_monthly_usd, "total_usd": dest.total_usd}

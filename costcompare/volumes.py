@@ -1,0 +1,377 @@
+"""Monthly workload quantities (GB ingested, GB-months stored, requests, hours …) as arrays.
+
+Each quantity is a named function of a ``WorkloadGrid``: one row per scenario, one column per
+month. Destinations refer to quantities by name, so the cost model is "quantity × price" and
+nothing else. Everything is vectorised: a grid of 10,000 workloads costs the same Python as one.
+
+Stock model: volume arrives at a constant rate within each month (growing month to month) and
+is kept for ``retention_days``; the storage billed in a month is the average stock over that
+month, integrated exactly (piecewise-quadratic), so the first months fill up and storage
+flattens once data starts to expire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from costcompare.errors import WorkloadError
+from costcompare.pricing import StorageClass
+from costcompare.workload import DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, Workload
+
+MIB = 2**20
+TIB = 2**40
+ATHENA_MIN_BYTES_PER_QUERY = 10 * MIB
+# Session Manager's private-subnet baseline: ssm, ssmmessages, ec2messages (+ kms when used).
+BASELINE_INTERFACE_ENDPOINTS = 3
+LIST_KEYS_PER_REQUEST = 1000
+
+# Keys that may vary across a grid (numbers and switches); the rest shape the model itself.
+STRUCTURAL_KEYS = ("region", "horizon_months", "s3_lifecycle", "free_tier")
+
+
+@dataclass
+class WorkloadGrid:
+    """Many workloads that share region, horizon and lifecycle: a base plus varying axes."""
+
+    base: Workload
+    axes: Mapping[str, np.ndarray]
+
+    @classmethod
+    def single(cls, workload: Workload) -> WorkloadGrid:
+        return cls(workload, {})
+
+    @classmethod
+    def vary(cls, base: Workload, **axes: np.ndarray | list[float]) -> WorkloadGrid:
+        """Scenarios = base with each axis value (all axes the same length, zipped, not crossed)."""
+        arrays = {k: np.asarray(v, dtype=float).reshape(-1) for k, v in axes.items()}
+        lengths = {len(a) for a in arrays.values()}
+        if len(lengths) > 1:
+            raise WorkloadError(
+                f"grid axes have different lengths {sorted(lengths)}",
+                "give every axis one value per scenario (use numpy.meshgrid to cross them)",
+            )
+        for key, values in arrays.items():
+            if key in STRUCTURAL_KEYS or key not in Workload.__dataclass_fields__:
+                raise WorkloadError(
+                    f"'{key}' cannot vary across a grid",
+                    "vary numeric workload keys; run separate grids per region or lifecycle",
+                )
+            # Validate the extremes (and every retention) through the Workload's own rules.
+            probe = np.unique(values) if key == "retention_days" else (values.min(), values.max())
+            for value in probe:
+                base.with_overrides(**{key: _scalar_for(key, float(value))})
+        if {"instances", "sessions_per_instance_per_day"} & arrays.keys():
+            base = dataclasses.replace(base, sessions_per_month=None)
+        return cls(base, arrays)
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.axes.values()))) if self.axes else 1
+
+    @property
+    def months(self) -> int:
+        return self.base.horizon_months
+
+    def param(self, key: str) -> np.ndarray:
+        """A workload key as an (n, 1) array, ready to broadcast over months."""
+        if key in self.axes:
+            return self.axes[key].reshape(-1, 1)
+        value = getattr(self.base, key)
+        if value is None:
+            value = np.inf if key == "retention_days" else np.nan
+        return np.full((self.n, 1), float(value))
+
+
+def _scalar_for(key: str, value: float):
+    kind = Workload.__dataclass_fields__[key].type
+    if "bool" in str(kind):
+        return bool(value)
+    if "int" in str(kind) and "float" not in str(kind):
+        return int(value)
+    return value
+
+
+# -- exact average-stock integration --------------------------------------------------------------
+
+
+class Arrivals:
+    """A monthly arrival rate with its cumulative integrals, to evaluate stocks at any age."""
+
+    def __init__(self, rate: np.ndarray) -> None:
+        self.rate = rate  # (n, M): units arriving per month, uniform within the month
+        n, months = rate.shape
+        zero = np.zeros((n, 1))
+        self.cum_start = np.hstack([zero, np.cumsum(rate, axis=1)[:, :-1]])  # C at month starts
+        self.int_start = np.hstack(
+            [zero, np.cumsum(self.cum_start + rate / 2, axis=1)[:, :-1]]
+        )  # ∫C at month starts
+        self.months = months
+        self.edges = np.arange(months + 1, dtype=float)  # month boundaries 0..M
+
+    def _locate(self, t: np.ndarray):
+        k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
+        return k, t - k
+
+    def cumulative(self, t: np.ndarray) -> np.ndarray:
+        """C(t): units arrived by time t (months since start)."""
+        k, f = self._locate(t)
+        c = np.take_along_axis(self.cum_start, k, 1) + np.take_along_axis(self.rate, k, 1) * f
+        return np.where(t <= 0, 0.0, c)
+
+    def integral(self, t: np.ndarray) -> np.ndarray:
+        """∫₀ᵗ C(s) ds."""
+        k, f = self._locate(t)
+        d = (
+            np.take_along_axis(self.int_start, k, 1)
+            + np.take_along_axis(self.cum_start, k, 1) * f
+            + np.take_along_axis(self.rate, k, 1) * f * f / 2
+        )
+        return np.where(t <= 0, 0.0, d)
+
+    def _month_integral(self, age: np.ndarray) -> np.ndarray:
+        age = np.minimum(age, self.months + 1)  # older than the horizon: nothing there
+        return np.diff(self.integral(self.edges - age), axis=1)
+
+    def average_stock(self, age_from: np.ndarray, age_to: np.ndarray) -> np.ndarray:
+        """Mean over each month of the units whose age (months) is in [age_from, age_to)."""
+        return self._month_integral(age_from) - self._month_integral(age_to)
+
+    def crossing(self, age: np.ndarray) -> np.ndarray:
+        """Units that reach ``age`` during each month (e.g. lifecycle transitions)."""
+        age = np.minimum(age, self.months + 1)
+        return np.diff(self.cumulative(self.edges - age), axis=1)
+
+
+# -- the quantity registry ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantitySpec:
+    name: str
+    unit: str
+    description: str
+    compute: Callable[[Volumes, str | None], np.ndarray]
+
+
+QUANTITIES: dict[str, QuantitySpec] = {}
+
+
+def quantity(name: str, unit: str, description: str):
+    """Register a monthly quantity; ``name:ARG`` forms pass ARG (a storage class) to it."""
+
+    def register(fn: Callable[[Volumes, str | None], np.ndarray]):
+        QUANTITIES[name] = QuantitySpec(name, unit, description, fn)
+        return fn
+
+    return register
+
+
+def quantity_spec(ref: str) -> QuantitySpec:
+    name = ref.split(":", 1)[0]
+    if name not in QUANTITIES:
+        raise KeyError(f"unknown quantity '{ref}'")
+    return QUANTITIES[name]
+
+
+class Volumes:
+    """Lazily computed, cached quantities of one grid."""
+
+    def __init__(self, grid: WorkloadGrid, storage_classes: Mapping[str, StorageClass]) -> None:
+        self.grid = grid
+        self.classes = storage_classes
+        self.n = grid.n
+        self.months = grid.months
+        self._cache: dict[str, np.ndarray] = {}
+        self._windows: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+    def __getitem__(self, ref: str) -> np.ndarray:
+        if ref not in self._cache:
+            name, _, arg = ref.partition(":")
+            out = quantity_spec(name).compute(self, arg or None)
+            self._cache[ref] = np.broadcast_to(out, (self.n, self.months))
+        return self._cache[ref]
+
+    def p(self, key: str) -> np.ndarray:
+        return self.grid.param(key)
+
+    # shared building blocks ---------------------------------------------------------------------
+    @property
+    def growth(self) -> np.ndarray:
+        if "growth" not in self._cache:
+            factor = 1 + self.p("growth_pct_per_month") / 100
+            self._cache["growth"] = factor ** np.arange(self.months)
+        return self._cache["growth"]
+
+    def arrivals(self, ref: str) -> Arrivals:
+        key = f"arrivals<{ref}>"
+        if key not in self._cache:
+            self._cache[key] = Arrivals(np.asarray(self[ref], dtype=float))  # type: ignore[assignment]
+        return self._cache[key]  # type: ignore[return-value]
+
+    @property
+    def retention_months(self) -> np.ndarray:
+        return self.p("retention_days") / DAYS_PER_MONTH
+
+    def s3_windows(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per storage class: (age in, age out, billed age out) in months, per scenario."""
+        if self._windows is not None:
+            return self._windows
+        rules = self.grid.base.s3_lifecycle
+        retention = self.retention_months
+        transitions = self.p("session_bytes") >= self.p("s3_transition_min_object_bytes")
+        starts = [np.zeros_like(retention)] + [
+            np.full_like(retention, r.after_days / DAYS_PER_MONTH) for r in rules
+        ]
+        names = ["STANDARD"] + [r.storage_class for r in rules]
+        windows = {}
+        for i, cls in enumerate(names):
+            start = np.minimum(starts[i], retention)
+            end = np.minimum(starts[i + 1], retention) if i + 1 < len(starts) else retention
+            if i == 0:
+                end = np.where(transitions, end, retention)
+            else:
+                start = np.where(transitions, start, retention)
+                end = np.where(transitions, end, retention)
+            occupied = end > start
+            min_months = self.classes[cls].min_duration_days / DAYS_PER_MONTH
+            billed_end = np.where(occupied, np.maximum(end, start + min_months), start)
+            windows[cls] = (start, end, billed_end)
+        self._windows = windows
+        return windows
+
+    def objects_in(self, cls: str, *, billed: bool = False) -> np.ndarray:
+        windows = self.s3_windows()
+        if cls not in windows:
+            return np.zeros((self.n, self.months))
+        start, end, billed_end = windows[cls]
+        return self.arrivals("sessions").average_stock(start, billed_end if billed else end)
+
+    def readable_classes(self) -> list[str]:
+        return [c for c in self.s3_windows() if self.classes[c].athena_readable]
+
+
+# -- session and CloudWatch volumes ---------------------------------------------------------------
+
+
+@quantity("sessions", "Requests", "sessions per month (one S3 object, one PUT each)")
+def _sessions(v: Volumes, _: str | None) -> np.ndarray:
+    if v.grid.base.sessions_per_month is not None or "sessions_per_month" in v.grid.axes:
+        base = v.p("sessions_per_month")
+    else:
+        base = v.p("instances") * v.p("sessions_per_instance_per_day") * DAYS_PER_MONTH
+    return base * v.growth
+
+
+@quantity("cw_ingest_gb", "GB", "bytes sent to CloudWatch Logs (uncompressed, billed)")
+def _cw_ingest(v: Volumes, _: str | None) -> np.ndarray:
+    if v.grid.base.monthly_ingest_gb is not None or "monthly_ingest_gb" in v.grid.axes:
+        return v.p("monthly_ingest_gb") * v.growth
+    overhead = np.where(v.p("streaming") > 0, v.p("cloudwatch_overhead_ratio"), 1.0)
+    return v["sessions"] * v.p("session_bytes") * overhead / GIB
+
+
+@quantity("cw_stored_gb", "GB-Mo", "average compressed stock younger than retention_days")
+def _cw_stored(v: Volumes, _: str | None) -> np.ndarray:
+    stock = v.arrivals("cw_ingest_gb").average_stock(np.zeros((v.n, 1)), v.retention_months)
+    return stock * v.p("compression_ratio")
+
+
+@quantity("insights_scanned_gb", "GB", "searches × uncompressed GB in the search window")
+def _insights(v: Volumes, _: str | None) -> np.ndarray:
+    window = np.minimum(v.p("search_window_days") / DAYS_PER_MONTH, v.retention_months)
+    in_window = v.arrivals("cw_ingest_gb").average_stock(np.zeros((v.n, 1)), window)
+    return v.p("searches_per_month") * in_window
+
+
+@quantity("one", "Keys", "one (a key, a log group: a fixed monthly item)")
+def _one(v: Volumes, _: str | None) -> np.ndarray:
+    return np.ones((v.n, 1))
+
+
+@quantity("metric_filters", "Metrics", "metric filters, one custom metric each")
+def _metric_filters(v: Volumes, _: str | None) -> np.ndarray:
+    return v.p("metric_filters")
+
+
+@quantity("alarms", "Alarms", "standard alarms on those metrics")
+def _alarms(v: Volumes, _: str | None) -> np.ndarray:
+    return v.p("alarms")
+
+
+@quantity("cw_kms_requests", "Requests", "KMS requests CloudWatch Logs makes for the log group")
+def _cw_kms_requests(v: Volumes, _: str | None) -> np.ndarray:
+    return v.p("cloudwatch_kms_requests_per_month")
+
+
+@quantity("endpoint_hours", "Hrs", "one interface endpoint in every AZ, 730 h a month")
+def _endpoint_hours(v: Volumes, _: str | None) -> np.ndarray:
+    return v.p("availability_zones") * HOURS_PER_MONTH
+
+
+@quantity("baseline_endpoint_hours", "Hrs", "ssm, ssmmessages, ec2messages endpoints per AZ")
+def _baseline_endpoint_hours(v: Volumes, _: str | None) -> np.ndarray:
+    return BASELINE_INTERFACE_ENDPOINTS * v.p("availability_zones") * HOURS_PER_MONTH
+
+
+# -- S3 and Athena volumes ------------------------------------------------------------------------
+
+
+@quantity("s3_stored_gb", "GB-Mo", "billable GB-months in a storage class (minimums applied)")
+def _s3_stored(v: Volumes, cls: str | None) -> np.ndarray:
+    facts = v.classes[cls or "STANDARD"]
+    billable_bytes = np.maximum(v.p("session_bytes"), facts.min_billable_bytes)
+    per_object = billable_bytes + facts.overhead_class_bytes
+    return v.objects_in(facts.name, billed=True) * per_object / GIB
+
+
+@quantity("s3_archive_index_gb", "GB-Mo", "8 KB per archived object billed at the Standard rate")
+def _s3_archive_index(v: Volumes, _: str | None) -> np.ndarray:
+    total = np.zeros((v.n, v.months))
+    for cls in v.s3_windows():
+        total = total + v.objects_in(cls, billed=True) * v.classes[cls].overhead_standard_bytes
+    return total / GIB
+
+
+@quantity("s3_transitions", "Requests", "objects transitioned into a class by lifecycle")
+def _s3_transitions(v: Volumes, cls: str | None) -> np.ndarray:
+    start, end, _ = v.s3_windows().get(cls or "", (None, None, None))
+    if start is None:
+        return np.zeros((v.n, 1))
+    return np.where(end > start, v.arrivals("sessions").crossing(start), 0.0)
+
+
+def _readable_bytes(v: Volumes) -> np.ndarray:
+    objects = sum(v.objects_in(c) for c in v.readable_classes())
+    return objects * v.p("session_bytes")
+
+
+@quantity("athena_scanned_tb", "TB", "searches × whole prefix (≥ 10 MB, rounded up to the MB)")
+def _athena_scanned(v: Volumes, _: str | None) -> np.ndarray:
+    per_query = np.maximum(np.ceil(_readable_bytes(v) / MIB) * MIB, ATHENA_MIN_BYTES_PER_QUERY)
+    return v.p("searches_per_month") * per_query / TIB
+
+
+@quantity("athena_gets", "Requests", "searches × objects in a class (Athena GETs every object)")
+def _athena_gets(v: Volumes, cls: str | None) -> np.ndarray:
+    return v.p("searches_per_month") * v.objects_in(cls or "STANDARD")
+
+
+@quantity("athena_lists", "Requests", "searches × LIST calls over the prefix (1,000 keys each)")
+def _athena_lists(v: Volumes, _: str | None) -> np.ndarray:
+    objects = sum(v.objects_in(c) for c in v.s3_windows())
+    return v.p("searches_per_month") * np.ceil(objects / LIST_KEYS_PER_REQUEST)
+
+
+@quantity("athena_retrieval_gb", "GB", "searches × GB read from an infrequent-access class")
+def _athena_retrieval(v: Volumes, cls: str | None) -> np.ndarray:
+    return v.p("searches_per_month") * v.objects_in(cls or "STANDARD") * v.p("session_bytes") / GIB
+
+
+@quantity("s3_kms_requests", "Requests", "SSE-KMS data-key requests: one per PUT and per GET")
+def _s3_kms_requests(v: Volumes, _: str | None) -> np.ndarray:
+    gets = sum(v["athena_gets:" + c] for c in v.readable_classes())
+    return np.where(v.p("s3_bucket_key") > 0, 0.0, v["sessions"] + gets)

@@ -1,0 +1,365 @@
+"""The workload profile: what a fleet's sessions look like, with documented defaults.
+
+Every key is optional. ``costcompare measure`` writes profiles, ``estimate --profile`` reads them,
+and flags override single keys. Validation happens here, once, with messages that say the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from costcompare.errors import WorkloadError
+
+GIB = 2**30
+DAYS_PER_MONTH = 365 / 12
+HOURS_PER_MONTH = 730
+
+# CloudWatch Logs PutRetentionPolicy accepts only these (shared/reference/searchability.md).
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+LIFECYCLE_CLASSES = ("STANDARD_IA", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+
+# Commercial AWS regions (codes only). Prices exist only for the regions in the pricing table;
+# this list tells a typo ("ap-northeast1") from a real region the table does not cover yet.
+AWS_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ap-northeast-1",
+    "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1",
+    "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2",
+    "eu-north-1", "il-central-1", "me-south-1", "me-central-1", "mx-central-1", "sa-east-1",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """Move objects to ``storage_class`` once they are ``after_days`` old."""
+
+    after_days: int
+    storage_class: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"after_days": self.after_days, "storage_class": self.storage_class}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One fleet's Session Manager logging workload. Field comments are the documentation."""
+
+    region: str = "ap-northeast-1"
+    # Fleet size and how often people open sessions; or give sessions_per_month directly.
+    instances: int = 300
+    sessions_per_instance_per_day: float = 1.0
+    sessions_per_month: float | None = None
+    # Mean transcript bytes per session: the size of one S3 object. Unsourced default; measure it.
+    session_bytes: float = 60_000
+    # Mean session length in minutes (time to searchable when not streaming).
+    session_minutes: float = 20
+    # Overrides sessions × session_bytes × overhead for CloudWatch ingestion.
+    monthly_ingest_gb: float | None = None
+    # Streamed JSON bytes ÷ transcript bytes (≈300-byte envelope per event, escaped ANSI).
+    cloudwatch_overhead_ratio: float = 2.0
+    # CloudWatch archived bytes ÷ ingested bytes (AWS Pricing Calculator default 0.15).
+    compression_ratio: float = 0.15
+    # Days logs are kept: CloudWatch retention and S3 expiration; None keeps them forever.
+    retention_days: int | None = 365
+    # Auditor searches per month, and how many days of logs each CloudWatch search covers.
+    searches_per_month: float = 20
+    search_window_days: float = 30
+    # Projection length and compound monthly volume growth.
+    horizon_months: int = 36
+    growth_pct_per_month: float = 0.0
+    # Architecture switches.
+    kms: bool = True
+    vpc_endpoints: bool = True
+    availability_zones: int = 3
+    streaming: bool = True
+    s3_bucket_key: bool = True
+    s3_lifecycle: tuple[LifecycleRule, ...] = ()
+    # Since 2024 lifecycle does not transition objects smaller than this by default.
+    s3_transition_min_object_bytes: int = 131_072
+    # Alerting on CloudWatch Logs: metric filters (custom metrics) and alarms on them.
+    metric_filters: int = 1
+    alarms: int = 1
+    # KMS requests CloudWatch Logs makes for one encrypted log group per month. Unsourced
+    # assumption (one data-key request every 5 minutes); it moves the total by cents.
+    cloudwatch_kms_requests_per_month: float = 8_640
+    # Apply the always-free tier (CloudWatch 5 GB, KMS 20,000 requests) to this workload.
+    free_tier: bool = False
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- derived volumes (per month, before growth) -------------------------------------------
+    @property
+    def base_sessions_per_month(self) -> float:
+        if self.sessions_per_month is not None:
+            return float(self.sessions_per_month)
+        return self.instances * self.sessions_per_instance_per_day * DAYS_PER_MONTH
+
+    @property
+    def effective_overhead_ratio(self) -> float:
+        """Streaming sends JSON events; without it CloudWatch gets plain text at session end."""
+        return self.cloudwatch_overhead_ratio if self.streaming else 1.0
+
+    @property
+    def base_ingest_gb(self) -> float:
+        if self.monthly_ingest_gb is not None:
+            return float(self.monthly_ingest_gb)
+        return (
+            self.base_sessions_per_month * self.session_bytes * self.effective_overhead_ratio / GIB
+        )
+
+    @property
+    def retention_months(self) -> float:
+        return math.inf if self.retention_days is None else self.retention_days / DAYS_PER_MONTH
+
+    def with_overrides(self, **overrides: Any) -> Workload:
+        """A copy with some keys changed; None values mean 'not given' and are skipped."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        _reject_unknown(given, "override")
+        return from_mapping({**self.to_dict(), **given}, source="flags")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["s3_lifecycle"] = [r.as_dict() for r in self.s3_lifecycle]
+        return data
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Workload))
+_OPTIONAL_NONE = {"sessions_per_month", "monthly_ingest_gb", "retention_days"}
+
+
+def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
+    for key in data:
+        if key not in FIELD_NAMES:
+            close = difflib.get_close_matches(str(key), FIELD_NAMES, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "see `costcompare estimate --help`"
+            raise WorkloadError(f"{source}: unknown workload key '{key}'", hint)
+
+
+def from_mapping(data: Mapping[str, Any], source: str = "profile") -> Workload:
+    """Build a Workload from plain data (a parsed YAML profile), coercing and checking types."""
+    if not isinstance(data, Mapping):
+        raise WorkloadError(
+            f"{source}: a workload profile must be a mapping of keys to values, "
+            f"not {type(data).__name__}",
+            "write it as `key: value` lines",
+        )
+    _reject_unknown(data, source)
+    kwargs: dict[str, Any] = {}
+    types = {f.name: f.type for f in dataclasses.fields(Workload)}
+    for key, value in data.items():
+        kwargs[key] = _coerce(key, value, types[key], source)
+    try:
+        return Workload(**kwargs)
+    except WorkloadError as exc:
+        raise WorkloadError(f"{source}: {exc.problem}", exc.fix) from None
+
+
+def _coerce(key: str, value: Any, type_name: str, source: str) -> Any:
+    def bad(want: str) -> WorkloadError:
+        return WorkloadError(f"{source}: {key} is {value!r}", f"it must be {want}")
+
+    if value is None:
+        if key in _OPTIONAL_NONE:
+            return None
+        raise bad("given a value (or left out for the default)")
+    if key == "s3_lifecycle":
+        return _lifecycle(value, source)
+    if "bool" in type_name:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
+            return value.lower() in ("true", "yes")
+        raise bad("true or false")
+    if "int" in type_name and "float" not in type_name:
+        if isinstance(value, bool):
+            raise bad("a whole number")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise bad("a whole number")
+    if "float" in type_name:
+        if isinstance(value, bool):
+            raise bad("a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad("a number") from None
+        if not math.isfinite(number):
+            raise bad("a finite number")
+        return number
+    if "str" in type_name:
+        if not isinstance(value, str):
+            raise bad("text")
+        return value.strip()
+    return value
+
+
+def _lifecycle(value: Any, source: str) -> tuple[LifecycleRule, ...]:
+    if isinstance(value, Mapping) or not isinstance(value, list | tuple):
+        raise WorkloadError(
+            f"{source}: s3_lifecycle is {value!r}",
+            "it must be a list of {after_days: N, storage_class: CLASS}",
+        )
+    rules = []
+    for item in value:
+        if isinstance(item, LifecycleRule):
+            rules.append(item)
+            continue
+        if not isinstance(item, Mapping) or set(item) != {"after_days", "storage_class"}:
+            raise WorkloadError(
+                f"{source}: s3_lifecycle entry {item!r}",
+                "each entry needs exactly after_days and storage_class",
+            )
+        days = item["after_days"]
+        if isinstance(days, bool) or not isinstance(days, int | float) or days != int(days):
+            raise WorkloadError(
+                f"{source}: s3_lifecycle after_days is {days!r}", "it must be a whole number"
+            )
+        rules.append(LifecycleRule(int(days), str(item["storage_class"]).upper()))
+    return tuple(rules)
+
+
+def _validate(w: Workload) -> None:
+    def fail(problem: str, fix: str) -> None:
+        raise WorkloadError(problem, fix)
+
+    if w.region not in AWS_REGIONS:
+        close = difflib.get_close_matches(w.region, AWS_REGIONS, n=1)
+        fail(
+            f"unknown region '{w.region}'",
+            f"did you mean '{close[0]}'?"
+            if close
+            else "use an AWS region code like ap-northeast-1",
+        )
+    positive = {
+        "session_bytes": w.session_bytes,
+        "cloudwatch_overhead_ratio": w.cloudwatch_overhead_ratio,
+        "compression_ratio": w.compression_ratio,
+        "session_minutes": w.session_minutes,
+        "search_window_days": w.search_window_days,
+        "horizon_months": w.horizon_months,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            fail(f"{key} is {value:g}", f"{key} must be greater than 0")
+    non_negative = {
+        "instances": w.instances,
+        "sessions_per_instance_per_day": w.sessions_per_instance_per_day,
+        "sessions_per_month": w.sessions_per_month,
+        "monthly_ingest_gb": w.monthly_ingest_gb,
+        "searches_per_month": w.searches_per_month,
+        "availability_zones": w.availability_zones,
+        "metric_filters": w.metric_filters,
+        "alarms": w.alarms,
+        "s3_transition_min_object_bytes": w.s3_transition_min_object_bytes,
+        "cloudwatch_kms_requests_per_month": w.cloudwatch_kms_requests_per_month,
+    }
+    for key, value in non_negative.items():
+        if value is not None and value < 0:
+            fail(f"{key} is {value:g}", f"{key} cannot be negative")
+    if w.growth_pct_per_month <= -100:
+        fail(
+            f"growth_pct_per_month is {w.growth_pct_per_month:g}",
+            "it must be greater than -100 (a shrink of 100 % leaves nothing)",
+        )
+    if w.compression_ratio > 1:
+        fail(
+            f"compression_ratio is {w.compression_ratio:g}",
+            "it is archived ÷ ingested bytes, so at most 1 (AWS's calculator uses 0.15)",
+        )
+    if w.cloudwatch_overhead_ratio < 1:
+        fail(
+            f"cloudwatch_overhead_ratio is {w.cloudwatch_overhead_ratio:g}",
+            "streamed JSON is never smaller than the transcript: use 1 or more",
+        )
+    if w.horizon_months > 240:
+        fail(f"horizon_months is {w.horizon_months}", "use at most 240 months (20 years)")
+    if w.vpc_endpoints and w.availability_zones < 1:
+        fail(
+            "vpc_endpoints is on but availability_zones is 0",
+            "set availability_zones to the number of AZs with instance subnets",
+        )
+    if w.retention_days is not None and w.retention_days not in CLOUDWATCH_RETENTION_DAYS:
+        fail(
+            f"retention_days {w.retention_days} is not a value CloudWatch Logs accepts",
+            "use one of " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)) + " (or null: forever)",
+        )
+    previous = 0
+    for rule in w.s3_lifecycle:
+        if rule.storage_class not in LIFECYCLE_CLASSES:
+            fail(
+                f"s3_lifecycle storage_class '{rule.storage_class}' is not supported",
+                "use one of " + ", ".join(LIFECYCLE_CLASSES),
+            )
+        if rule.after_days <= previous:
+            fail(
+                f"s3_lifecycle after_days {rule.after_days} must be greater than {previous}",
+                "list transitions in increasing order of age, each after a positive number of days",
+            )
+        previous = rule.after_days
+    if len({r.storage_class for r in w.s3_lifecycle}) != len(w.s3_lifecycle):
+        fail("s3_lifecycle names a storage class twice", "transition into each class once")
+
+
+# -- profiles on disk ---------------------------------------------------------------------------
+
+DEFAULT_PROFILE = "tokyo-300.yaml"
+
+
+def default_profile_path() -> Path:
+    return Path(str(resources.files("costcompare").joinpath("profiles", DEFAULT_PROFILE)))
+
+
+def load_profile(path: str | Path | None = None) -> Workload:
+    """Read a YAML profile; the bundled default (Tokyo, 300 instances) when no path is given."""
+    import yaml
+
+    profile = Path(path) if path else default_profile_path()
+    try:
+        text = profile.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkloadError(
+            f"profile {profile} does not exist",
+            "check the path, or run `costcompare measure --write-profile FILE` to make one",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkloadError(
+            f"cannot read profile {profile}: {exc}", "pass a UTF-8 YAML file"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where else ""
+        raise WorkloadError(
+            f"profile {profile}{line} is not valid YAML", "write it as `key: value` lines"
+        ) from None
+    return from_mapping(data or {}, source=str(profile))
+
+
+def dump_profile(workload: Workload, comments: Mapping[str, str] | None = None) -> str:
+    """YAML text of a profile, each key optionally followed by a comment (where it came from)."""
+    import yaml
+
+    comments = comments or {}
+    lines = []
+    for key, value in workload.to_dict().items():
+        text = yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False).rstrip()
+        note = comments.get(key)
+        lines.append(f"{text}  # {note}" if note and "\n" not in text else text)
+    return "\n".join(lines) + "\n"
