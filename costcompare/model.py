@@ -114,11 +114,12 @@ class Line:
     quantity: np.ndarray
     cost: np.ndarray
     price: Price
+    free_tier: bool = False
 
     def unit_price(self, month: int = -1) -> float:
         """Effective USD per unit: the rate, or cost ÷ quantity where tiers or free tier apply."""
         q = float(self.quantity[month])
-        if q > 0 and (self.price.is_tiered or self.price.free_quantity):
+        if q > 0 and (self.price.is_tiered or (self.free_tier and self.price.free_quantity)):
             return float(self.cost[month]) / q
         return self.price.first_rate
 
@@ -262,6 +263,7 @@ def _explained(dest: Destination, result: GridResult, workload: Workload) -> Des
             quantity=np.asarray(lc.quantity[0], dtype=float),
             cost=np.asarray(lc.cost[0], dtype=float),
             price=lc.price,
+            free_tier=workload.free_tier,
         )
         for lc in result.lines[dest.name]
         if _shown(lc, workload)

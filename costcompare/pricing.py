@@ -151,8 +151,8 @@ class Price:
             return f"{_fmt_rate(self.first_rate)}/{self.unit}"
         parts = []
         for r in self.rows:
-            end = "∞" if r.tier_end is None else f"{r.tier_end:g}"
-            parts.append(f"{r.tier_start:g}–{end}: {_fmt_rate(r.usd_per_unit)}")
+            end = "∞" if r.tier_end is None else f"{r.tier_end:,.0f}"
+            parts.append(f"{r.tier_start:,.0f}–{end}: {_fmt_rate(r.usd_per_unit)}")
         return f"tiered per {self.unit} ({'; '.join(parts)})"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from costcompare.destinations import CATEGORIES
 from costcompare.errors import OutputError
-from costcompare.model import DestinationEstimate, Estimate, Line
+from costcompare.model import Estimate, Line
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -101,14 +101,22 @@ def _explain_line(line: Line, money: Money) -> str:
     extra = ""
     if line.price.is_tiered:
         extra = f" [{line.price.explain_rate()}]"
-    if line.price.free_quantity and "free" not in extra:
-        extra += f" [first {line.price.free_quantity:g} {line.unit} free]" if q else ""
+    if line.free_tier and line.price.free_quantity:
+        extra += f" [first {line.price.free_quantity:,g} {line.unit} free]"
     flag = " (LOW CONFIDENCE)" if line.price.confidence == "low" else ""
     return (
-        f"  {line.name}: {q:,.6g} {line.unit} × {_rate(rate)} USD = {money(cost, digits=4)}"
+        f"  {line.name}: {quantity_text(q)} {line.unit} × {_rate(rate)} USD = "
+        f"{money(cost, digits=4)}"
         f"{extra}{flag}\n      price {line.price_key} effective "
         f"{line.price.effective_date.isoformat()} ({line.price.confidence}): {line.price.source}"
     )
+
+
+def quantity_text(q: float) -> str:
+    """Readable quantities: whole numbers with separators, small ones to 6 significant digits."""
+    if q == int(q) or q >= 1000:
+        return f"{q:,.0f}"
+    return f"{q:.6g}"
 
 
 def _rate(rate: float) -> str:
@@ -199,7 +207,7 @@ def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = F
             lines.append("|---|---:|---|---:|---:|---|")
             for line in dest.lines:
                 lines.append(
-                    f"| {line.name} | {float(line.quantity[-1]):,.6g} | {line.unit} | "
+                    f"| {line.name} | {quantity_text(float(line.quantity[-1]))} | {line.unit} | "
                     f"{_rate(line.unit_price())} | {money(float(line.cost[-1]), digits=4)} | "
                     f"{line.price_key} ({line.price.confidence}) |"
                 )
@@ -233,7 +241,3 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise OutputError(
             f"cannot write {target}: {exc.strerror}", "pick a writable --out"
         ) from None
-
-
-def destination_summary(dest: DestinationEstimate) -> dict[str, float]:
-    return {"steady_state_monthly_usd": dest.steady_state_monthly_usd, "total_usd": dest.total_usd}

@@ -359,7 +359,7 @@ def dump_profile(workload: Workload, comments: Mapping[str, str] | None = None) 
     comments = comments or {}
     lines = []
     for key, value in workload.to_dict().items():
-        text = yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False).rstrip()
+        text = yaml.safe_dump({key: value}, default_flow_style=False, sort_keys=False).rstrip()
         note = comments.get(key)
         lines.append(f"{text}  # {note}" if note and "\n" not in text else text)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,152 @@
+"""The CLI as a user meets it: help, every output format, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from costcompare.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def all_command_paths(group=None, prefix=()):
+    """Every command and sub-command of the app, for the --help sweep."""
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    paths = [prefix]
+    for name, cmd in getattr(group, "commands", {}).items():
+        paths += (
+            all_command_paths(cmd, (*prefix, name))
+            if hasattr(cmd, "commands")
+            else [(*prefix, name)]
+        )
+    return paths
+
+
+@pytest.mark.parametrize("path", all_command_paths(), ids=lambda p: " ".join(p) or "root")
+def test_help_on_every_command(path):
+    result = run(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_estimate_help_has_examples():
+    assert "costcompare estimate --profile" in run("estimate", "--help").output
+
+
+def test_default_table():
+    result = run("estimate")
+    assert result.exit_code == 0, result.output
+    assert "ap-northeast-1" in result.stdout and "Cheapest: s3" in result.stdout
+
+
+def test_json_parses_and_honours_flags():
+    result = run("estimate", "-o", "json", "--region", "us-east-1", "--months", "12",
+                 "-d", "s3,cloudwatch")  # fmt: skip
+    data = json.loads(result.stdout)
+    assert data["region"] == "us-east-1" and data["horizon_months"] == 12
+    assert [d["name"] for d in data["destinations"]] == ["s3", "cloudwatch"]
+    assert len(data["destinations"][0]["monthly_usd"]) == 12
+
+
+def test_csv_parses():
+    rows = list(csv.DictReader(io.StringIO(run("estimate", "-o", "csv").stdout)))
+    assert rows and {"destination", "month", "cost_usd", "price_key", "source"} <= rows[0].keys()
+
+
+def test_markdown():
+    assert run("estimate", "-o", "markdown").stdout.startswith("### Session Manager")
+
+
+def test_flags_change_the_numbers():
+    base = json.loads(run("estimate", "-o", "json").stdout)
+    more = json.loads(run("estimate", "-o", "json", "--instances", "600").stdout)
+    s3 = next(d for d in base["destinations"] if d["name"] == "s3")
+    s3_more = next(d for d in more["destinations"] if d["name"] == "s3")
+    put = next(c for c in s3["components"] if "PUT" in c["name"])
+    put_more = next(c for c in s3_more["components"] if "PUT" in c["name"])
+    assert put_more["quantity"] == pytest.approx(2 * put["quantity"])
+
+
+def test_profile_file(tmp_path):
+    profile = tmp_path / "p.yaml"
+    profile.write_text("region: us-east-1\nsessions_per_month: 1000\nretention_days: 30\n")
+    data = json.loads(run("estimate", "--profile", str(profile), "-o", "json").stdout)
+    assert data["region"] == "us-east-1" and data["workload"]["sessions_per_month"] == 1000
+
+
+def test_out_file_written(tmp_path):
+    target = tmp_path / "cost.json"
+    result = run("estimate", "-o", "json", "--out", str(target))
+    assert result.exit_code == 0
+    assert json.loads(target.read_text())["currency"] == "USD"
+
+
+def test_pricing_date_reproduces_an_old_estimate(tmp_path):
+    table = tmp_path / "prices.csv"
+    from costcompare.pricing import bundled_path
+
+    text = bundled_path("prices.csv").read_text()
+    newer = text.splitlines()[1].replace("0.5,2026-07-01", "0.4,2027-01-01")
+    table.write_text(text + newer + "\n")
+    args = ["estimate", "-o", "json", "--region", "us-east-1", "--pricing-file", str(table)]
+    now = json.loads(run(*args).stdout)
+    old = json.loads(run(*args, "--pricing-date", "2026-12-31").stdout)
+
+    def rate(data):
+        cw = next(d for d in data["destinations"] if d["name"] == "cloudwatch")
+        return cw["components"][0]["unit_price_usd"]
+
+    assert rate(now) == 0.4 and rate(old) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "ap-northeast1"], "did you mean 'ap-northeast-1'"),
+        (["--region", "eu-west-1"], "no prices for region eu-west-1"),
+        (["--session-bytes", "-3"], "session_bytes must be greater than 0"),
+        (["--instances", "-1"], "instances cannot be negative"),
+        (["--retention-days", "100"], "not a value CloudWatch Logs accepts"),
+        (["--profile", "/nonexistent/profile.yaml"], "does not exist"),
+        (["--pricing-file", "/nonexistent/prices.csv"], "does not exist"),
+        (["--pricing-date", "yesterday"], "YYYY-MM-DD"),
+        (["--pricing-date", "2001-01-01"], "earliest"),
+        (["-d", "glacier"], "unknown destination 'glacier'"),
+        (["--currency", "JPY"], "needs a positive --fx-rate"),
+        (["--out", "/nonexistent/dir/out.txt"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message):
+    result = run("estimate", *args)
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in result.output
+
+
+def test_malformed_profile(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("instances: [1,\n")
+    result = run("estimate", "--profile", str(bad))
+    assert result.exit_code == 2 and "not valid YAML" in result.stderr
+
+
+def test_malformed_pricing_file_leaves_no_output(tmp_path):
+    bad = tmp_path / "prices.csv"
+    bad.write_text("price_key,usd\nx,1\n")
+    out = tmp_path / "out.json"
+    result = run("estimate", "--pricing-file", str(bad), "--out", str(out))
+    assert result.exit_code == 2 and "header" in result.stderr
+    assert not out.exists()

@@ -1,0 +1,65 @@
+"""The wheel carries the pricing data and the default profile, and works outside the checkout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    # No build isolation: the test must not download anything; setuptools is already here.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return next(out.glob("costcompare-*.whl"))
+
+
+def test_wheel_contains_data(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for required in (
+        "pricing_data/prices.csv",
+        "pricing_data/free_tier.csv",
+        "pricing_data/s3_storage_classes.csv",
+        "costcompare/profiles/tokyo-300.yaml",
+        "provision/__init__.py",
+    ):
+        assert required in names
+
+
+def test_installed_wheel_runs_estimate_outside_the_checkout(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    # System site-packages give the dependencies; the wheel itself is the only new install.
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+         "--force-reinstall", "-q", str(wheel)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = subprocess.run(
+        [str(python), "-c", "import costcompare, pricing_data; print(costcompare.__file__)"],
+        cwd=elsewhere, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert str(env_dir) in probe.stdout, "imported the checkout, not the installed wheel"
+    result = subprocess.run(
+        [str(env_dir / "bin" / "costcompare"), "estimate", "-o", "json"],
+        cwd=elsewhere, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout)
+    assert data["region"] == "ap-northeast-1" and len(data["destinations"]) == 4

@@ -1,0 +1,98 @@
+"""Renderers: every format carries the same numbers; the JSON contract of DESIGN.md holds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from costcompare.errors import OutputError
+from costcompare.model import estimate
+from costcompare.report import Money, render, write_atomic
+from costcompare.workload import load_profile
+
+
+@pytest.fixture(scope="module")
+def est():
+    return estimate(load_profile())
+
+
+def test_json_contract(est):
+    data = json.loads(render(est, "json"))
+    assert {"region", "currency", "pricing_date", "horizon_months", "workload", "baseline",
+            "destinations"} <= data.keys()  # fmt: skip
+    assert data["currency"] == "USD" and data["region"] == "ap-northeast-1"
+    assert data["pricing_date"] == "2026-07-01" and data["horizon_months"] == 36
+    assert {"monthly_usd", "components"} <= data["baseline"].keys()
+    names = [d["name"] for d in data["destinations"]]
+    assert names == ["cloudwatch", "cloudwatch-ia", "s3", "both"]
+    for dest in data["destinations"]:
+        assert len(dest["monthly_usd"]) == 36
+        assert dest["steady_state_monthly_usd"] == pytest.approx(dest["monthly_usd"][-1])
+        assert dest["total_usd"] == pytest.approx(sum(dest["monthly_usd"]))
+        assert dest["steady_state_monthly_usd"] == pytest.approx(
+            sum(c["monthly_usd"] for c in dest["components"])
+        )
+        for comp in dest["components"]:
+            assert {"name", "category", "quantity", "unit", "unit_price_usd", "monthly_usd",
+                    "price_key", "source"} <= comp.keys()  # fmt: skip
+            # every line explains itself: quantity × unit price = cost
+            assert comp["quantity"] * comp["unit_price_usd"] == pytest.approx(comp["monthly_usd"])
+
+
+def test_csv_rows_sum_to_the_totals(est):
+    rows = list(csv.DictReader(io.StringIO(render(est, "csv"))))
+    for dest in est.destinations:
+        total = sum(float(r["cost_usd"]) for r in rows if r["destination"] == dest.name)
+        assert total == pytest.approx(dest.total_usd)
+    assert {r["month"] for r in rows} == {str(m) for m in range(1, 37)}
+
+
+def test_table_is_cheapest_first_with_shares(est):
+    text = render(est, "table")
+    order = [text.index(f"\n{name} ") for name in ("s3", "cloudwatch-ia", "cloudwatch", "both")]
+    assert order == sorted(order)
+    assert "network %" in text and "Cheapest: s3" in text
+    assert "Shared baseline" in text
+
+
+def test_explain_shows_every_line_with_source(est):
+    text = render(est, "table", explain=True)
+    for dest in est.destinations:
+        for line in dest.lines:
+            assert line.name in text
+    assert "2,190 Hrs × 0.014 USD = $30.6600" in text
+    assert "vpc.interface_endpoint.hours effective 2026-07-01" in text
+
+
+def test_markdown_table(est):
+    text = render(est, "markdown", explain=True)
+    assert "| destination | per month (steady) |" in text
+    assert "| S3 transcript uploads (PUT) |" in text
+
+
+def test_jpy_display(est):
+    text = render(est, "table", money=Money("JPY", 150))
+    s3 = est.get("s3").steady_state_monthly_usd
+    assert f"¥{s3 * 150:,.0f}" in text
+    data = json.loads(render(est, "json", money=Money("JPY", 150)))
+    assert data["currency"] == "USD" and data["display"] == {"currency": "JPY", "fx_rate": 150}
+
+
+class TestWriteAtomic:
+    def test_writes_and_replaces(self, tmp_path):
+        target = tmp_path / "out.json"
+        write_atomic(target, "one")
+        write_atomic(target, "two")
+        assert target.read_text() == "two"
+        assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+    def test_missing_folder(self, tmp_path):
+        with pytest.raises(OutputError, match="does not exist"):
+            write_atomic(tmp_path / "no" / "out.json", "x")
+
+    def test_folder_as_target(self, tmp_path):
+        with pytest.raises(OutputError, match="is a folder"):
+            write_atomic(tmp_path, "x")

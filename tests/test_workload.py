@@ -1,0 +1,123 @@
+"""Workload profile: defaults, derived volumes, validation messages, YAML profiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from costcompare.errors import WorkloadError
+from costcompare.workload import (
+    CLOUDWATCH_RETENTION_DAYS,
+    DAYS_PER_MONTH,
+    GIB,
+    LifecycleRule,
+    Workload,
+    dump_profile,
+    from_mapping,
+    load_profile,
+)
+
+
+def test_defaults_and_derived_volumes():
+    w = Workload()
+    assert w.region == "ap-northeast-1"
+    assert w.base_sessions_per_month == pytest.approx(300 * 1.0 * 365 / 12)
+    assert w.base_ingest_gb == pytest.approx(w.base_sessions_per_month * 60_000 * 2.0 / GIB)
+    assert w.retention_months == pytest.approx(365 / DAYS_PER_MONTH)
+
+
+def test_sessions_per_month_and_ingest_override():
+    w = Workload(sessions_per_month=1000, session_bytes=GIB / 1000, monthly_ingest_gb=7)
+    assert w.base_sessions_per_month == 1000
+    assert w.base_ingest_gb == 7
+
+
+def test_bundled_profile_loads():
+    w = load_profile()
+    assert w.region == "ap-northeast-1" and w.instances == 300 and w.kms and w.vpc_endpoints
+    assert w.s3_lifecycle == (LifecycleRule(90, "GLACIER_IR"),)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"session_bytes": -5}, "session_bytes must be greater than 0"),
+        ({"session_bytes": 0}, "session_bytes must be greater than 0"),
+        ({"instances": -1}, "instances cannot be negative"),
+        ({"searches_per_month": -2}, "searches_per_month cannot be negative"),
+        ({"compression_ratio": 1.5}, "at most 1"),
+        ({"cloudwatch_overhead_ratio": 0.5}, "use 1 or more"),
+        ({"region": "ap-northeast1"}, "did you mean 'ap-northeast-1'"),
+        ({"region": "mars-1"}, "unknown region 'mars-1'"),
+        ({"retention_days": 100}, "use one of 1, 3, 5"),
+        ({"sessions_per_day": 5}, "unknown workload key 'sessions_per_day'"),
+        ({"instancess": 5}, "did you mean 'instances'"),
+        ({"instances": "many"}, "instances is 'many'.*whole number"),
+        ({"kms": "maybe"}, "true or false"),
+        ({"s3_lifecycle": [{"after_days": 30, "storage_class": "FROZEN"}]}, "STANDARD_IA"),
+        ({"s3_lifecycle": [{"after_days": 30}]}, "after_days and storage_class"),
+        (
+            {
+                "s3_lifecycle": [
+                    {"after_days": 90, "storage_class": "GLACIER_IR"},
+                    {"after_days": 30, "storage_class": "GLACIER"},
+                ]
+            },
+            "increasing order",
+        ),
+        ({"horizon_months": 0}, "horizon_months must be greater than 0"),
+        ({"growth_pct_per_month": -100}, "greater than -100"),
+        ({"vpc_endpoints": True, "availability_zones": 0}, "availability_zones"),
+    ],
+)
+def test_validation_says_what_and_how(data, message):
+    with pytest.raises(WorkloadError, match=message):
+        from_mapping(data, source="test.yaml")
+
+
+def test_error_names_the_source():
+    with pytest.raises(WorkloadError, match=r"^test\.yaml: session_bytes"):
+        from_mapping({"session_bytes": -1}, source="test.yaml")
+
+
+def test_every_allowed_retention_and_forever():
+    for days in CLOUDWATCH_RETENTION_DAYS:
+        assert Workload(retention_days=days).retention_days == days
+    assert from_mapping({"retention_days": None}).retention_months == float("inf")
+
+
+def test_overrides_skip_none_and_validate():
+    w = Workload().with_overrides(instances=10, region=None)
+    assert w.instances == 10 and w.region == "ap-northeast-1"
+    with pytest.raises(WorkloadError, match="flags: unknown region"):
+        Workload().with_overrides(region="nowhere-1")
+
+
+class TestProfileFiles:
+    def test_round_trip_with_comments(self, tmp_path):
+        w = Workload(session_bytes=12_345, s3_lifecycle=(LifecycleRule(30, "STANDARD_IA"),))
+        text = dump_profile(w, {"session_bytes": "measured: mean of 10 transcripts"})
+        assert "session_bytes: 12345  # measured: mean of 10 transcripts" in text
+        path = tmp_path / "p.yaml"
+        path.write_text(text)
+        assert load_profile(path) == w
+
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(WorkloadError, match=r"does not exist.*measure"):
+            load_profile(tmp_path / "none.yaml")
+
+    def test_malformed_yaml_names_line(self, tmp_path):
+        path = tmp_path / "bad.yaml"
+        path.write_text("region: ap-northeast-1\ninstances: [1, 2\n")
+        with pytest.raises(WorkloadError, match="not valid YAML"):
+            load_profile(path)
+
+    def test_not_a_mapping(self, tmp_path):
+        path = tmp_path / "list.yaml"
+        path.write_text("- 1\n- 2\n")
+        with pytest.raises(WorkloadError, match="must be a mapping"):
+            load_profile(path)
+
+    def test_empty_file_means_defaults(self, tmp_path):
+        path = tmp_path / "empty.yaml"
+        path.write_text("")
+        assert load_profile(path) == Workload()
