@@ -122,6 +122,13 @@ def estimate(
     fx_rate: Annotated[
         float | None, typer.Option(help="Units of --currency per USD (needed unless USD).")
     ] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Searchability weights YAML (dimension: weight).")
+    ] = None,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(help="One searchability weight, NAME=VALUE (repeatable), e.g. alerting=3."),
+    ] = None,
     instances: Annotated[int | None, typer.Option(help="EC2 instances in the fleet.")] = None,
     sessions_per_instance_per_day: Annotated[float | None, typer.Option()] = None,
     sessions_per_month: Annotated[
@@ -151,9 +158,11 @@ def estimate(
     from costcompare.model import estimate as run_estimate
     from costcompare.pricing import PriceTable, default_table
     from costcompare.report import render, write_atomic
+    from costcompare.searchability import load_weights
     from costcompare.workload import load_profile
 
     money = _money(currency, fx_rate)
+    search_weights = load_weights(weights, weight)
     workload = load_profile(profile).with_overrides(
         region=region,
         horizon_months=months,
@@ -180,6 +189,7 @@ def estimate(
         destinations=_destinations(destinations),
         pricing_date=_parse_date(pricing_date),
         table=table,
+        weights=search_weights,
     )
     text = render(result, output.value, money=money, explain=explain)
     if out:
@@ -187,6 +197,72 @@ def estimate(
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(text, nl=False)
+
+
+CHART_EXAMPLES = """
+Examples:
+
+  costcompare chart --out charts/                        # the bundled Tokyo default
+
+  costcompare chart --profile measured.yaml --out review/ --report review/report.md
+
+  costcompare chart --out charts/ --format svg --weight alerting=4 --weight search_cost=1
+"""
+
+
+class ChartFormat(StrEnum):
+    png = "png"
+    svg = "svg"
+
+
+@app.command(epilog=CHART_EXAMPLES)
+def chart(
+    out: Annotated[Path, typer.Option(help="Folder to write the charts into.")],
+    profile: Annotated[
+        Path | None, typer.Option(help="Workload profile YAML (default: the bundled Tokyo one).")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region code.")] = None,
+    fmt: Annotated[ChartFormat, typer.Option("--format")] = ChartFormat.png,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a one-page Markdown report embedding them.")
+    ] = None,
+    pricing_date: Annotated[str | None, typer.Option(help="Prices in force on YYYY-MM-DD.")] = None,
+    pricing_file: Annotated[Path | None, typer.Option(help="Another pricing table CSV.")] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Searchability weights YAML (dimension: weight).")
+    ] = None,
+    weight: Annotated[
+        list[str] | None, typer.Option(help="One searchability weight, NAME=VALUE (repeatable).")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Display currency.")] = "USD",
+    fx_rate: Annotated[float | None, typer.Option(help="Units of --currency per USD.")] = None,
+) -> None:
+    """Draw cost vs searchability, cost breakdown, cost over time and the break-even map."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from costcompare.charts import write_charts
+    from costcompare.model import estimate as run_estimate
+    from costcompare.pricing import PriceTable, default_table
+    from costcompare.report import design_review_markdown, write_atomic
+    from costcompare.searchability import load_weights
+    from costcompare.workload import load_profile
+
+    money = _money(currency, fx_rate)
+    search_weights = load_weights(weights, weight)
+    workload = load_profile(profile).with_overrides(region=region)
+    table = PriceTable.load(pricing_file) if pricing_file else default_table()
+    result = run_estimate(
+        workload, pricing_date=_parse_date(pricing_date), table=table, weights=search_weights
+    )
+    if out.exists() and not out.is_dir():
+        raise WorkloadError(f"--out {out} is a file", "give a folder for the charts")
+    paths = write_charts(result, out, fmt=fmt.value, money=money)
+    for path in paths.values():
+        typer.echo(f"wrote {path}")
+    if report:
+        write_atomic(report, design_review_markdown(result, paths, report, money))
+        typer.echo(f"wrote {report}")
 
 
 def _money(currency: str, fx_rate: float | None):

@@ -26,6 +26,8 @@ class Component:
     enabled_by: tuple[str, ...] = ()
     # Hidden from output when its quantity is zero in every month (unused storage classes).
     optional: bool = False
+    # Caused by auditors' searches (scales with searches_per_month): the cost of search.
+    search_driven: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ def _cloudwatch(ingestion_key: str, class_title: str, alerting: bool) -> tuple[C
             "query",
             "logs.insights.scanned",
             "insights_scanned_gb",
+            search_driven=True,
         ),
         Component("KMS key for the log group", "encryption", "kms.key", "one", KMS),
         Component(
@@ -130,9 +133,19 @@ S3_STORE = (
 )
 S3_SEARCH = (
     Component(
-        "Athena searches (TB scanned, whole prefix)", "query", "athena.scanned", "athena_scanned_tb"
+        "Athena searches (TB scanned, whole prefix)",
+        "query",
+        "athena.scanned",
+        "athena_scanned_tb",
+        search_driven=True,
     ),
-    Component("S3 LIST requests by Athena", "requests", "s3.requests.put.STANDARD", "athena_lists"),
+    Component(
+        "S3 LIST requests by Athena",
+        "requests",
+        "s3.requests.put.STANDARD",
+        "athena_lists",
+        search_driven=True,
+    ),
     *(
         Component(
             f"S3 GET requests by Athena ({cls})",
@@ -140,6 +153,7 @@ S3_SEARCH = (
             f"s3.requests.get.{cls}",
             f"athena_gets:{cls}",
             optional=cls != "STANDARD",
+            search_driven=True,
         )
         for cls in ATHENA_READABLE
     ),
@@ -150,6 +164,7 @@ S3_SEARCH = (
             f"s3.retrieval.{cls}",
             f"athena_retrieval_gb:{cls}",
             optional=True,
+            search_driven=True,
         )
         for cls in RETRIEVAL_CLASSES
     ),

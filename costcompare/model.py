@@ -49,6 +49,11 @@ class GridResult:
             out[line.component.category] = out[line.component.category] + line.cost
         return out
 
+    def search_monthly(self, destination: str) -> np.ndarray:
+        """USD per scenario per month caused by searches, (n, M)."""
+        lines = [ln.cost for ln in self.lines[destination] if ln.component.search_driven]
+        return sum(lines, np.zeros(self._shape))
+
     def steady_state(self, destination: str) -> np.ndarray:
         return self.monthly(destination)[:, -1]
 
@@ -115,6 +120,7 @@ class Line:
     cost: np.ndarray
     price: Price
     free_tier: bool = False
+    search_driven: bool = False
 
     def unit_price(self, month: int = -1) -> float:
         """Effective USD per unit: the rate, or cost ÷ quantity where tiers or free tier apply."""
@@ -160,6 +166,10 @@ class DestinationEstimate:
     def total_usd(self) -> float:
         return float(self.monthly_usd.sum())
 
+    def search_usd(self, month: int = -1) -> float:
+        """What the month's searches cost (Insights or Athena scans and their requests)."""
+        return sum(float(line.cost[month]) for line in self.lines if line.search_driven)
+
     def category_usd(self, month: int = -1) -> dict[str, float]:
         out = dict.fromkeys(CATEGORIES, 0.0)
         for line in self.lines:
@@ -193,6 +203,9 @@ class Estimate:
     destinations: list[DestinationEstimate]
     baseline: DestinationEstimate
     notes: list[str] = field(default_factory=list)
+    table: PriceTable | None = None
+    # destination name → searchability.Searchability (filled by estimate())
+    searchability: dict[str, Any] = field(default_factory=dict)
 
     @property
     def horizon_months(self) -> int:
@@ -217,7 +230,17 @@ class Estimate:
                 "monthly_usd": self.baseline.steady_state_monthly_usd,
                 "components": [line.as_dict() for line in self.baseline.lines],
             },
-            "destinations": [d.as_dict() for d in self.destinations],
+            "destinations": [
+                {
+                    **d.as_dict(),
+                    **(
+                        {"searchability": self.searchability[d.name].as_dict()}
+                        if d.name in self.searchability
+                        else {}
+                    ),
+                }
+                for d in self.destinations
+            ],
             "notes": list(self.notes),
         }
 
@@ -264,6 +287,7 @@ def _explained(dest: Destination, result: GridResult, workload: Workload) -> Des
             cost=np.asarray(lc.cost[0], dtype=float),
             price=lc.price,
             free_tier=workload.free_tier,
+            search_driven=lc.component.search_driven,
         )
         for lc in result.lines[dest.name]
         if _shown(lc, workload)
@@ -277,17 +301,34 @@ def estimate(
     destinations: list[str] | None = None,
     pricing_date: dt.date | None = None,
     table: PriceTable | None = None,
+    weights: dict[str, float] | None = None,
+    searchability: bool = True,
 ) -> Estimate:
-    """Cost each destination for one workload, month by month, every line explained."""
+    """Cost each destination for one workload, month by month, every line explained.
+
+    With ``searchability`` (the default) each destination is also scored for search, using
+    ``weights`` (see costcompare.searchability).
+    """
     table = table or default_table()
     book = table.resolve(workload.region, pricing_date)
     chosen = resolve_names(destinations)
     result = evaluate_grid(WorkloadGrid.single(workload), book, chosen, include_baseline=True)
     dests = [_explained(d, result, workload) for d in chosen]
     baseline = _explained(BASELINE, result, workload)
-    return Estimate(
-        workload, workload.region, book.pricing_date, dests, baseline, _notes(workload, dests)
+    est = Estimate(
+        workload,
+        workload.region,
+        book.pricing_date,
+        dests,
+        baseline,
+        _notes(workload, dests),
+        table,
     )
+    if searchability:
+        from costcompare.searchability import assess
+
+        est.searchability = assess(est, weights)
+    return est
 
 
 def _notes(workload: Workload, dests: list[DestinationEstimate]) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from costcompare.destinations import CATEGORIES
 from costcompare.errors import OutputError
 from costcompare.model import Estimate, Line
+from costcompare.searchability import duration_text, weights_text
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -56,19 +57,23 @@ def to_csv(estimate: Estimate, money: Money = Money()) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     header = [
         "destination", "month", "component", "category", "quantity", "unit", "unit_price_usd",
-        "cost_usd", "price_key", "confidence", "source",
+        "cost_usd", "price_key", "confidence", "source", "search_score", "time_to_searchable_s",
     ]  # fmt: skip
     if money.currency != "USD":
         header.append(f"cost_{money.currency.lower()}")
     writer.writerow(header)
     for dest in [*estimate.destinations, estimate.baseline]:
+        search = estimate.searchability.get(dest.name)
+        search_cells = (
+            [f"{search.score:.1f}", repr(search.time_to_searchable_s)] if search else ["", ""]
+        )
         for line in dest.lines:
             for month in range(estimate.horizon_months):
                 row = [
                     dest.name, month + 1, line.name, line.category,
                     repr(float(line.quantity[month])), line.unit, repr(line.unit_price(month)),
                     repr(float(line.cost[month])), line.price_key, line.price.confidence,
-                    line.price.source,
+                    line.price.source, *search_cells,
                 ]  # fmt: skip
                 if money.currency != "USD":
                     row.append(repr(float(line.cost[month]) * money.fx_rate))
@@ -79,15 +84,28 @@ def to_csv(estimate: Estimate, money: Money = Money()) -> str:
 def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[list[str]]]:
     shown = [c for c in CATEGORIES if any(d.category_usd()[c] for d in estimate.destinations)]
     header = ["destination", "per month (steady)", f"{estimate.horizon_months}-month total"]
+    if estimate.searchability:
+        header += ["search score", "searchable after", "per search"]
     header += [f"{c} %" for c in shown]
     rows = []
     for dest in estimate.by_cost():
         shares = dest.category_shares()
+        search = estimate.searchability.get(dest.name)
+        search_cells = (
+            [
+                f"{search.score:.0f}/100",
+                duration_text(search.time_to_searchable_s),
+                money(search.cost_per_search_usd, digits=4),
+            ]
+            if search
+            else []
+        )
         rows.append(
             [
                 dest.name,
                 money(dest.steady_state_monthly_usd),
                 money(dest.total_usd),
+                *search_cells,
                 *(f"{shares[c] * 100:.0f}" for c in shown),
             ]
         )
@@ -165,17 +183,30 @@ def _verdict(estimate: Estimate, money: Money) -> str:
     if len(ranked) < 2:
         return ""
     cheap, dear = ranked[0], ranked[-1]
-    return (
+    text = (
         f"Cheapest: {cheap.name} at {money(cheap.steady_state_monthly_usd)}/month; "
         f"{dear.name} costs {money(dear.steady_state_monthly_usd - cheap.steady_state_monthly_usd)}"
         f"/month more."
     )
+    if estimate.searchability:
+        best = max(
+            estimate.searchability.values(), key=lambda s: (s.score, -s.time_to_searchable_s)
+        )
+        per_search = money(best.cost_per_search_usd, digits=4)
+        text += (
+            f" Best for search: {best.destination} (score {best.score:.0f}/100, searchable after "
+            f"{duration_text(best.time_to_searchable_s)}, {per_search} per search)."
+        )
+    return text
 
 
 def to_text(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
     header, rows = _summary_rows(estimate, money)
     parts = [_heading(estimate, money), "", _grid(header, rows), "", _verdict(estimate, money)]
     parts.append(_baseline_text(estimate, money))
+    if estimate.searchability:
+        weights = next(iter(estimate.searchability.values())).weights
+        parts.append(f"Search score 0–100, {weights_text(weights)} (costcompare chart --help).")
     if explain:
         parts.append("")
         parts.append(f"Every line, month {estimate.horizon_months} (quantity × unit price = cost):")
@@ -241,3 +272,61 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise OutputError(
             f"cannot write {target}: {exc.strerror}", "pick a writable --out"
         ) from None
+
+
+def searchability_markdown(estimate: Estimate, money: Money = Money()) -> str:
+    """The searchability table: what each destination finds, how fast, at what cost."""
+    rows = [
+        "| destination | score | searchable after | per search | searches this month | "
+        "full-text search | query language | alerting | immutability |",
+        "|---|---:|---:|---:|---:|---|---|---:|---:|",
+    ]
+    for dest in estimate.by_cost():
+        s = estimate.searchability.get(dest.name)
+        if s is None:
+            continue
+        lost = " (lost if the instance stops)" if s.loses_session_on_instance_stop else ""
+        rows.append(
+            f"| {dest.name} | {s.score:.0f} | {duration_text(s.time_to_searchable_s)}{lost} | "
+            f"{money(s.cost_per_search_usd, digits=4)} | {money(s.monthly_search_usd)} | "
+            f"{s.capabilities.full_text_search} | {s.capabilities.query_language} | "
+            f"{s.alerting}/2 | {s.immutability}/3 |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def design_review_markdown(
+    estimate: Estimate, charts: dict[str, Path], report_path: Path, money: Money = Money()
+) -> str:
+    """A one-page report for a design review: verdict, charts, cost and search tables."""
+    import os.path
+
+    def rel(path: Path) -> str:
+        return os.path.relpath(path, report_path.parent)
+
+    weights = next(iter(estimate.searchability.values())).weights if estimate.searchability else {}
+    captions = {
+        "cost_vs_searchability": "Cost against searchability",
+        "cost_breakdown": "Where the money goes",
+        "cost_over_time": "Cumulative cost over the horizon",
+        "break_even": "Cheapest destination by volume and search rate",
+    }
+    parts = [
+        f"# Session Manager log destinations — {estimate.region}",
+        "",
+        _verdict(estimate, money),
+        "",
+    ]
+    for name, caption in captions.items():
+        if name in charts:
+            parts += [f"![{caption}]({rel(charts[name])})", ""]
+    parts += ["## Cost", "", to_markdown(estimate, money).split("\n", 2)[2], "## Searchability", ""]
+    parts.append(searchability_markdown(estimate, money))
+    if weights:
+        parts += ["", f"Score 0–100, {weights_text(weights)}."]
+    parts += [
+        "",
+        f"Prices as of {estimate.pricing_date.isoformat()} ({estimate.region}); every line with "
+        "its source: `costcompare estimate --explain`.",
+    ]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,298 @@
+"""What each destination lets an auditor find, how fast, at what cost — as numbers, not adjectives.
+
+Capability facts come from ``shared/reference/searchability.md`` (each carries its source). The
+workload-dependent metrics (time until a command is searchable, cost of a search) come from the
+workload and from the cost engine, so they are the same numbers ``estimate`` prints. A 0–100
+score weighs seven dimensions with weights the user can change. No published rubric exists: the
+scales below are this tool's documented defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from costcompare.errors import WorkloadError
+from costcompare.model import Estimate
+
+REFERENCE = "shared/reference/searchability.md"
+
+DIMENSIONS = (
+    "time_to_searchable",
+    "search_cost",
+    "expressiveness",
+    "alerting",
+    "immutability",
+    "reach",
+    "fidelity",
+)
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "time_to_searchable": 3,
+    "search_cost": 2,
+    "expressiveness": 2,
+    "alerting": 2,
+    "immutability": 1,
+    "reach": 1,
+    "fidelity": 1,
+}
+
+# Streaming: the agent sends every 1 s and ingestion lags ~5–20 s; we take the upper end.
+STREAMING_SECONDS = 1 + 20
+# Log scales for the two measured dimensions: full marks at the low end, none at the high end.
+TIME_SCALE_S = (10.0, 86_400.0)
+SEARCH_COST_SCALE_USD = (0.001, 10.0)
+# Losing a whole session when an instance stops mid-session costs this much of the time score.
+LOSS_PENALTY = 0.25
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a destination can do, independent of the workload."""
+
+    full_text_search: str
+    query_language: str
+    expressiveness: int  # 0 grep only, 1 SQL/regex over raw lines, 2 Insights, 3 + filter patterns
+    live_alerting: bool  # metric filters / subscriptions evaluate events as they arrive
+    alerting_at_session_end: bool  # an event per finished session (S3 object-created)
+    streams: bool  # can send output while the session runs (per-line timestamps)
+    immutability: int  # 0 deletable, 1 deletion protection that can be switched off, 3 WORM
+    reach: int  # 0 one account, 1 cross-account, 2 organization-wide
+    masking: bool  # data protection policies for secrets
+    live_tail: bool
+    source: str
+
+
+CLOUDWATCH_STANDARD = Capabilities(
+    full_text_search="yes: search all log streams, FilterLogEvents, filter patterns",
+    query_language="Logs Insights (also OpenSearch PPL, SQL)",
+    expressiveness=3,
+    live_alerting=True,
+    alerting_at_session_end=True,
+    streams=True,
+    immutability=1,
+    reach=2,
+    masking=True,
+    live_tail=True,
+    source=f"{REFERENCE}: capabilities table, CloudWatch Logs Standard column",
+)
+CAPABILITIES: dict[str, Capabilities] = {
+    "cloudwatch": CLOUDWATCH_STANDARD,
+    "cloudwatch-ia": Capabilities(
+        full_text_search="no",
+        query_language="Insights without pattern, diff, filterIndex, unmask",
+        expressiveness=2,
+        live_alerting=False,
+        alerting_at_session_end=False,
+        streams=True,
+        immutability=1,
+        reach=1,
+        masking=False,
+        live_tail=False,
+        source=f"{REFERENCE}: capabilities table, Infrequent Access column",
+    ),
+    "s3": Capabilities(
+        full_text_search="no built-in; Athena SQL/regex over a table, or list + get + grep",
+        query_language="Athena (Trino SQL)",
+        expressiveness=1,
+        live_alerting=False,
+        alerting_at_session_end=True,
+        streams=False,
+        immutability=3,
+        reach=2,
+        masking=False,
+        live_tail=False,
+        source=f"{REFERENCE}: capabilities table, S3 (+ Athena) column",
+    ),
+}
+
+
+def capabilities_of(destination: str) -> Capabilities:
+    """`both` has the best of CloudWatch Standard and S3 in every dimension."""
+    if destination != "both":
+        return CAPABILITIES[destination]
+    cw, s3 = CAPABILITIES["cloudwatch"], CAPABILITIES["s3"]
+    return dataclasses.replace(
+        cw,
+        alerting_at_session_end=True,
+        immutability=max(cw.immutability, s3.immutability),
+        reach=max(cw.reach, s3.reach),
+        source=f"{cw.source}; {s3.source}",
+    )
+
+
+@dataclass
+class Searchability:
+    """One destination's searchability for one workload."""
+
+    destination: str
+    time_to_searchable_s: float
+    loses_session_on_instance_stop: bool
+    cost_per_search_usd: float
+    monthly_search_usd: float
+    expressiveness: int
+    alerting: int
+    immutability: int
+    reach: int
+    fidelity: int
+    dimension_scores: dict[str, float]
+    weights: dict[str, float]
+    capabilities: Capabilities
+
+    @property
+    def score(self) -> float:
+        total = sum(self.weights.values())
+        weighted = sum(self.weights[d] * self.dimension_scores[d] for d in DIMENSIONS)
+        return 100 * weighted / total if total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "time_to_searchable_s": self.time_to_searchable_s,
+            "loses_session_on_instance_stop": self.loses_session_on_instance_stop,
+            "cost_per_search_usd": self.cost_per_search_usd,
+            "monthly_search_usd": self.monthly_search_usd,
+            "levels": {
+                "expressiveness": self.expressiveness,
+                "alerting": self.alerting,
+                "immutability": self.immutability,
+                "reach": self.reach,
+                "fidelity": self.fidelity,
+            },
+            "dimension_scores": dict(self.dimension_scores),
+            "weights": dict(self.weights),
+            "full_text_search": self.capabilities.full_text_search,
+            "query_language": self.capabilities.query_language,
+            "source": self.capabilities.source,
+        }
+
+
+def _log_scale(value: float, best: float, worst: float) -> float:
+    """1 at or below ``best``, 0 at or above ``worst``, linear in log10 between."""
+    if value <= best:
+        return 1.0
+    if value >= worst:
+        return 0.0
+    return 1 - math.log10(value / best) / math.log10(worst / best)
+
+
+def assess(
+    estimate: Estimate, weights: Mapping[str, float] | None = None
+) -> dict[str, Searchability]:
+    """Searchability of every destination in ``estimate``, with its cost of search."""
+    from costcompare.model import estimate as run_estimate
+
+    weights = validate_weights(weights or DEFAULT_WEIGHTS)
+    workload = estimate.workload
+    per_search_source = estimate
+    searches = workload.searches_per_month
+    if searches == 0:
+        # The cost of one search still matters when none are planned: price one.
+        per_search_source = run_estimate(
+            dataclasses.replace(workload, searches_per_month=1),
+            destinations=[d.name for d in estimate.destinations],
+            pricing_date=estimate.pricing_date,
+            table=estimate.table,
+            searchability=False,
+        )
+    result = {}
+    for dest in estimate.destinations:
+        caps = capabilities_of(dest.name)
+        streaming = caps.streams and workload.streaming and dest.name != "s3"
+        seconds = STREAMING_SECONDS if streaming else workload.session_minutes * 60
+        loses = not streaming
+        per_search = per_search_source.get(dest.name).search_usd() / max(searches, 1)
+        alerting = 2 if caps.live_alerting and streaming else int(caps.alerting_at_session_end)
+        fidelity = int(streaming) + int(caps.masking)
+        scores = {
+            "time_to_searchable": max(
+                _log_scale(seconds, *TIME_SCALE_S) - (LOSS_PENALTY if loses else 0.0), 0.0
+            ),
+            "search_cost": _log_scale(per_search, *SEARCH_COST_SCALE_USD),
+            "expressiveness": caps.expressiveness / 3,
+            "alerting": alerting / 2,
+            "immutability": caps.immutability / 3,
+            "reach": caps.reach / 2,
+            "fidelity": fidelity / 2,
+        }
+        result[dest.name] = Searchability(
+            destination=dest.name,
+            time_to_searchable_s=float(seconds),
+            loses_session_on_instance_stop=loses,
+            cost_per_search_usd=per_search,
+            monthly_search_usd=dest.search_usd(),
+            expressiveness=caps.expressiveness,
+            alerting=alerting,
+            immutability=caps.immutability,
+            reach=caps.reach,
+            fidelity=fidelity,
+            dimension_scores=scores,
+            weights=dict(weights),
+            capabilities=caps,
+        )
+    return result
+
+
+def validate_weights(weights: Mapping[str, Any]) -> dict[str, float]:
+    """Every dimension gets a weight ≥ 0 (missing ones keep the default); some must be > 0."""
+    merged = dict(DEFAULT_WEIGHTS)
+    for key, value in weights.items():
+        if key not in DIMENSIONS:
+            raise WorkloadError(
+                f"unknown searchability dimension '{key}'", "use any of " + ", ".join(DIMENSIONS)
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise WorkloadError(f"weight {key} is {value!r}", "it must be a number ≥ 0") from None
+        if not math.isfinite(number) or number < 0:
+            raise WorkloadError(f"weight {key} is {value!r}", "it must be a number ≥ 0")
+        merged[key] = number
+    if not any(merged.values()):
+        raise WorkloadError("every searchability weight is 0", "give at least one a weight > 0")
+    return merged
+
+
+def load_weights(
+    path: str | Path | None = None, flags: list[str] | None = None
+) -> dict[str, float]:
+    """Weights from a YAML file (``dimension: weight``) and/or ``NAME=VALUE`` flags."""
+    weights: dict[str, Any] = {}
+    if path:
+        import yaml
+
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise WorkloadError(f"weights file {path} does not exist", "check the path") from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            raise WorkloadError(
+                f"weights file {path} is not readable YAML", "write `dimension: weight` lines"
+            ) from None
+        if not isinstance(data, Mapping):
+            raise WorkloadError(
+                f"weights file {path} is not a mapping", "write `dimension: weight` lines"
+            )
+        weights.update(data)
+    for flag in flags or []:
+        name, sep, value = flag.partition("=")
+        if not sep:
+            raise WorkloadError(f"--weight {flag!r}", "write it as NAME=VALUE, e.g. alerting=3")
+        weights[name.strip()] = value.strip()
+    return validate_weights(weights)
+
+
+def weights_text(weights: Mapping[str, float]) -> str:
+    """One line for chart footers and reports."""
+    return "weights: " + ", ".join(f"{k.replace('_', ' ')} {weights[k]:g}" for k in DIMENSIONS)
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,121 @@
+"""Chart functions return Axes with the expected series and labels; the CLI writes every file."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from typer.testing import CliRunner
+
+from costcompare.breakeven import break_even_map
+from costcompare.charts import (
+    DESTINATION_COLOURS,
+    pareto_frontier,
+    plot_break_even,
+    plot_cost_breakdown,
+    plot_cost_over_time,
+    plot_cost_vs_searchability,
+)
+from costcompare.cli import app
+from costcompare.model import estimate
+from costcompare.report import Money
+from costcompare.workload import load_profile
+
+
+@pytest.fixture(scope="module")
+def est():
+    return estimate(load_profile())
+
+
+def test_pareto_frontier():
+    # costs, scores: B is dearer than A and scores lower → off the frontier
+    assert pareto_frontier([1, 5, 3, 10], [40, 30, 60, 90]) == [0, 2, 3]
+
+
+def test_cost_vs_searchability(est):
+    ax = plot_cost_vs_searchability(est)
+    points = [c for c in ax.collections if len(c.get_offsets()) == 1]
+    assert len(points) == 4
+    xy = {tuple(np.round(p.get_offsets()[0], 6)) for p in points}
+    for dest in est.destinations:
+        assert (round(dest.steady_state_monthly_usd, 6),
+                round(est.searchability[dest.name].score, 6)) in xy  # fmt: skip
+    assert ax.get_ylabel() == "search score (0–100)"
+    assert "s3 is cheapest" in ax.get_title() and "both searches best" in ax.get_title()
+    labels = [t.get_text() for t in ax.texts]
+    assert any(text.startswith("s3: \\$2.61/mo") for text in labels)
+    frontier = [ln for ln in ax.lines if ln.get_label() == "cheapest for its score"]
+    assert len(frontier) == 1
+    footer = " ".join(t.get_text() for t in ax.figure.texts)
+    assert "ap-northeast-1" in footer and "2026-07-01" in footer and "weights" in footer
+
+
+def test_cost_breakdown_bars_sum_to_the_totals(est):
+    ax = plot_cost_breakdown(est)
+    tops = {}
+    for patch in ax.patches:
+        x = round(patch.get_x() + patch.get_width() / 2)
+        tops[x] = max(tops.get(x, 0), patch.get_y() + patch.get_height())
+    ranked = est.by_cost()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [d.name for d in ranked]
+    for i, dest in enumerate(ranked):
+        assert tops[i] == pytest.approx(dest.steady_state_monthly_usd)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"network", "encryption", "storage"} <= set(legend)
+
+
+def test_cost_over_time(est):
+    ax = plot_cost_over_time(est, ax=Figure().subplots())
+    lines = [ln for ln in ax.lines if ln.get_label().split(":")[0] in DESTINATION_COLOURS]
+    assert len(lines) == 4
+    for line in lines:
+        name = line.get_label().split(":")[0]
+        assert line.get_ydata()[-1] == pytest.approx(est.get(name).total_usd)
+        assert len(line.get_xdata()) == 36
+    retention = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert retention and retention[0].get_xdata()[0] == pytest.approx(12.0)
+
+
+def test_break_even(est):
+    bemap = break_even_map(est.workload)
+    ax = plot_break_even(bemap, estimate=est)
+    mesh = ax.collections[0]
+    assert mesh.get_array().size == bemap.cheapest.size >= 10_000
+    assert "s3 at your workload" in ax.get_title()
+    assert ax.get_xscale() == "log"
+
+
+def test_yen_labels(est):
+    ax = plot_cost_breakdown(est, money=Money("JPY", 150))
+    assert any(t.get_text().startswith("¥") for t in ax.texts)
+
+
+def test_cli_writes_every_chart_and_report(tmp_path):
+    out = tmp_path / "charts"
+    report = tmp_path / "report.md"
+    result = CliRunner().invoke(app, ["chart", "--out", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    for name in ("cost_vs_searchability", "cost_breakdown", "cost_over_time", "break_even"):
+        data = (out / f"{name}.png").read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 20_000
+        assert f"](charts/{name}.png)" in report.read_text()
+    text = report.read_text()
+    assert "## Searchability" in text and "| s3 |" in text
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_cli_svg(tmp_path):
+    result = CliRunner().invoke(app, ["chart", "--out", str(tmp_path), "--format", "svg"])
+    assert result.exit_code == 0
+    assert (tmp_path / "break_even.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_cli_out_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = CliRunner().invoke(app, ["chart", "--out", str(target)])
+    assert result.exit_code == 2 and "is a file" in result.stderr
