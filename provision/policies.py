@@ -1,0 +1,267 @@
+"""IAM, KMS key and bucket policy documents as pure functions (no AWS calls, plain dicts).
+
+Least privilege exactly as shared/reference/session-manager.md lists it per destination. The
+statements the tool owns carry a ``Sid`` starting with ``Costcompare`` so they can be merged into
+a policy somebody else also edits, without touching their statements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from provision.spec import ProvisionSpec, partition
+
+VERSION = "2012-10-17"
+SID_PREFIX = "Costcompare"
+TLS_ONLY_SID = "CostcompareDenyInsecureTransport"
+MANAGED_INSTANCE_CORE = "AmazonSSMManagedInstanceCore"
+
+
+def log_group_arn(region: str, account: str, name: str) -> str:
+    """The log group ARN without the trailing ``:*`` (what KMS and IAM conditions compare)."""
+    return f"arn:{partition(region)}:logs:{region}:{account}:log-group:{name}"
+
+
+def bucket_arn(region: str, bucket: str) -> str:
+    return f"arn:{partition(region)}:s3:::{bucket}"
+
+
+def policy_arn(region: str, account: str, name: str) -> str:
+    return f"arn:{partition(region)}:iam::{account}:policy/{name}"
+
+
+def managed_instance_core_arn(region: str) -> str:
+    return f"arn:{partition(region)}:iam::aws:policy/{MANAGED_INSTANCE_CORE}"
+
+
+def key_policy(region: str, account: str, log_group_name: str | None) -> dict[str, Any]:
+    """Key policy: account root keeps control; the regional logs principal only for one group.
+
+    Without the root statement the key becomes unmanageable; without the
+    ``kms:EncryptionContext:aws:logs:arn`` condition any log group could use the key.
+    """
+    part = partition(region)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": f"{SID_PREFIX}AccountRoot",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{part}:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if log_group_name is not None:
+        statements.append(
+            {
+                "Sid": f"{SID_PREFIX}CloudWatchLogsForSessionLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": log_group_arn(
+                            region, account, log_group_name
+                        )
+                    }
+                },
+            }
+        )
+    return {"Version": VERSION, "Id": "costcompare-session-logs", "Statement": statements}
+
+
+def instance_role_policy(
+    spec: ProvisionSpec, account: str, key_arns: Mapping[str, str]
+) -> dict[str, Any]:
+    """The instance role's extra rights for the chosen destination(s), and nothing more.
+
+    ``key_arns`` maps a key purpose ("s3") to the ARN the bucket is encrypted with; the session
+    data key comes from ``spec.session.kms_key_id``.
+    """
+    region = spec.region
+    statements: list[dict[str, Any]] = []
+    if spec.log_group:
+        group = log_group_arn(region, account, spec.log_group.name)
+        statements += [
+            {
+                # Cannot usefully be scoped: scoping it makes sessions hang (reference).
+                "Sid": f"{SID_PREFIX}DescribeLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
+            },
+            {
+                "Sid": f"{SID_PREFIX}DescribeSessionLogStreams",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogStreams",
+                "Resource": group,
+            },
+            {
+                "Sid": f"{SID_PREFIX}WriteSessionLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{group}:log-stream:*",
+            },
+        ]
+    if spec.bucket:
+        bucket = bucket_arn(region, spec.bucket.name)
+        objects = (
+            f"{bucket}/{spec.bucket.key_prefix}/*" if spec.bucket.key_prefix else f"{bucket}/*"
+        )
+        statements += [
+            {
+                "Sid": f"{SID_PREFIX}PutSessionTranscripts",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+            },
+            {
+                "Sid": f"{SID_PREFIX}CheckBucketEncryption",
+                "Effect": "Allow",
+                "Action": "s3:GetEncryptionConfiguration",
+                "Resource": bucket,
+            },
+        ]
+        if spec.bucket.key is not None:
+            statements.append(
+                {
+                    "Sid": f"{SID_PREFIX}EncryptTranscripts",
+                    "Effect": "Allow",
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": key_arns["s3"],
+                }
+            )
+    if spec.session.kms_key_id:
+        statements.append(
+            {
+                "Sid": f"{SID_PREFIX}DecryptSessionData",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": spec.session.kms_key_id,
+            }
+        )
+    return {"Version": VERSION, "Statement": statements}
+
+
+def tls_only_statement(region: str, bucket: str) -> dict[str, Any]:
+    """Deny any request not over TLS (Security Hub S3.5)."""
+    arn = bucket_arn(region, bucket)
+    return {
+        "Sid": TLS_ONLY_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def denies_uploads_without_sse_header(statement: Mapping[str, Any]) -> bool:
+    """Deny PutObject without ``x-amz-server-side-encryption``: the agent never sends it."""
+    if statement.get("Effect") != "Deny":
+        return False
+    actions = _as_list(statement.get("Action"))
+    if not any(a in ("s3:PutObject", "s3:*", "*") or a.startswith("s3:Put") for a in actions):
+        return False
+    text = json.dumps(statement.get("Condition", {})).lower()
+    return "s3:x-amz-server-side-encryption" in text
+
+
+def bucket_policy(region: str, bucket: str, existing: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The existing policy with the TLS-only statement added and SSE-header denies removed.
+
+    Statements the tool does not own are kept as they are, except those that silently break
+    log delivery (``denies_uploads_without_sse_header``): default encryption covers them.
+    """
+    kept = [
+        s
+        for s in _statements(existing)
+        if not denies_uploads_without_sse_header(s) and s.get("Sid") != TLS_ONLY_SID
+    ]
+    policy: dict[str, Any] = {"Version": (existing or {}).get("Version", VERSION)}
+    if existing and "Id" in existing:
+        policy["Id"] = existing["Id"]
+    policy["Statement"] = [*kept, tls_only_statement(region, bucket)]
+    return policy
+
+
+def merge_owned_statements(
+    existing: Mapping[str, Any] | None, owned: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``owned`` with the statements of ``existing`` the tool does not own appended.
+
+    Used for a key policy on a key the user brought: their grants stay, ours are (re)set.
+    """
+    ours = _statements(owned)
+    our_sids = {s.get("Sid") for s in ours}
+    theirs = [
+        s
+        for s in _statements(existing)
+        if s.get("Sid") not in our_sids and not _owned_sid(s) and not _is_root_grant(s, ours)
+    ]
+    merged = dict(owned)
+    merged["Statement"] = [*ours, *theirs]
+    return merged
+
+
+def statements_cover(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+    """Whether any Allow statement grants ``action`` on ``resource`` (wildcards, no conditions).
+
+    A small evaluator for verify: enough to spot a missing action, not a full IAM engine.
+    """
+    from fnmatch import fnmatchcase
+
+    allowed = False
+    for document in documents:
+        for statement in _statements(document):
+            actions = [a.lower() for a in _as_list(statement.get("Action"))]
+            resources = _as_list(statement.get("Resource"))
+            hit = any(fnmatchcase(action.lower(), a) for a in actions) and any(
+                fnmatchcase(resource, r) for r in resources
+            )
+            if hit and statement.get("Effect") == "Deny" and "Condition" not in statement:
+                return False
+            if hit and statement.get("Effect") == "Allow":
+                allowed = True
+    return allowed
+
+
+def canonical(document: Mapping[str, Any] | None) -> str:
+    """A stable string of a JSON document, to compare policies regardless of key order."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _statements(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if not document:
+        return []
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _owned_sid(statement: Mapping[str, Any]) -> bool:
+    return str(statement.get("Sid", "")).startswith(SID_PREFIX)
+
+
+def _is_root_grant(statement: Mapping[str, Any], ours: list[dict[str, Any]]) -> bool:
+    """AWS's default "Enable IAM User Permissions" statement duplicates our root statement."""
+    root = ours[0]["Principal"] if ours else None
+    return (
+        statement.get("Effect") == "Allow"
+        and statement.get("Principal") == root
+        and _as_list(statement.get("Action")) == ["kms:*"]
+        and "Condition" not in statement
+    )

@@ -1,0 +1,544 @@
+"""The desired state: frozen dataclasses built from CLI options and/or a YAML file.
+
+Every input AWS would reject but moto silently accepts (shared/reference/session-manager.md,
+"moto validates almost nothing") is rejected here, before any AWS call, so a bad option can
+never leave a half-built setup behind.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from costcompare.workload import AWS_REGIONS, CLOUDWATCH_RETENTION_DAYS, LIFECYCLE_CLASSES
+from provision.errors import SpecError
+
+DESTINATIONS = ("cloudwatch", "s3", "both")
+LOG_CLASSES = ("STANDARD", "INFREQUENT_ACCESS")
+BUCKET_ENCRYPTIONS = ("sse-kms", "sse-s3")
+MANAGED_TAG = ("costcompare:managed", "true")
+DOCUMENT_NAME = "SSM-SessionManagerRunShell"
+DEFAULT_LOG_GROUP = "/ssm/session-manager"
+DEFAULT_KEY_PREFIX = "session-logs"
+SECURITY_GROUP_NAME = "costcompare-ssm-endpoints"
+KEY_ALIASES = {
+    "cloudwatch": "alias/costcompare/session-logs-cloudwatch",
+    "s3": "alias/costcompare/session-logs-s3",
+}
+# Minimum days an object must sit in a class before S3 lifecycle may move it on (S3 rejects less).
+_IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
+
+_LOG_GROUP_RE = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
+_ROLE_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_VPC_RE = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_KMS_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<kind>key|alias)/(?P<id>[A-Za-z0-9/_-]+)$"
+)
+_KEY_ID_RE = re.compile(
+    r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_LINUX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{0,512}$")
+
+
+def partition(region: str) -> str:
+    """ARN partition of a region: policies built for aws-cn or GovCloud need it."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A KMS key for one purpose: created and managed under ``alias``, or an existing key."""
+
+    purpose: str  # "cloudwatch" | "s3"
+    alias: str
+    existing_arn: str | None = None
+
+    @property
+    def managed(self) -> bool:
+        return self.existing_arn is None
+
+
+@dataclass(frozen=True)
+class LogGroupSpec:
+    name: str
+    retention_days: int | None
+    log_class: str
+    streaming: bool
+    key: KeySpec | None
+
+
+@dataclass(frozen=True)
+class Transition:
+    days: int
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    name: str
+    key_prefix: str
+    sse_algorithm: str  # "aws:kms" | "AES256"
+    key: KeySpec | None
+    transitions: tuple[Transition, ...] = ()
+    expiration_days: int | None = None
+    object_lock_days: int | None = None
+
+    @property
+    def lifecycle(self) -> bool:
+        return bool(self.transitions) or self.expiration_days is not None
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """Session preferences; None means "keep whatever the document already says"."""
+
+    idle_timeout: int | None = None
+    max_duration: int | None = None
+    run_as_enabled: bool | None = None
+    run_as_user: str | None = None
+    shell_linux: str | None = None
+    shell_windows: str | None = None
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProvisionSpec:
+    """Everything plan/apply/destroy need to know about the wanted setup."""
+
+    region: str
+    destination: str
+    log_group: LogGroupSpec | None = None
+    bucket: BucketSpec | None = None
+    session: SessionSpec = field(default_factory=SessionSpec)
+    role_name: str | None = None
+    network: NetworkSpec | None = None
+
+    @property
+    def partition(self) -> str:
+        return partition(self.region)
+
+    @property
+    def keys(self) -> tuple[KeySpec, ...]:
+        """Every KMS key the setup uses for its stores, managed or existing."""
+        found = []
+        if self.log_group and self.log_group.key:
+            found.append(self.log_group.key)
+        if self.bucket and self.bucket.key:
+            found.append(self.bucket.key)
+        return tuple(found)
+
+    @property
+    def uses_kms(self) -> bool:
+        return bool(self.keys) or self.session.kms_key_id is not None
+
+    @property
+    def policy_name(self) -> str:
+        """The tool's customer managed IAM policy; one per region, as the resources are."""
+        return f"costcompare-session-logging-{self.region}"
+
+    def interface_services(self) -> tuple[str, ...]:
+        """The interface endpoints the instances need (reference: "Private subnets")."""
+        names = ["ssm", "ssmmessages", "ec2messages"]
+        if self.log_group:
+            names.append("logs")
+        if self.uses_kms:
+            names.append("kms")
+        return tuple(f"com.amazonaws.{self.region}.{name}" for name in names)
+
+    def gateway_services(self) -> tuple[str, ...]:
+        return (f"com.amazonaws.{self.region}.s3",) if self.bucket else ()
+
+
+# --------------------------------------------------------------------------------------------
+# Options: the same names on the command line (with dashes) and in YAML (with underscores)
+# --------------------------------------------------------------------------------------------
+OPTION_NAMES = (
+    "destination",
+    "log_group",
+    "retention_days",
+    "log_class",
+    "kms_key",
+    "streaming",
+    "bucket",
+    "key_prefix",
+    "bucket_encryption",
+    "bucket_kms_key",
+    "transition",
+    "expiration_days",
+    "object_lock_days",
+    "idle_timeout",
+    "max_duration",
+    "run_as",
+    "run_as_user",
+    "shell_profile_linux",
+    "shell_profile_windows",
+    "session_kms_key_id",
+    "role",
+    "vpc_id",
+    "subnet",
+)
+
+
+def load_options(path: str | Path | None) -> dict[str, Any]:
+    """Read a YAML options file; unknown keys are an error with the closest known name."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror}", "check the --config path") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path} is not valid YAML: {exc}", "fix the file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{path} must be a mapping of option: value", "see --help for the keys")
+    options: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = str(raw_key).replace("-", "_")
+        if key not in OPTION_NAMES:
+            close = difflib.get_close_matches(key, OPTION_NAMES, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see --help for the keys"
+            raise SpecError(f"{path}: unknown key {raw_key!r}", hint)
+        options[key] = value
+    return options
+
+
+def merge_options(from_file: Mapping[str, Any], from_cli: Mapping[str, Any]) -> dict[str, Any]:
+    """Command-line values win over the file; None and empty lists mean "not given"."""
+    merged = dict(from_file)
+    for key, value in from_cli.items():
+        if value is None or (isinstance(value, list | tuple) and not value):
+            continue
+        merged[key] = value
+    return merged
+
+
+def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
+    """Validate every option and build the desired state. Raises SpecError naming the fix."""
+    region = check_region(region)
+    destination = _choice(options.get("destination"), DESTINATIONS, "destination", required=True)
+    wants_cw = destination in ("cloudwatch", "both")
+    wants_s3 = destination in ("s3", "both")
+
+    log_group = None
+    if wants_cw:
+        name = str(options.get("log_group") or DEFAULT_LOG_GROUP)
+        if not _LOG_GROUP_RE.match(name) or name.startswith("aws/"):
+            raise SpecError(
+                f"log group name {name!r} is invalid",
+                "use 1-512 characters from A-Z a-z 0-9 . - _ / # (not starting with aws/)",
+            )
+        retention = options.get("retention_days", 365)
+        retention = None if retention in (None, "never", 0) else _int(retention, "retention_days")
+        if retention is not None and retention not in CLOUDWATCH_RETENTION_DAYS:
+            nearest = min(CLOUDWATCH_RETENTION_DAYS, key=lambda d: (abs(d - retention), -d))
+            raise SpecError(
+                f"retention of {retention} days is not one CloudWatch Logs accepts",
+                f"use one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} (nearest: {nearest})",
+            )
+        log_class = _choice(
+            str(options.get("log_class") or "STANDARD").upper(), LOG_CLASSES, "log_class"
+        )
+        key = _key_option(options.get("kms_key", "create"), "cloudwatch", "kms_key", region)
+        log_group = LogGroupSpec(
+            name=name,
+            retention_days=retention,
+            log_class=log_class,
+            streaming=_bool(options.get("streaming", True), "streaming"),
+            key=key,
+        )
+
+    bucket = None
+    if wants_s3:
+        bucket = _bucket_spec(options, region)
+    elif options.get("bucket"):
+        raise SpecError(
+            f"--bucket is set but --destination is {destination}",
+            "use --destination s3 or both, or drop --bucket",
+        )
+
+    session = _session_spec(options, region)
+    role = options.get("role")
+    if role is not None and not _ROLE_RE.match(str(role)):
+        raise SpecError(f"role name {role!r} is invalid", "use up to 64 of A-Z a-z 0-9 +=,.@_-")
+    network = _network_spec(options)
+    return ProvisionSpec(
+        region=region,
+        destination=destination,
+        log_group=log_group,
+        bucket=bucket,
+        session=session,
+        role_name=str(role) if role is not None else None,
+        network=network,
+    )
+
+
+def check_region(region: str | None) -> str:
+    if not region:
+        raise SpecError(
+            "no AWS region given", "pass --region or set AWS_REGION / AWS_DEFAULT_REGION"
+        )
+    if region not in AWS_REGIONS and not region.startswith(("cn-", "us-gov-")):
+        close = difflib.get_close_matches(region, AWS_REGIONS, n=1)
+        hint = f"did you mean {close[0]}?" if close else "use a region code such as ap-northeast-1"
+        raise SpecError(f"{region!r} is not an AWS region", hint)
+    return region
+
+
+def check_kms_arn(value: str, region: str, what: str) -> str:
+    """A full key (or alias) ARN in ``region``: the only form the log group and agent accept."""
+    match = _KMS_ARN_RE.match(value)
+    if not match:
+        raise SpecError(
+            f"{what} {value!r} is not a KMS key ARN",
+            "give arn:aws:kms:<region>:<account>:key/<key id>",
+        )
+    if match["region"] != region:
+        raise SpecError(
+            f"{what} is in {match['region']}, not {region}",
+            "a log group, bucket or session can only use a key in its own region",
+        )
+    if match["partition"] != partition(region):
+        raise SpecError(f"{what} has partition {match['partition']!r}", "match the region")
+    if match["kind"] == "key" and not _KEY_ID_RE.match(match["id"]):
+        raise SpecError(f"{what} {value!r} has a malformed key id", "copy the ARN from KMS")
+    return value
+
+
+def _key_option(value: Any, purpose: str, name: str, region: str) -> KeySpec | None:
+    text = "create" if value is None else str(value).strip()
+    if text.lower() == "none":
+        return None
+    if text.lower() == "create":
+        return KeySpec(purpose=purpose, alias=KEY_ALIASES[purpose])
+    arn = check_kms_arn(text, region, f"--{name.replace('_', '-')}")
+    if ":alias/" in arn:
+        raise SpecError(
+            f"--{name.replace('_', '-')} is an alias ARN",
+            "log groups and bucket encryption need the key ARN (arn:...:key/<id>)",
+        )
+    return KeySpec(purpose=purpose, alias=KEY_ALIASES[purpose], existing_arn=arn)
+
+
+def check_bucket_name(name: str) -> str:
+    """S3 naming rules, plus no dots: dotted names break virtual-hosted TLS (reference)."""
+    if "." in name:
+        raise SpecError(
+            f"bucket name {name!r} contains dots", "use hyphens: dotted names break HTTPS"
+        )
+    if name != name.lower():
+        raise SpecError(f"bucket name {name!r} has uppercase letters", "use lowercase only")
+    if not _BUCKET_RE.match(name):
+        raise SpecError(
+            f"bucket name {name!r} is invalid",
+            "use 3-63 of a-z 0-9 -, starting and ending with a letter or digit",
+        )
+    reserved_prefix = ("xn--", "sthree-", "amzn-s3-demo-")
+    reserved_suffix = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+    if name.startswith(reserved_prefix) or name.endswith(reserved_suffix):
+        raise SpecError(f"bucket name {name!r} uses a reserved prefix or suffix", "rename it")
+    return name  # IP-address-like names contain dots, rejected above
+
+
+def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
+    name = options.get("bucket")
+    if not name:
+        raise SpecError("S3 destination needs a bucket name", "pass --bucket NAME")
+    name = check_bucket_name(str(name))
+    prefix = str(options.get("key_prefix", DEFAULT_KEY_PREFIX) or "")
+    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+        raise SpecError(
+            f"key prefix {prefix!r} has a leading, trailing or double slash",
+            "Session Manager adds the '/' itself: write e.g. session-logs",
+        )
+    if not _KEY_PREFIX_RE.match(prefix):
+        raise SpecError(
+            f"key prefix {prefix!r} has unsafe characters", "use A-Z a-z 0-9 ! _ . * ' ( ) / -"
+        )
+    encryption = _choice(
+        options.get("bucket_encryption") or "sse-kms", BUCKET_ENCRYPTIONS, "bucket_encryption"
+    )
+    key = None
+    if encryption == "sse-kms":
+        key = _key_option(options.get("bucket_kms_key", "create"), "s3", "bucket_kms_key", region)
+        if key is None:
+            raise SpecError(
+                "--bucket-kms-key none contradicts sse-kms", "use --bucket-encryption sse-s3"
+            )
+    elif options.get("bucket_kms_key") not in (None, "create"):
+        raise SpecError("--bucket-kms-key needs --bucket-encryption sse-kms", "drop one of them")
+    transitions = tuple(_transition(item) for item in options.get("transition") or ())
+    _check_transitions(transitions)
+    expiration = options.get("expiration_days")
+    expiration = None if expiration is None else _int(expiration, "expiration_days", 1, 36500)
+    if expiration is not None and transitions and expiration <= transitions[-1].days:
+        raise SpecError(
+            f"expiration after {expiration} days is not after the last transition "
+            f"({transitions[-1].days} days)",
+            "expire later than the last transition",
+        )
+    lock = options.get("object_lock_days")
+    lock = None if lock is None else _int(lock, "object_lock_days", 1, 36500)
+    return BucketSpec(
+        name=name,
+        key_prefix=prefix,
+        sse_algorithm="aws:kms" if encryption == "sse-kms" else "AES256",
+        key=key,
+        transitions=transitions,
+        expiration_days=expiration,
+        object_lock_days=lock,
+    )
+
+
+def _transition(item: Any) -> Transition:
+    """``DAYS:CLASS`` on the command line, or a {days, storage_class} mapping in YAML."""
+    if isinstance(item, Mapping):
+        days, cls = item.get("days", item.get("after_days")), item.get("storage_class")
+    else:
+        days, _, cls = str(item).partition(":")
+    cls = str(cls or "").strip().upper()
+    if cls not in LIFECYCLE_CLASSES:
+        raise SpecError(
+            f"transition {item!r} has an unknown storage class",
+            f"write DAYS:CLASS with CLASS one of {', '.join(LIFECYCLE_CLASSES)}",
+        )
+    return Transition(days=_int(days, "transition days", 0, 36500), storage_class=cls)
+
+
+def _check_transitions(transitions: tuple[Transition, ...]) -> None:
+    """The ordering and minimum-age rules S3 enforces on PutBucketLifecycleConfiguration."""
+    previous: Transition | None = None
+    for t in transitions:
+        if t.storage_class in _IA_CLASSES and t.days < 30:
+            raise SpecError(
+                f"transition to {t.storage_class} after {t.days} days",
+                "S3 needs at least 30 days before STANDARD_IA or ONEZONE_IA",
+            )
+        if previous is not None:
+            order = LIFECYCLE_CLASSES.index
+            if order(t.storage_class) <= order(previous.storage_class) or t.days <= previous.days:
+                raise SpecError(
+                    f"transition {t.days}:{t.storage_class} does not follow "
+                    f"{previous.days}:{previous.storage_class}",
+                    f"list transitions by age, colder each time ({' → '.join(LIFECYCLE_CLASSES)})",
+                )
+            if previous.storage_class in _IA_CLASSES and t.days - previous.days < 30:
+                raise SpecError(
+                    f"{t.storage_class} only {t.days - previous.days} days after "
+                    f"{previous.storage_class}",
+                    "S3 needs objects to stay 30 days in an IA class before moving on",
+                )
+        previous = t
+
+
+def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
+    idle = options.get("idle_timeout")
+    idle = None if idle is None else _int(idle, "idle_timeout", 1, 60)
+    max_duration = options.get("max_duration")
+    max_duration = None if max_duration is None else _int(max_duration, "max_duration", 1, 1440)
+    run_as = options.get("run_as")
+    run_as = None if run_as is None else _bool(run_as, "run_as")
+    user = options.get("run_as_user")
+    if user is not None:
+        user = str(user)
+        if not _LINUX_USER_RE.match(user):
+            raise SpecError(f"run-as user {user!r} is not a valid Linux user name", "e.g. ssm-user")
+        if run_as is False:
+            raise SpecError("--run-as-user given with --no-run-as", "drop one of them")
+        run_as = True
+    kms_key_id = options.get("session_kms_key_id")
+    if kms_key_id is not None:
+        kms_key_id = check_kms_arn(str(kms_key_id), region, "--session-kms-key-id")
+    return SessionSpec(
+        idle_timeout=idle,
+        max_duration=max_duration,
+        run_as_enabled=run_as,
+        run_as_user=user,
+        shell_linux=_opt_str(options.get("shell_profile_linux")),
+        shell_windows=_opt_str(options.get("shell_profile_windows")),
+        kms_key_id=kms_key_id,
+    )
+
+
+def _network_spec(options: Mapping[str, Any]) -> NetworkSpec | None:
+    vpc = options.get("vpc_id")
+    subnets = options.get("subnet") or ()
+    if isinstance(subnets, str):
+        subnets = [subnets]
+    subnets = tuple(
+        dict.fromkeys(s.strip() for item in subnets for s in str(item).split(",") if s.strip())
+    )
+    if not vpc and not subnets:
+        return None
+    if not vpc or not subnets:
+        raise SpecError("VPC endpoints need both --vpc-id and --subnet", "give both, or neither")
+    if not _VPC_RE.match(str(vpc)):
+        raise SpecError(f"{vpc!r} is not a VPC id", "write vpc- followed by 8 or 17 hex digits")
+    for subnet in subnets:
+        if not _SUBNET_RE.match(subnet):
+            raise SpecError(
+                f"{subnet!r} is not a subnet id", "write subnet- and 8 or 17 hex digits"
+            )
+    return NetworkSpec(vpc_id=str(vpc), subnet_ids=subnets)
+
+
+def _choice(value: Any, allowed: tuple[str, ...], name: str, required: bool = False) -> str:
+    if value is None and required:
+        raise SpecError(
+            f"--{name.replace('_', '-')} is required", f"use one of {', '.join(allowed)}"
+        )
+    text = str(value)
+    if text not in allowed:
+        raise SpecError(
+            f"--{name.replace('_', '-')} {text!r} is not allowed",
+            f"use one of {', '.join(allowed)}",
+        )
+    return text
+
+
+def _int(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
+    if isinstance(value, bool):
+        raise SpecError(f"{name} must be a whole number, not {value!r}", "write e.g. 30")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise SpecError(f"{name} must be a whole number, not {value!r}", "write e.g. 30") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise SpecError(f"{name} {number} is out of range", f"use {low}-{high}")
+    return number
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise SpecError(f"{name} must be true or false, not {value!r}", "write true or false")
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
