@@ -112,29 +112,36 @@ class Arrivals:
         self.months = months
         self.edges = np.arange(months + 1, dtype=float)  # month boundaries 0..M
 
-    def _locate(self, t: np.ndarray):
-        k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
-        return k, t - k
+    def _points(self, age: np.ndarray):
+        """Month boundaries shifted back by ``age``: (t, month index k, fraction f, gather).
 
-    def cumulative(self, t: np.ndarray) -> np.ndarray:
-        """C(t): units arrived by time t (months since start)."""
-        k, f = self._locate(t)
-        c = np.take_along_axis(self.cum_start, k, 1) + np.take_along_axis(self.rate, k, 1) * f
+        When every scenario has the same age (the usual grid) k is one row and a column
+        gather replaces the much slower per-row take_along_axis.
+        """
+        age = np.minimum(np.asarray(age, dtype=float), self.months + 1)  # older: nothing there
+        flat = age.reshape(-1)
+        if flat.size and np.all(flat == flat[0]):
+            t = self.edges - flat[0]
+            k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
+            return t, k, t - k, lambda arr: arr[:, k]
+        t = self.edges - age
+        k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
+        return t, k, t - k, lambda arr: np.take_along_axis(arr, k, 1)
+
+    def cumulative_at_age(self, age: np.ndarray) -> np.ndarray:
+        """C(boundary - age) at every month boundary: units older than ``age`` by then."""
+        t, _, f, gather = self._points(age)
+        c = gather(self.cum_start) + gather(self.rate) * f
         return np.where(t <= 0, 0.0, c)
 
-    def integral(self, t: np.ndarray) -> np.ndarray:
-        """∫₀ᵗ C(s) ds."""
-        k, f = self._locate(t)
-        d = (
-            np.take_along_axis(self.int_start, k, 1)
-            + np.take_along_axis(self.cum_start, k, 1) * f
-            + np.take_along_axis(self.rate, k, 1) * f * f / 2
-        )
+    def integral_at_age(self, age: np.ndarray) -> np.ndarray:
+        """∫₀ C(s) ds up to every month boundary shifted back by ``age``."""
+        t, _, f, gather = self._points(age)
+        d = gather(self.int_start) + gather(self.cum_start) * f + gather(self.rate) * f * f / 2
         return np.where(t <= 0, 0.0, d)
 
     def _month_integral(self, age: np.ndarray) -> np.ndarray:
-        age = np.minimum(age, self.months + 1)  # older than the horizon: nothing there
-        return np.diff(self.integral(self.edges - age), axis=1)
+        return np.diff(self.integral_at_age(age), axis=1)
 
     def average_stock(self, age_from: np.ndarray, age_to: np.ndarray) -> np.ndarray:
         """Mean over each month of the units whose age (months) is in [age_from, age_to)."""
@@ -142,8 +149,7 @@ class Arrivals:
 
     def crossing(self, age: np.ndarray) -> np.ndarray:
         """Units that reach ``age`` during each month (e.g. lifecycle transitions)."""
-        age = np.minimum(age, self.months + 1)
-        return np.diff(self.cumulative(self.edges - age), axis=1)
+        return np.diff(self.cumulative_at_age(age), axis=1)
 
 
 # -- the quantity registry ------------------------------------------------------------------------
@@ -244,11 +250,16 @@ class Volumes:
         return windows
 
     def objects_in(self, cls: str, *, billed: bool = False) -> np.ndarray:
-        windows = self.s3_windows()
-        if cls not in windows:
-            return np.zeros((self.n, self.months))
-        start, end, billed_end = windows[cls]
-        return self.arrivals("sessions").average_stock(start, billed_end if billed else end)
+        """Mean objects in a storage class per month (billed: with minimum durations)."""
+        key = f"objects<{cls},{billed}>"
+        if key not in self._cache:
+            windows = self.s3_windows()
+            if cls not in windows:
+                return np.zeros((self.n, self.months))
+            start, end, billed_end = windows[cls]
+            stock = self.arrivals("sessions").average_stock(start, billed_end if billed else end)
+            self._cache[key] = stock
+        return self._cache[key]
 
     def readable_classes(self) -> list[str]:
         return [c for c in self.s3_windows() if self.classes[c].athena_readable]
