@@ -375,3 +375,64 @@ def write_charts(
         tmp.replace(path)
         paths[name] = path
     return paths
+
+
+def plot_tornado(tornado, ax: Axes | None = None, money: Money = Money()) -> Axes:
+    """Horizontal bars: how far each input's low and high move one destination's monthly cost."""
+    from costcompare.sensitivity import Tornado
+
+    assert isinstance(tornado, Tornado)
+    ax = _axes(ax)
+    bars = list(reversed(tornado.bars))  # largest swing on top
+    base = tornado.base_usd * money.fx_rate
+    for i, bar in enumerate(bars):
+        low, high = bar.low_usd * money.fx_rate, bar.high_usd * money.fx_rate
+        ax.barh(i, low - base, left=base, color=OKABE_ITO["sky"], edgecolor="black", lw=0.5)
+        ax.barh(i, high - base, left=base, color=OKABE_ITO["vermillion"], edgecolor="black", lw=0.5)
+        ax.text(
+            max(low, high), i, f"  {bar.low_value:g} → {bar.high_value:g}", va="center", fontsize=8
+        )
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(range(len(bars)), [b.key.replace("_", " ") for b in bars])
+    _money_axis(ax, money, "x")
+    ax.set_xlabel(f"steady-state cost per month ({money.currency}); blue = low, red = high")
+    top = tornado.bars[0]
+    ax.set_title(
+        _plain(
+            f"{top.key.replace('_', ' ')} moves {tornado.destination} most: "
+            f"{money(min(top.low_usd, top.high_usd))}–{money(max(top.low_usd, top.high_usd))}/mo "
+            f"around {money(tornado.base_usd)}"
+        )
+    )
+    ax.set_xlim(right=ax.get_xlim()[1] + (ax.get_xlim()[1] - ax.get_xlim()[0]) * 0.15)
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def plot_sweep(frame, key: str, ax: Axes | None = None, money: Money = Money()) -> Axes:
+    """Steady-state cost of each destination along one input (a ``sensitivity.sweep`` frame)."""
+    ax = _axes(ax)
+    for name, rows in frame.groupby("destination", sort=False):
+        rows = rows.sort_values(key)
+        ax.plot(
+            rows[key],
+            rows["steady_state_monthly_usd"] * money.fx_rate,
+            marker="o",
+            markersize=3,
+            color=DESTINATION_COLOURS.get(name, "#333333"),
+            label=name,
+        )
+    values = frame[key].to_numpy()
+    if values.min() > 0 and values.max() / values.min() > 20:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+        )
+    _money_axis(ax, money)
+    ax.set_xlabel(key.replace("_", " "))
+    ax.set_ylabel(f"steady-state cost per month ({money.currency})")
+    winners = frame[frame["cheapest"]]["destination"].unique().tolist()
+    ax.set_title(f"Cheapest along {key.replace('_', ' ')}: {' → '.join(winners)}")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    return ax
