@@ -178,7 +178,8 @@ def _baseline_text(estimate: Estimate, money: Money) -> str:
     )
 
 
-def _verdict(estimate: Estimate, money: Money) -> str:
+def verdict(estimate: Estimate, money: Money = Money()) -> str:
+    """The conclusion in one sentence, computed from the numbers (cheapest; best for search)."""
     ranked = estimate.by_cost()
     if len(ranked) < 2:
         return ""
@@ -202,7 +203,7 @@ def _verdict(estimate: Estimate, money: Money) -> str:
 
 def to_text(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
     header, rows = _summary_rows(estimate, money)
-    parts = [_heading(estimate, money), "", _grid(header, rows), "", _verdict(estimate, money)]
+    parts = [_heading(estimate, money), "", _grid(header, rows), "", verdict(estimate, money)]
     parts.append(_baseline_text(estimate, money))
     if estimate.searchability:
         weights = next(iter(estimate.searchability.values())).weights
@@ -230,7 +231,7 @@ def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = F
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    lines += ["", _verdict(estimate, money), "", _baseline_text(estimate, money)]
+    lines += ["", verdict(estimate, money), "", _baseline_text(estimate, money)]
     if explain:
         for dest in [*estimate.by_cost(), estimate.baseline]:
             lines += ["", f"#### {dest.title} — {money(dest.steady_state_monthly_usd)}/month", ""]
@@ -314,7 +315,7 @@ def design_review_markdown(
     parts = [
         f"# Session Manager log destinations — {estimate.region}",
         "",
-        _verdict(estimate, money),
+        verdict(estimate, money),
         "",
     ]
     for name, caption in captions.items():

@@ -154,3 +154,27 @@ def _value(workload: Workload, key: str) -> float:
     if value is None or isinstance(value, tuple | str):
         raise WorkloadError(f"'{key}' has no numeric value to swing", "pick a numeric workload key")
     return float(value)
+
+
+def by_region(
+    workload: Workload,
+    regions: Sequence[str],
+    *,
+    pricing_date: dt.date | None = None,
+    table: PriceTable | None = None,
+):
+    """Steady-state monthly cost per destination (rows) in each region (columns)."""
+    import pandas as pd
+
+    from costcompare.model import estimate
+
+    columns = {}
+    for region in regions:
+        est = estimate(
+            dataclasses.replace(workload, region=region),
+            pricing_date=pricing_date,
+            table=table,
+            searchability=False,
+        )
+        columns[region] = {d.name: d.steady_state_monthly_usd for d in est.destinations}
+    return pd.DataFrame(columns)

@@ -1,0 +1,74 @@
+"""Every analyst notebook runs top to bottom on a fresh kernel, and is committed without outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def inject(nb, parameters: dict) -> None:
+    """papermill-style: a cell after the one tagged `parameters` overrides its values."""
+    index = next(
+        i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])
+    )
+    source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(index + 1, cell)
+
+
+def run(path: Path, tmp_path: Path, parameters: dict | None = None):
+    nb = nbformat.read(path, as_version=4)
+    if parameters:
+        inject(nb, parameters)
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    return nb
+
+
+def outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            data = out.get("data", {})
+            parts += [data.get("text/markdown", ""), data.get("text/plain", "")]
+    return "\n".join(parts)
+
+
+def test_there_are_three_notebooks():
+    names = [p.name for p in NOTEBOOKS]
+    assert names[:2] == ["01_compare_destinations.ipynb", "02_sensitivity_and_break_even.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_with_parameters(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be parameters"
+    for cell in code:
+        assert cell.outputs == [] and cell.execution_count is None, "strip outputs before commit"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_clean_on_a_fresh_kernel(path, tmp_path):
+    nb = run(path, tmp_path)
+    images = sum(
+        "image/png" in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])
+    )
+    assert images >= 1
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+def test_notebook_1_with_other_parameters(tmp_path):
+    nb = run(NOTEBOOKS[0], tmp_path, {"region": "us-east-1", "destinations": ["s3", "both"]})
+    text = outputs_text(nb)
+    assert "us-east-1" in text and "Cheapest: s3" in text
+    assert "cloudwatch-ia" not in text
