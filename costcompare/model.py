@@ -16,7 +16,7 @@ import numpy as np
 
 from costcompare.destinations import BASELINE, CATEGORIES, Component, Destination, resolve_names
 from costcompare.errors import PricingError
-from costcompare.pricing import Price, PriceBook, PriceTable, default_table
+from costcompare.pricing import Price, PriceBook, PriceTable, default_table, stale_note
 from costcompare.volumes import Volumes, WorkloadGrid, quantity_spec
 from costcompare.workload import Workload
 
@@ -350,4 +350,7 @@ def _notes(workload: Workload, dests: list[DestinationEstimate]) -> list[str]:
         notes.append("Free tier applied per price (CloudWatch 5 GB each, KMS 20,000 requests).")
     if any(d.name in ("s3", "both") for d in dests) and workload.vpc_endpoints:
         notes.append("S3 traffic uses the S3 gateway endpoint, which is free.")
+    stale = stale_note(line.price for d in dests for line in d.lines)
+    if stale:
+        notes.append(stale)
     return notes

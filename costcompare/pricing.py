@@ -58,6 +58,17 @@ STORAGE_CLASS_COLUMNS = (
 CONFIDENCE_LEVELS = ("A", "P", "T", "low")
 
 
+STALE_AFTER_MONTHS = 12
+
+
+def stale_cutoff(today: dt.date) -> dt.date:
+    """Prices effective before this date are more than ``STALE_AFTER_MONTHS`` old on ``today``."""
+    try:
+        return today.replace(year=today.year - STALE_AFTER_MONTHS // 12)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - STALE_AFTER_MONTHS // 12, day=28)
+
+
 def bundled_path(name: str) -> Path:
     """Path of a file shipped in the ``pricing_data`` package (works from a wheel too)."""
     return Path(str(resources.files("pricing_data").joinpath(name)))
@@ -217,6 +228,20 @@ class PriceBook:
     @property
     def oldest_effective_date(self) -> dt.date:
         return min(p.effective_date for p in self.prices.values())
+
+    def stale_prices(
+        self, today: dt.date | None = None, keys: Iterable[str] | None = None
+    ) -> list[Price]:
+        """Prices (of ``keys``, default all) effective more than 12 months before ``today``.
+
+        A cost tool whose prices silently age is worse than none: the estimate says so.
+        """
+        cutoff = stale_cutoff(today or dt.date.today())
+        wanted = self.prices.keys() if keys is None else set(keys)
+        return sorted(
+            (p for k, p in self.prices.items() if k in wanted and p.effective_date < cutoff),
+            key=lambda p: (p.effective_date, p.key),
+        )
 
 
 @dataclass
@@ -477,3 +502,22 @@ def default_table() -> PriceTable:
     if "bundled" not in _TABLE_CACHE:
         _TABLE_CACHE["bundled"] = PriceTable.load()
     return _TABLE_CACHE["bundled"]
+
+
+def stale_note(prices: Iterable[Price], today: dt.date | None = None) -> str | None:
+    """The estimate's warning when any price used took effect more than 12 months ago."""
+    cutoff = stale_cutoff(today or dt.date.today())
+    old = {(p.region, p.key): p for p in prices if p.effective_date < cutoff}
+    if not old:
+        return None
+    listed = ", ".join(
+        f"{p.key} ({p.effective_date.isoformat()})"
+        for p in sorted(old.values(), key=lambda p: (p.effective_date, p.key))
+    )
+    regions = " ".join(f"--region {r}" for r in sorted({r for r, _ in old}))
+    return (
+        f"Prices older than {STALE_AFTER_MONTHS} months (effective before "
+        f"{cutoff.isoformat()}) used: {listed}. AWS may have changed them: run "
+        f"`costcompare pricing refresh {regions}` and pass the refreshed table with "
+        "--pricing-file."
+    )

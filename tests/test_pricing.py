@@ -163,3 +163,63 @@ class TestValidation:
         metric = table.resolve("us-east-1")["cloudwatch.metric"]
         with pytest.raises(PricingError, match="tiers only up to 10000"):
             metric.cost(20_000)
+
+
+class TestStalePrices:
+    """Issue 7: the estimate warns when a price it uses took effect over 12 months ago."""
+
+    def test_cutoff_is_one_year_back(self):
+        from costcompare.pricing import stale_cutoff
+
+        assert stale_cutoff(dt.date(2027, 7, 2)) == dt.date(2026, 7, 2)
+        assert stale_cutoff(dt.date(2028, 2, 29)) == dt.date(2027, 2, 28)
+
+    def test_stale_prices_of_a_book(self, table):
+        book = table.resolve("ap-northeast-1")
+        assert book.stale_prices(dt.date(2027, 3, 1)) == []  # exactly a year: not yet
+        stale = book.stale_prices(dt.date(2027, 3, 2))
+        assert [p.key for p in stale] == ["athena.scanned"]  # effective 2026-03-01
+        later = book.stale_prices(dt.date(2027, 7, 2), keys=["logs.storage", "athena.scanned"])
+        assert [p.key for p in later] == ["athena.scanned", "logs.storage"]
+
+    def test_note_names_keys_dates_and_the_fix(self, table):
+        from costcompare.pricing import stale_note
+
+        prices = table.resolve("us-east-1").prices.values()
+        assert stale_note(prices, dt.date(2027, 1, 1)) is None
+        note = stale_note(prices, dt.date(2027, 3, 2))
+        assert "athena.scanned (2026-03-01)" in note and "logs.storage" not in note
+        assert "costcompare pricing refresh --region us-east-1" in note
+
+    def _shifted_table(self, tmp_path: Path, to: dt.date) -> PriceTable:
+        """The bundled table with every effective date moved to ``to``."""
+        text = bundled_path("prices.csv").read_text()
+        text = text.replace("2026-07-01", to.isoformat()).replace("2026-03-01", to.isoformat())
+        path = tmp_path / "prices.csv"
+        path.write_text(text)
+        return PriceTable.load(path)
+
+    def test_estimate_notes_old_prices_and_only_them(self, tmp_path):
+        from costcompare.model import estimate
+        from costcompare.workload import load_profile
+
+        today = dt.date.today()
+        old = self._shifted_table(tmp_path, today - dt.timedelta(days=400))
+        notes = estimate(load_profile(), table=old).notes
+        assert any("older than 12 months" in n and "pricing refresh" in n for n in notes)
+        fresh = self._shifted_table(tmp_path, today - dt.timedelta(days=30))
+        assert not any(
+            "older than 12 months" in n for n in estimate(load_profile(), table=fresh).notes
+        )
+
+    def test_cli_estimate_shows_the_warning(self, tmp_path):
+        from typer.testing import CliRunner
+
+        from costcompare.cli import app
+
+        self._shifted_table(tmp_path, dt.date.today() - dt.timedelta(days=400))
+        result = CliRunner().invoke(
+            app, ["estimate", "--pricing-file", str(tmp_path / "prices.csv")]
+        )
+        assert result.exit_code == 0, result.output
+        assert "older than 12 months" in result.output
