@@ -1,0 +1,396 @@
+"""`costcompare pricing show|refresh|diff`: keep the prices the model multiplies by current.
+
+Thin: parse options, call ``costcompare.refresh`` / ``costcompare.pricing``, print. Domain errors
+propagate to the root app, which prints one line and exits 2. boto3 is imported only when a
+refresh actually calls AWS, so `costcompare estimate` starts fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from costcompare.errors import PricingError
+
+app = typer.Typer(
+    help="Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+PricingFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="Pricing table CSV to read (default: the bundled one; pass the file `refresh` "
+        "wrote to see refreshed prices)."
+    ),
+]
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    return _required_date(value, option)
+
+
+def _required_date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise PricingError(f"{option} {value!r} is not a date", "write it as YYYY-MM-DD") from None
+
+
+def _table(pricing_file: Path | None):
+    from costcompare.pricing import PriceTable, default_table
+
+    return PriceTable.load(pricing_file) if pricing_file else default_table()
+
+
+def _columns(rows: list[list[str]], header: list[str]) -> str:
+    """Plain aligned columns (the last one is left unpadded)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for r in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(r, widths, strict=False)] + [str(r[-1])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _short(text: str, width: int = 72) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- show -------------------------------------------------------------------------------------
+
+SHOW_EXAMPLES = """
+Examples:
+
+  costcompare pricing show                                  # every region, prices in force today
+
+  costcompare pricing show --region ap-northeast-1 --date 2026-07-01
+
+  costcompare pricing show --region us-east-1 --all --output json
+
+  costcompare pricing show --pricing-file ~/.local/share/costcompare/prices.csv
+"""
+
+
+@app.command(epilog=SHOW_EXAMPLES)
+def show(
+    region: Annotated[
+        list[str] | None,
+        typer.Option(help="Region code (repeatable; default: every region in the table)."),
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option(help="Prices in force on this date, YYYY-MM-DD (default: today).")
+    ] = None,
+    pricing_file: PricingFile = None,
+    all_keys: Annotated[
+        bool, typer.Option("--all", help="Include keys the cost model does not use.")
+    ] = False,
+    output: Annotated[Format, typer.Option("--output", "-o")] = Format.table,
+) -> None:
+    """The prices the model will use: rate, effective date, confidence, source; flags old ones."""
+    from costcompare.destinations import all_price_keys
+    from costcompare.pricing import stale_cutoff
+    from costcompare.refresh import check_region
+
+    table = _table(pricing_file)
+    when = _date(date, "--date")
+    as_of = when or dt.date.today()
+    cutoff = stale_cutoff(as_of)
+    used = all_price_keys()
+    regions = [check_region(r) for r in region] if region else table.regions()
+    records: list[dict[str, Any]] = []
+    missing: dict[str, list[str]] = {}
+    for reg in regions:
+        book = table.resolve(reg, when)
+        missing[reg] = sorted(used - set(book.prices))
+        for key in sorted(book.prices):
+            if not all_keys and key not in used:
+                continue
+            price = book.prices[key]
+            records.append(
+                {
+                    "region": reg,
+                    "price_key": key,
+                    "rate": price.explain_rate(),
+                    "unit": price.unit,
+                    "effective_date": price.effective_date.isoformat(),
+                    "stale": price.effective_date < cutoff,
+                    "confidence": price.confidence,
+                    "used_by_model": key in used,
+                    "usage_type": price.rows[0].usage_type,
+                    "source": price.source,
+                }
+            )
+    if output is Format.json:
+        doc = {
+            "pricing_file": table.path,
+            "as_of": as_of.isoformat(),
+            "stale_before": cutoff.isoformat(),
+            "prices": records,
+            "missing": {r: k for r, k in missing.items() if k},
+        }
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    if output is Format.csv:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else ["region"])
+        writer.writeheader()
+        writer.writerows(records)
+        typer.echo(buf.getvalue(), nl=False)
+        return
+    header = ["region", "price key", "rate", "effective", "age", "conf", "source"]
+    rows = [
+        [
+            r["region"],
+            r["price_key"],
+            r["rate"],
+            r["effective_date"],
+            "OLD" if r["stale"] else "",
+            r["confidence"],
+            _short(r["source"]),
+        ]
+        for r in records
+    ]
+    typer.echo(f"Prices in force on {as_of.isoformat()} from {table.path}")
+    typer.echo(_columns(rows, header), nl=False)
+    stale = [r for r in records if r["stale"]]
+    if stale:
+        typer.echo(
+            f"\nOLD: {len(stale)} price(s) took effect before {cutoff.isoformat()} (over a year "
+            "ago); run `costcompare pricing refresh --region R`."
+        )
+    for reg, keys in missing.items():
+        if keys:
+            typer.echo(f"Missing in {reg} (the model needs them): {', '.join(keys)}")
+    typer.echo("Full sources: --output json.")
+
+
+# -- refresh ----------------------------------------------------------------------------------
+
+REFRESH_EXAMPLES = """
+Examples:
+
+  costcompare pricing refresh --region ap-northeast-1 --region us-east-1
+
+  costcompare pricing refresh --region eu-west-1 --profile billing --dry-run
+
+  costcompare pricing refresh --region ap-northeast-1 \\
+      --offer-file AmazonS3-apn1.json --offer-file AmazonCloudWatch-apn1.json
+
+  costcompare pricing refresh --region us-east-1 --pricing-file prices.csv --output json
+
+  costcompare estimate --pricing-file ~/.local/share/costcompare/prices.csv
+
+Offer files: https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offerCode>/current/
+<region>/index.json for AmazonCloudWatch, AmazonS3, AmazonAthena, awskms, AmazonVPC, AmazonEC2.
+Rows are appended with the Price List's date and source; old rows are never edited.
+"""
+
+
+@app.command(epilog=REFRESH_EXAMPLES)
+def refresh(
+    region: Annotated[
+        list[str],
+        typer.Option(help="Region whose prices to fetch, e.g. ap-northeast-1 (repeatable)."),
+    ],
+    offer_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A bulk offer file (index.json, or .json.gz) to read instead of the Query "
+            "API; repeat for several services."
+        ),
+    ] = None,
+    pricing_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Table to append to (created from the bundled one if absent). Default: "
+            "$XDG_DATA_HOME/costcompare/prices.csv (~/.local/share/…)."
+        ),
+    ] = None,
+    key: Annotated[
+        list[str] | None, typer.Option(help="Only this price key (repeatable; default: all).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would be appended; write nothing.")
+    ] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="AWS profile for the Query API (default: AWS_PROFILE).")
+    ] = None,
+    api_region: Annotated[
+        str | None,
+        typer.Option(
+            help="Region of the Price List API endpoint: us-east-1 (default), eu-central-1 or "
+            "ap-south-1; AWS_REGION is used when it is one of those."
+        ),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="Price List API endpoint URL (testing, proxies).")
+    ] = None,
+    output: Annotated[ReportFormat, typer.Option("--output", "-o")] = ReportFormat.table,
+) -> None:
+    """Append current prices from the AWS Price List (Query API or offer files) to a table."""
+    from costcompare import refresh as lib
+
+    if api_region is not None and api_region not in lib.PRICING_API_REGIONS:
+        raise PricingError(
+            f"--api-region {api_region} has no Price List API",
+            f"use one of {', '.join(lib.PRICING_API_REGIONS)}",
+        )
+
+    def client():
+        return lib.pricing_client(profile=profile, api_region=api_region, endpoint_url=endpoint_url)
+
+    report = lib.refresh(
+        region,
+        pricing_file=pricing_file,
+        offer_files=offer_file or (),
+        client_factory=client,
+        keys=key,
+        dry_run=dry_run,
+    )
+    _print_refresh(report, output)
+
+
+def _print_refresh(report, output: ReportFormat) -> None:
+    required_missing = [r for r in report.missing if r.required]
+    if output is ReportFormat.json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo("Read: " + "; ".join(report.origins))
+        rows = []
+        for r in report.results:
+            rate = ""
+            if r.rows:
+                rate = f"{r.rows[0].usd_per_unit}/{r.rows[0].unit}"
+                rate += f" ({len(r.rows)} tiers)" if len(r.rows) > 1 else ""
+            rows.append([r.region, r.price_key, r.status, rate, r.reason or r.previous])
+        typer.echo(_columns(rows, ["region", "price key", "status", "new rate", "note"]), nl=False)
+        n = len(report.new_rows)
+        if report.dry_run:
+            typer.echo(f"Dry run: would append {n} row(s) to {report.pricing_file}.")
+        elif report.written:
+            typer.echo(f"Appended {n} row(s) to {report.pricing_file}.")
+            typer.echo(f"Use them: costcompare estimate --pricing-file {report.pricing_file}")
+        else:
+            typer.echo(f"Nothing new: {report.pricing_file} left as it was.")
+        if report.missing:
+            names = ", ".join(f"{r.price_key} ({r.region})" for r in report.missing)
+            typer.echo(f"Not found ({len(report.missing)}): {names}")
+    if required_missing:
+        typer.echo(
+            "warning: the Price List had no match for "
+            + ", ".join(f"{r.price_key} ({r.region})" for r in required_missing)
+            + ", which the cost model needs; their older prices (if any) stay in use",
+            err=True,
+        )
+
+
+# -- diff -------------------------------------------------------------------------------------
+
+DIFF_EXAMPLES = """
+Examples:
+
+  costcompare pricing diff --from 2026-07-01 --to 2026-12-01
+
+  costcompare pricing diff --from 2026-07-01 --to 2027-01-15 --region us-east-1 \\
+      --pricing-file ~/.local/share/costcompare/prices.csv --output json
+
+  costcompare pricing diff --from 2026-07-01 --to 2026-12-01 --workload measured.yaml
+"""
+
+
+@app.command(epilog=DIFF_EXAMPLES)
+def diff(
+    date_from: Annotated[str, typer.Option("--from", help="Earlier date, YYYY-MM-DD.")],
+    date_to: Annotated[str, typer.Option("--to", help="Later date, YYYY-MM-DD.")],
+    region: Annotated[
+        str | None, typer.Option(help="Region (default: the workload's, Tokyo for the default).")
+    ] = None,
+    workload: Annotated[
+        Path | None,
+        typer.Option(help="Workload profile YAML whose cost to compare (default: the bundled)."),
+    ] = None,
+    pricing_file: PricingFile = None,
+    output: Annotated[ReportFormat, typer.Option("--output", "-o")] = ReportFormat.table,
+) -> None:
+    """What changed in prices between two dates, and its effect on the workload's cost."""
+    from costcompare.destinations import all_price_keys
+    from costcompare.refresh import check_region, diff_cost, diff_prices, first_complete_date
+    from costcompare.workload import load_profile
+
+    start = _required_date(date_from, "--from")
+    end = _required_date(date_to, "--to")
+    if start > end:
+        raise PricingError(
+            f"--from {start.isoformat()} is after --to {end.isoformat()}",
+            "swap them: --from is the earlier date",
+        )
+    table = _table(pricing_file)
+    load = load_profile(workload)
+    if region:
+        load = load.with_overrides(region=check_region(region))
+    complete = first_complete_date(table, load.region, all_price_keys())
+    if complete is not None and start < complete:
+        raise PricingError(
+            f"--from {start.isoformat()} is before the table prices every key the model uses in "
+            f"{load.region} (from {complete.isoformat()})",
+            f"pass --from {complete.isoformat()} or later",
+        )
+    changes = diff_prices(table.resolve(load.region, start), table.resolve(load.region, end))
+    costs = diff_cost(table, load, start, end)
+    if output is ReportFormat.json:
+        doc = {
+            "region": load.region,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "price_changes": [c.as_dict() for c in changes],
+            "cost": [c.as_dict() for c in costs],
+        }
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"Prices in {load.region}: {start.isoformat()} → {end.isoformat()}")
+    if not changes:
+        typer.echo("  no price changed")
+    else:
+        rows = []
+        for c in changes:
+            pct = "" if c.first_rate_change_pct is None else f"{c.first_rate_change_pct:+.1f}%"
+            rows.append([c.price_key, c.status, c.before or "—", c.after or "—", pct])
+        typer.echo(_columns(rows, ["price key", "status", "before", "after", "change"]), nl=False)
+    typer.echo(f"\nCost of the workload ({load.horizon_months}-month horizon), USD:")
+    rows = [
+        [
+            c.destination,
+            f"{c.before_monthly_usd:,.2f}",
+            f"{c.after_monthly_usd:,.2f}",
+            f"{c.monthly_delta_usd:+,.2f}",
+            f"{c.total_delta_usd:+,.2f}",
+        ]
+        for c in costs
+    ]
+    header = ["destination", "monthly before", "monthly after", "monthly Δ", "horizon Δ"]
+    typer.echo(_columns(rows, header), nl=False)
