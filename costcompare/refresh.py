@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
-from costcompare.errors import PricingError
+from costcompare.errors import OutputError, PricingError
 from costcompare.pricing import (
     PRICE_COLUMNS,
     Price,
@@ -967,7 +967,13 @@ def append_rows(path: Path, base_text: str, rows: Sequence[NewRow]) -> None:
             raise PricingError(
                 f"cannot create {path.parent}: {exc.strerror}", "pass a writable --pricing-file"
             ) from None
-    write_atomic(path, text)
+    try:
+        write_atomic(path, text)
+    except OutputError as exc:
+        raise PricingError(
+            f"cannot write the pricing table {path}: {exc.problem}",
+            "pass a writable --pricing-file (the table was left as it was)",
+        ) from None
 
 
 def refresh(
