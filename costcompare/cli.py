@@ -42,6 +42,9 @@ app = typer.Typer(
 
 def _mount_subapps() -> None:
     """Sub-apps whose modules keep heavy imports (boto3, matplotlib) inside their commands."""
+    from costcompare.measure.cli import MEASURE_EXAMPLES, measure_command
+
+    app.command("measure", epilog=MEASURE_EXAMPLES)(measure_command)
     from costcompare.pricing_cli import app as pricing_app
 
     app.add_typer(pricing_app, name="pricing")

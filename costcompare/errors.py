@@ -24,3 +24,7 @@ class WorkloadError(CostCompareError):
 
 class OutputError(CostCompareError):
     """An output file cannot be written."""
+
+
+class MeasureError(CostCompareError):
+    """A measurement source cannot be read (missing path, bucket, log group or inventory)."""

@@ -1,0 +1,202 @@
+"""``costcompare measure``: parse options, call the measure library, print, write the profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costcompare.errors import MeasureError
+
+MEASURE_EXAMPLES = """
+Examples:
+
+  costcompare measure --path ./session-logs --write-profile measured.yaml
+
+  costcompare measure --s3 s3://my-ssm-logs/sessions/ --region ap-northeast-1
+
+  costcompare measure --log-group /ssm/sessions --days 14 --output json
+
+  costcompare measure --s3-inventory ./inventory/2025-03-01T01-00Z/manifest.json
+
+  costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions --write-profile m.yaml
+
+  costcompare estimate --profile m.yaml
+"""
+
+
+class MeasureOutput(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class _RichProgress:
+    """A transient progress bar on stderr (one task per phase)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = None
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def start(self, description: str, total: float | None = None) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(description, total=total)
+
+    def advance(self, amount: float = 1) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, amount)
+
+
+class _Quiet:
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def start(self, description: str, total: float | None = None) -> None:
+        pass
+
+    def advance(self, amount: float = 1) -> None:
+        pass
+
+
+def measure_command(
+    path: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="DIR",
+            help="Folder (recursive) of transcripts (.log, .gz) and CloudWatch exports.",
+        ),
+    ] = None,
+    s3: Annotated[
+        list[str] | None,
+        typer.Option("--s3", metavar="S3URI", help="S3 prefix of transcripts: s3://bucket/prefix"),
+    ] = None,
+    s3_inventory: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="MANIFEST",
+            help="S3 Inventory manifest.json (local path or s3://), CSV or Parquet.",
+        ),
+    ] = None,
+    log_group: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="CloudWatch Logs log group of the sessions."),
+    ] = None,
+    inventory_prefix: Annotated[
+        str, typer.Option(help="Only inventory keys under this prefix (the sessions' prefix).")
+    ] = "",
+    days: Annotated[int, typer.Option(help="CloudWatch: measure the last N days.")] = 30,
+    sample: Annotated[
+        int, typer.Option(help="S3/CloudWatch: objects or sessions read for content.")
+    ] = 50,
+    sample_mb: Annotated[
+        int, typer.Option(help="Local: MB of transcripts gzipped and stream-simulated.")
+    ] = 32,
+    instances: Annotated[
+        int | None,
+        typer.Option(help="Instances the measured sessions came from (S3 logs do not say)."),
+    ] = None,
+    base_profile: Annotated[
+        Path | None,
+        typer.Option(help="Profile whose unmeasured keys to keep (default: the bundled one)."),
+    ] = None,
+    write_profile: Annotated[
+        Path | None, typer.Option(help="Write the measured workload profile YAML here.")
+    ] = None,
+    output: Annotated[MeasureOutput, typer.Option("--output", "-o")] = MeasureOutput.table,
+    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region of the bucket/log group.")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random samples.")] = 0,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")
+    ] = None,
+) -> None:
+    """Measure real session volumes and write the workload profile that `estimate` reads."""
+    from costcompare.measure import (
+        AwsOptions,
+        measure_cloudwatch,
+        measure_inventory,
+        measure_local,
+        measure_s3,
+        render_table,
+        to_json,
+        to_workload,
+    )
+
+    if not (path or s3 or s3_inventory or log_group):
+        raise MeasureError("nothing to measure", "give --path, --s3, --s3-inventory or --log-group")
+    if sample < 1 or sample_mb < 1:
+        raise MeasureError("--sample and --sample-mb must be at least 1")
+    aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+    show = sys.stderr.isatty() if progress is None else progress
+    results = []
+    with _RichProgress() if show else _Quiet() as bar:
+        for folder in path or []:
+            results.append(
+                measure_local(folder, sample_bytes=sample_mb << 20, seed=seed, progress=bar)
+            )
+        for uri in s3 or []:
+            results.append(measure_s3(uri, aws, sample=sample, seed=seed, progress=bar))
+        for manifest in s3_inventory or []:
+            results.append(measure_inventory(manifest, aws, prefix=inventory_prefix, progress=bar))
+        for group in log_group or []:
+            results.append(
+                measure_cloudwatch(group, aws, days=days, sample=sample, seed=seed, progress=bar)
+            )
+    workload = None
+    if write_profile:
+        from costcompare.report import write_atomic
+        from costcompare.workload import dump_profile, load_profile
+
+        aws_used = bool(s3 or s3_inventory or log_group)
+        workload, comments = to_workload(
+            results,
+            load_profile(base_profile),
+            instances=instances,
+            region=region if aws_used else None,
+        )
+        sources = ", ".join(m.source for m in results)
+        header = (
+            f"# Workload profile measured by `costcompare measure` on {dt.date.today()}\n"
+            f"# from: {sources}\n"
+            "# Keys with a comment were measured; the others come from the base profile.\n"
+        )
+        write_atomic(write_profile, header + dump_profile(workload, comments))
+        typer.echo(f"wrote {write_profile}", err=True)
+    if output is MeasureOutput.json:
+        typer.echo(to_json(results, workload), nl=False)
+    else:
+        typer.echo(render_table(results), nl=False)

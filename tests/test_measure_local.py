@@ -1,0 +1,161 @@
+"""Local folders: known corpora give known figures; bad files are reported, never fatal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import random
+import statistics
+
+import numpy as np
+import pytest
+
+from costcompare.errors import MeasureError
+from costcompare.measure import measure_local, to_workload
+from costcompare.measure.fixtures import build_corpus, write_cloudwatch_export, write_s3_folder
+from costcompare.model import estimate
+from costcompare.workload import DAYS_PER_MONTH, Workload, dump_profile, load_profile
+from tests.test_measure_content import reference
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return build_corpus(24, seed=3, days=8, instances=4)
+
+
+@pytest.fixture
+def s3_folder(tmp_path, corpus):
+    write_s3_folder(corpus, tmp_path / "s3" / "sessions")
+    return tmp_path / "s3"
+
+
+def test_transcripts_give_counts_sizes_dates_and_content(s3_folder):
+    files = sorted((s3_folder / "sessions").glob("*.log"))
+    sizes = [f.stat().st_size for f in files]
+    data = b"".join(f.read_bytes() for f in files)
+    m = measure_local(s3_folder)
+    assert m.sessions == len(files) == 24
+    assert m.sizes["total_bytes"] == sum(sizes)
+    assert m.sizes["mean"] == pytest.approx(statistics.fmean(sizes))
+    assert m.sizes["p50"] == pytest.approx(statistics.median(sizes))
+    assert m.sizes["max"] == max(sizes)
+    days = {dt.datetime.fromtimestamp(f.stat().st_mtime, dt.UTC).date() for f in files}
+    assert (m.first_day, m.last_day) == (min(days), max(days))
+    assert m.sessions_per_day == pytest.approx(24 / ((max(days) - min(days)).days + 1))
+    escape = sum(reference(f.read_bytes())[0] for f in files)
+    assert m.ansi_share == pytest.approx(escape / len(data))
+    # everything fits the default sample: the transcript ratio is gzip of every file
+    expected = sum(len(gzip.compress(f.read_bytes(), 6)) - 18 for f in files) / len(data)
+    assert m.transcript_compression_ratio == pytest.approx(expected, rel=0.01)
+    assert m.overhead_basis == "simulated" and m.overhead_ratio > 1
+    assert not m.skipped and m.instances is None
+
+
+def test_cloudwatch_export_gives_measured_overhead_targets_and_durations(tmp_path, corpus):
+    export = write_cloudwatch_export(corpus, tmp_path / "cw" / "events.jsonl")
+    messages = [json.loads(line)["message"] for line in export.read_text().splitlines()]
+    ingested = sum(len(m.encode()) for m in messages)
+    carried = sum(len(x.encode()) + 1 for m in messages for x in json.loads(m)["sessionData"])
+    m = measure_local(tmp_path / "cw")
+    assert m.sessions == 24
+    assert m.instances == 4
+    assert m.overhead_basis == "measured"
+    assert m.overhead_ratio == pytest.approx(ingested / carried)
+    assert m.sizes["total_bytes"] == carried
+    durations = [(s.events[-1][0] - s.events[0][0]) / 60_000 for s in corpus]
+    assert m.duration_minutes["mean"] == pytest.approx(statistics.fmean(durations))
+
+
+def test_gzipped_files_and_export_task_lines(tmp_path, corpus):
+    (tmp_path / "a").mkdir()
+    for s in corpus[:3]:
+        (tmp_path / "a" / f"{s.session_id}.log.gz").write_bytes(gzip.compress(s.transcript))
+    lines = "".join(
+        dt.datetime.fromtimestamp(t / 1000, dt.UTC).isoformat() + " " + msg + "\n"
+        for s in corpus[3:5]
+        for t, msg in s.events
+    )
+    (tmp_path / "a" / "000000.gz").write_bytes(gzip.compress(lines.encode()))
+    m = measure_local(tmp_path / "a")
+    assert m.sessions == 5
+    first3 = sum(len(s.transcript) for s in corpus[:3])
+    assert m.sizes["total_bytes"] > first3
+
+
+def test_bad_files_are_counted_not_fatal(tmp_path, corpus):
+    good = tmp_path / "mixed"
+    write_s3_folder(corpus[:2], good)
+    (good / "corrupt.log.gz").write_bytes(b"\x1f\x8b\x08\x00garbage-not-deflate" * 10)
+    (good / "truncated.log.gz").write_bytes(gzip.compress(b"hello\r\n" * 1000)[:40])
+    (good / "garbage.log").write_bytes(random.Random(0).randbytes(10_000))
+    (good / "empty.log").write_bytes(b"")
+    (good / "latin1.log").write_bytes(b"caf\xe9 \x1b[1mbold\x1b[0m\r\n" * 20)
+    (good / "broken.jsonl").write_text("{not json\nstill not\n")
+    (good / "notes.md").write_text("not a session log")
+    m = measure_local(good)
+    assert m.sessions == 3  # two transcripts + the Latin-1 one
+    assert m.skipped == {
+        "corrupt gzip": 1,
+        "truncated gzip": 1,
+        "binary, not a transcript": 1,
+        "empty": 1,
+        "malformed JSON": 1,
+    }
+    assert m.non_utf8_sessions == 1
+    assert m.ignored == 1
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    path = tmp_path / "locked.log"
+    path.write_text("x")
+    path.chmod(0)
+    assert "unreadable" in next(iter(measure_local(tmp_path).skipped))
+
+
+def test_fifty_megabyte_transcript(tmp_path):
+    block = b"\x1b[01;34mdir\x1b[0m  file.txt  some output line of text\r\n" * 1000
+    path = tmp_path / "big" / "alice-00000000000000001.log"
+    path.parent.mkdir()
+    with path.open("wb") as fh:
+        for _ in range(50 * 2**20 // len(block) + 1):
+            fh.write(block)
+    size = path.stat().st_size
+    m = measure_local(path.parent, sample_bytes=1 << 20)
+    assert m.sessions == 1 and m.sizes["max"] == size
+    per_block = reference(block)[0]
+    assert m.ansi_share == pytest.approx(per_block / len(block), rel=1e-3)
+
+
+def test_empty_or_missing_folder(tmp_path):
+    m = measure_local(tmp_path)
+    assert m.sessions == 0 and "no session logs found" in m.notes[-1]
+    with pytest.raises(MeasureError, match="nothing was measured"):
+        to_workload([m])
+    with pytest.raises(MeasureError, match="does not exist"):
+        measure_local(tmp_path / "nope")
+
+
+def test_profile_round_trips_into_estimate(tmp_path, s3_folder):
+    m = measure_local(s3_folder)
+    workload, comments = to_workload([m], Workload(), instances=4)
+    assert workload.session_bytes == pytest.approx(m.sizes["mean"], abs=0.1)
+    assert workload.instances == 4
+    assert workload.sessions_per_instance_per_day == pytest.approx(m.sessions_per_day / 4)
+    assert workload.sessions_per_month is None
+    assert workload.cloudwatch_overhead_ratio == pytest.approx(m.overhead_ratio, abs=1e-4)
+    path = tmp_path / "measured.yaml"
+    path.write_text(dump_profile(workload, comments))
+    text = path.read_text()
+    assert "session_bytes:" in text and "# measured: mean of 24 transcripts" in text
+    assert "# gzip -6" in text
+    loaded = load_profile(path)
+    assert loaded == workload
+    result = estimate(loaded)
+    assert result.workload.session_bytes == workload.session_bytes
+    expected_sessions = m.sessions_per_day * DAYS_PER_MONTH
+    assert loaded.base_sessions_per_month == pytest.approx(expected_sessions, rel=1e-5)
+    assert np.isfinite([d.steady_state_monthly_usd for d in result.destinations]).all()
