@@ -30,16 +30,34 @@ def resolve_region(region: str | None, profile: str | None = None) -> str | None
 
 
 def _session(profile: str | None, region: str | None):
+    """A boto3 session sharing one botocore data loader: service models load once per process."""
     import boto3
     import botocore.exceptions
+    import botocore.session
 
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader())
     try:
-        return boto3.session.Session(profile_name=profile or None, region_name=region)
+        if profile:
+            core.set_config_variable("profile", profile)
+            core.get_scoped_config()  # raises ProfileNotFound now, not at the first call
+        return boto3.session.Session(botocore_session=core, region_name=region)
     except botocore.exceptions.ProfileNotFound:
         raise AwsSetupError(
             f"AWS profile {profile!r} is not configured",
             "check --profile / AWS_PROFILE against ~/.aws/config",
         ) from None
+
+
+_LOADER: list[Any] = []
+
+
+def _loader() -> Any:
+    if not _LOADER:
+        import botocore.loaders
+
+        _LOADER.append(botocore.loaders.create_loader())
+    return _LOADER[0]
 
 
 @dataclass

@@ -401,8 +401,12 @@ def _bucket(
 
     if state is None:
         params: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
+        # Tags at creation make "created by the tool" atomic in AWS; moto ignores them, hence
+        # the tagging step after it as well (a no-op rewrite of the same tag in AWS).
+        configuration: dict[str, Any] = {"Tags": [{"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]}]}
         if spec.region != "us-east-1":
-            params["CreateBucketConfiguration"] = {"LocationConstraint": spec.region}
+            configuration["LocationConstraint"] = spec.region
+        params["CreateBucketConfiguration"] = configuration
         if want.object_lock_days:
             params["ObjectLockEnabledForBucket"] = True
         add(
