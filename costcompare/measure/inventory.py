@@ -64,7 +64,7 @@ def measure_inventory(
         with source.fetch(key) as local:
             batches = _csv(local, schema) if fmt == "CSV" else _parquet(local)
             for frame in batches:
-                _add(frame, col, prefix, suffix)
+                _add(frame, col, prefix, suffix, encoded=fmt == "CSV")
         progress.advance(int(entry.get("size", 0)))
     where = f"S3 Inventory {manifest}" + (f" (keys under {prefix})" if prefix else "")
     m = col.finish(where, "inventory")
@@ -73,15 +73,16 @@ def measure_inventory(
     return m
 
 
-def _add(frame: Any, col: Collector, prefix: str, suffix: str) -> None:
-    """One batch (a pandas DataFrame with key, size, date, maybe latest/marker)."""
+def _add(frame: Any, col: Collector, prefix: str, suffix: str, encoded: bool) -> None:
+    """One batch (a pandas DataFrame with key, size, date, maybe latest/marker). CSV reports
+    URL-encode keys (``encoded``); decoding is skipped for batches that need none."""
     import pandas as pd
 
     keys = frame["key"].astype(str)
-    if keys.str.contains("%", regex=False).any():
+    if encoded and keys.str.contains("[%+]", regex=True).any():
         from urllib.parse import unquote_plus
 
-        keys = keys.map(unquote_plus)  # CSV inventories URL-encode the keys
+        keys = keys.map(unquote_plus)
     keep = keys.str.endswith(suffix)
     if prefix:
         keep &= keys.str.startswith(prefix)

@@ -1,0 +1,101 @@
+"""`costcompare measure`: thin CLI over the library; one-line errors, exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from costcompare.cli import app
+from costcompare.measure.fixtures import build_corpus, load_s3, write_s3_folder
+from costcompare.model import estimate
+from costcompare.workload import load_profile
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return build_corpus(12, seed=9)
+
+
+def test_path_writes_a_profile_that_estimate_reads(tmp_path, corpus):
+    write_s3_folder(corpus, tmp_path / "logs")
+    out = tmp_path / "measured.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "measure",
+            "--path",
+            str(tmp_path / "logs"),
+            "--write-profile",
+            str(out),
+            "--instances",
+            "3",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "bytes/session mean" in result.stdout
+    text = out.read_text()
+    assert text.startswith("# Workload profile measured by `costcompare measure`")
+    assert "session_bytes:" in text and "# measured: mean of 12 transcripts" in text
+    workload = load_profile(out)
+    assert workload.instances == 3
+    assert workload.session_bytes == pytest.approx(
+        sum(len(s.transcript) for s in corpus) / 12, abs=0.1
+    )
+    assert estimate(workload).destinations
+    est = runner.invoke(app, ["estimate", "--profile", str(out), "--output", "json"])
+    assert est.exit_code == 0 and json.loads(est.stdout)["workload"]["instances"] == 3
+
+
+def test_json_output_for_s3(corpus):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="ap-northeast-1")
+        s3.create_bucket(
+            Bucket="ssm-transcripts",
+            CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"},
+        )
+        load_s3(s3, "ssm-transcripts", "s", corpus)
+        result = runner.invoke(
+            app,
+            [
+                "measure",
+                "--s3",
+                "s3://ssm-transcripts/s/",
+                "--region",
+                "ap-northeast-1",
+                "--output",
+                "json",
+                "--sample",
+                "3",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (source,) = data["sources"]
+    assert source["sessions"] == 12 and source["api_calls"]["GetObject"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "nothing to measure"),
+        (["--path", "/no/such/folder"], "does not exist"),
+        (["--s3", "bucket/prefix"], "not an S3 URI"),
+        (["--path", "."], None),
+    ],
+)
+def test_user_errors_are_one_line(tmp_path, args, message):
+    if message is None:  # an empty folder and --write-profile: nothing written
+        out = tmp_path / "p.yaml"
+        args = ["--path", str(tmp_path), "--write-profile", str(out)]
+        message = "nothing was measured"
+    result = runner.invoke(app, ["measure", *args])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert not (tmp_path / "p.yaml").exists()
