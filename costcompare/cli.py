@@ -115,7 +115,12 @@ def estimate(
         str | None, typer.Option(help="Use the prices in force on this date (YYYY-MM-DD).")
     ] = None,
     pricing_file: Annotated[
-        Path | None, typer.Option(help="A pricing table CSV instead of the bundled one.")
+        Path | None,
+        typer.Option(
+            help="A pricing table CSV instead of the bundled one (e.g. the one `pricing "
+            "refresh` wrote).",
+            envvar="COSTCOMPARE_PRICING_FILE",
+        ),
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
     out: Annotated[
@@ -233,7 +238,10 @@ def chart(
         Path | None, typer.Option(help="Also write a one-page Markdown report embedding them.")
     ] = None,
     pricing_date: Annotated[str | None, typer.Option(help="Prices in force on YYYY-MM-DD.")] = None,
-    pricing_file: Annotated[Path | None, typer.Option(help="Another pricing table CSV.")] = None,
+    pricing_file: Annotated[
+        Path | None,
+        typer.Option(help="Another pricing table CSV.", envvar="COSTCOMPARE_PRICING_FILE"),
+    ] = None,
     weights: Annotated[
         Path | None, typer.Option(help="Searchability weights YAML (dimension: weight).")
     ] = None,

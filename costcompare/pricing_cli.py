@@ -40,7 +40,8 @@ PricingFile = Annotated[
     Path | None,
     typer.Option(
         help="Pricing table CSV to read (default: the bundled one; pass the file `refresh` "
-        "wrote to see refreshed prices)."
+        "wrote to see refreshed prices).",
+        envvar="COSTCOMPARE_PRICING_FILE",
     ),
 ]
 
@@ -228,7 +229,8 @@ def refresh(
         Path | None,
         typer.Option(
             help="Table to append to (created from the bundled one if absent). Default: "
-            "$XDG_DATA_HOME/costcompare/prices.csv (~/.local/share/…)."
+            "$XDG_DATA_HOME/costcompare/prices.csv (~/.local/share/…).",
+            envvar="COSTCOMPARE_PRICING_FILE",
         ),
     ] = None,
     key: Annotated[

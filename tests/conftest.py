@@ -12,6 +12,7 @@ from costcompare.workload import Workload
 def fake_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
     """Fake credentials, no shared config, no profile: botocore can only talk to moto."""
     home = tmp_path_factory.mktemp("aws-home")
+    monkeypatch.delenv("COSTCOMPARE_PRICING_FILE", raising=False)
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -150,3 +150,15 @@ def test_malformed_pricing_file_leaves_no_output(tmp_path):
     result = run("estimate", "--pricing-file", str(bad), "--out", str(out))
     assert result.exit_code == 2 and "header" in result.stderr
     assert not out.exists()
+
+
+def test_pricing_file_from_the_environment(tmp_path, monkeypatch):
+    from costcompare.pricing import bundled_path
+
+    table = tmp_path / "prices.csv"
+    text = bundled_path("prices.csv").read_text()
+    table.write_text(text + text.splitlines()[1].replace("0.5,2026-07-01", "0.4,2027-01-01") + "\n")
+    monkeypatch.setenv("COSTCOMPARE_PRICING_FILE", str(table))
+    data = json.loads(run("estimate", "-o", "json", "--region", "us-east-1").stdout)
+    cw = next(d for d in data["destinations"] if d["name"] == "cloudwatch")
+    assert cw["components"][0]["unit_price_usd"] == 0.4
