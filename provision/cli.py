@@ -1,10 +1,321 @@
-"""`costcompare provision`: plan, apply, verify and destroy the AWS side (built in issue 4)."""
+"""`costcompare provision`: plan, apply, verify and destroy the AWS side (issue 4).
+
+Thin on purpose: parse options, call the library, print. boto3 is imported inside the
+commands only, so `costcompare estimate` (which mounts this app) starts fast. Domain errors are
+turned into one line and an exit code by the root app.
+"""
 
 from __future__ import annotations
+
+import functools
+import inspect
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 app = typer.Typer(
     help="Configure CloudWatch Logs, S3, or both as Session Manager log targets.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
+
+
+class Destination(StrEnum):
+    cloudwatch = "cloudwatch"
+    s3 = "s3"
+    both = "both"
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _option(name: str, kind: Any, help: str, *decls: str, metavar: str | None = None):
+    """One shared option: (parameter name, annotation, default None = "not given")."""
+    return (name, Annotated[kind | None, typer.Option(*decls, help=help, metavar=metavar)], None)
+
+
+# Options every command takes; the same names (underscored) work as keys in --config YAML.
+_SHARED: list[tuple[str, Any, Any]] = [
+    _option(
+        "destination",
+        Destination,
+        "Where session logs go: cloudwatch, s3 or both.",
+        "--destination",
+        "-d",
+    ),
+    _option("config", Path, "YAML file with any of these options (flags win)."),
+    _option(
+        "region",
+        str,
+        "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's).",
+        metavar="REGION",
+    ),
+    _option("profile", str, "AWS profile (default: AWS_PROFILE).", metavar="PROFILE"),
+    _option(
+        "endpoint_url", str, "Any AWS-compatible endpoint, e.g. a local moto server.", metavar="URL"
+    ),
+    _option("log_group", str, "CloudWatch log group name [/ssm/session-manager]."),
+    _option("retention_days", int, "Log group retention, one of CloudWatch's values [365]."),
+    _option(
+        "log_class",
+        str,
+        "STANDARD or INFREQUENT_ACCESS [STANDARD].",
+        metavar="STANDARD|INFREQUENT_ACCESS",
+    ),
+    _option(
+        "kms_key",
+        str,
+        "Log group key: 'create', an existing key ARN, or 'none' [create].",
+        metavar="create|ARN|none",
+    ),
+    _option(
+        "streaming", bool, "Stream to CloudWatch every second [on].", "--streaming/--no-streaming"
+    ),
+    _option("bucket", str, "S3 bucket name (no dots, lowercase)."),
+    _option("key_prefix", str, "S3 key prefix [session-logs]."),
+    _option("bucket_encryption", str, "sse-kms or sse-s3 [sse-kms].", metavar="sse-kms|sse-s3"),
+    _option(
+        "bucket_kms_key",
+        str,
+        "Bucket key: 'create' or an existing key ARN [create].",
+        metavar="create|ARN",
+    ),
+    _option(
+        "transition",
+        list[str],
+        "Lifecycle transition DAYS:CLASS, repeatable, e.g. 30:STANDARD_IA.",
+        metavar="DAYS:CLASS",
+    ),
+    _option("expiration_days", int, "Delete transcripts after this many days."),
+    _option("object_lock_days", int, "Object Lock compliance retention in days (new buckets)."),
+    _option("idle_timeout", int, "Idle session timeout, minutes 1-60."),
+    _option("max_duration", int, "Maximum session duration, minutes 1-1440."),
+    _option("run_as", bool, "Run Linux sessions as another user.", "--run-as/--no-run-as"),
+    _option("run_as_user", str, "Default run-as user (implies --run-as)."),
+    _option("shell_profile_linux", str, "Commands run at Linux session start."),
+    _option("shell_profile_windows", str, "Commands run at Windows session start."),
+    _option("session_kms_key_id", str, "KMS key ARN encrypting session data (kmsKeyId)."),
+    _option("role", str, "Instance role to receive the least-privilege policy."),
+    _option("vpc_id", str, "VPC of the instances, for the endpoints."),
+    _option(
+        "subnet",
+        list[str],
+        "Instance subnet id, repeatable (or comma-separated).",
+        metavar="SUBNET_ID",
+    ),
+]
+_CONNECTION = ("config", "region", "profile", "endpoint_url")
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    values: dict[str, Any]
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+def _shared_options(func):
+    """Add the shared options to a command; it receives them as ``shared: SharedOptions``."""
+    signature = inspect.signature(func, eval_str=True)
+    own = [p for name, p in signature.parameters.items() if name != "shared"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+        for name, ann, default in _SHARED
+    ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs):
+        shared = SharedOptions({name: kwargs.pop(name) for name, _, _ in _SHARED})
+        return func(shared=shared, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+    return wrapper
+
+
+def _spec_and_context(shared: SharedOptions):
+    """Validate every option (no AWS call yet), then make the AWS context."""
+    from provision.aws import AwsContext, resolve_region
+    from provision.spec import build_spec, load_options, merge_options
+
+    cli_values = {k: v for k, v in shared.values.items() if k not in _CONNECTION}
+    if isinstance(cli_values.get("destination"), StrEnum):
+        cli_values["destination"] = cli_values["destination"].value
+    options = merge_options(load_options(shared.get("config")), cli_values)
+    region = resolve_region(shared.get("region"), shared.get("profile"))
+    spec = build_spec(options, region)
+    ctx = AwsContext(region, profile=shared.get("profile"), endpoint_url=shared.get("endpoint_url"))
+    return spec, ctx, options
+
+
+def _read(what: str, read):
+    """Run an account read; AWS errors become one line (exit 2)."""
+    import botocore.exceptions
+
+    from provision.aws import error_text
+    from provision.errors import ProvisionError
+
+    try:
+        return read()
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise ProvisionError(
+            f"reading the account for {what} failed: {error_text(exc)}",
+            "check the credentials' read permissions, --region and --endpoint-url",
+        ) from None
+
+
+def _echo_progress(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+PLAN_EXAMPLES = """
+Examples:
+
+\b
+  costcompare provision plan --destination cloudwatch --region ap-northeast-1
+  costcompare provision plan -d both --bucket acme-session-logs --role ssm-instance -o json
+  costcompare provision plan -d s3 --bucket acme-logs --vpc-id vpc-0abc1234 --subnet subnet-0aaa1111
+  costcompare provision plan --config provision.yaml --endpoint-url http://127.0.0.1:5000
+"""
+
+
+@app.command(epilog=PLAN_EXAMPLES)
+@_shared_options
+def plan(
+    shared: SharedOptions,
+    output: Annotated[Output, typer.Option("--output", "-o", help="table or json.")] = Output.table,
+) -> None:
+    """Show what apply would create or change (reads only; writes nothing)."""
+    from provision.observe import observe
+    from provision.plan import make_plan, render_plan
+
+    spec, ctx, _ = _spec_and_context(shared)
+    result = _read("plan", lambda: make_plan(spec, observe(ctx, spec)))
+    if output == Output.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        typer.echo(render_plan(result), nl=False)
+
+
+APPLY_EXAMPLES = """
+Examples:
+
+\b
+  costcompare provision apply -d cloudwatch --retention-days 731 --role ssm-instance --yes
+  costcompare provision apply -d s3 --bucket acme-logs --transition 30:STANDARD_IA --yes
+  costcompare provision apply --config provision.yaml --profile audit --yes
+"""
+
+
+@app.command(epilog=APPLY_EXAMPLES)
+@_shared_options
+def apply(
+    shared: SharedOptions,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Make the account match the options: plan, confirm, run step by step, re-check."""
+    from provision.apply import apply_plan
+    from provision.observe import observe
+    from provision.plan import make_plan, render_plan
+
+    spec, ctx, _ = _spec_and_context(shared)
+    planned = _read("apply", lambda: make_plan(spec, observe(ctx, spec)))
+    typer.echo(render_plan(planned), nl=False)
+    if planned.empty:
+        return
+    if not yes and not typer.confirm(f"Apply {len(planned.pending)} change(s)?", default=False):
+        typer.echo("Nothing changed.", err=True)
+        raise typer.Exit(1)
+    result = apply_plan(ctx, spec, planned, progress=_echo_progress)
+    typer.echo(f"Applied {len(result.steps)} change(s); the account now matches the plan.")
+
+
+VERIFY_EXAMPLES = """
+Examples:
+
+\b
+  costcompare provision verify --region ap-northeast-1
+  costcompare provision verify --role ssm-instance -o json
+  costcompare provision verify --vpc-id vpc-0abc1234 --subnet subnet-0aaa1111,subnet-0ccc4444
+
+Exit code 1 when any finding is an error, 0 otherwise.
+"""
+
+
+@app.command(epilog=VERIFY_EXAMPLES)
+@_shared_options
+def verify(
+    shared: SharedOptions,
+    output: Annotated[Output, typer.Option("--output", "-o", help="table or json.")] = Output.table,
+) -> None:
+    """Check the account (tool-made or not) for the known logging pitfalls."""
+    from provision.aws import AwsContext, resolve_region
+    from provision.spec import check_region, load_options, merge_options, network_spec
+    from provision.verify import ERROR, VerifyTarget, render_findings
+    from provision.verify import verify as run_verify
+
+    cli_values = {k: v for k, v in shared.values.items() if k not in _CONNECTION}
+    options = merge_options(load_options(shared.get("config")), cli_values)
+    region = check_region(resolve_region(shared.get("region"), shared.get("profile")))
+    destination = options.get("destination")
+    target = VerifyTarget(
+        region=region,
+        destination=str(getattr(destination, "value", destination)) if destination else None,
+        role_name=options.get("role"),
+        network=network_spec(options),
+    )
+    ctx = AwsContext(region, profile=shared.get("profile"), endpoint_url=shared.get("endpoint_url"))
+    findings = _read("verify", lambda: run_verify(ctx, target))
+    if output == Output.json:
+        typer.echo(json.dumps([f.to_dict() for f in findings], indent=2))
+    else:
+        typer.echo(render_findings(findings), nl=False)
+    if any(f.severity == ERROR for f in findings):
+        raise typer.Exit(1)
+
+
+DESTROY_EXAMPLES = """
+Examples:
+
+\b
+  costcompare provision destroy -d both --bucket acme-session-logs --role ssm-instance
+  costcompare provision destroy --config provision.yaml --force-delete-logs --yes
+
+Only resources tagged costcompare:managed=true are removed; the preferences document gets its
+previous content back. Stores holding logs are refused unless --force-delete-logs.
+"""
+
+
+@app.command(epilog=DESTROY_EXAMPLES)
+@_shared_options
+def destroy(
+    shared: SharedOptions,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force_delete_logs: Annotated[
+        bool, typer.Option(help="Also delete a tool-made bucket or log group that holds logs.")
+    ] = False,
+) -> None:
+    """Remove what the tool created (tagged only); restore the previous preferences."""
+    from provision.destroy import destroy as run_destroy
+    from provision.destroy import plan_destroy
+
+    spec, ctx, _ = _spec_and_context(shared)
+    planned = _read("destroy", lambda: plan_destroy(ctx, spec, force_delete_logs))
+    typer.echo(planned.render(), nl=False)
+    if planned.refused:
+        run_destroy(ctx, planned)  # raises the one-line refusal; nothing is changed
+    if not planned.steps:
+        typer.echo("Nothing to remove.")
+        return
+    if not yes and not typer.confirm(f"Run {len(planned.steps)} step(s)?", default=False):
+        typer.echo("Nothing changed.", err=True)
+        raise typer.Exit(1)
+    run_destroy(ctx, planned, progress=_echo_progress)
+    typer.echo(f"Removed what the tool created ({len(planned.steps)} step(s)).")

@@ -757,7 +757,7 @@ def _network(spec: ProvisionSpec, actual: ActualState, changes: list[Change]) ->
         )
     if needs_group or tool_group is not None:
         have = tool_group.ingress_443_cidrs if tool_group else ()
-        missing = [c for c in cidrs if not _cidr_covered(c, have)]
+        missing = [c for c in cidrs if not cidr_covered(c, have)]
         if missing:
             changes.append(
                 Change(
@@ -903,10 +903,10 @@ def _allows_443(state: NetworkState, ep: EndpointState, cidrs: list[str]) -> boo
         if g in state.security_groups
         for c in state.security_groups[g].ingress_443_cidrs
     ]
-    return all(_cidr_covered(c, have) for c in cidrs)
+    return all(cidr_covered(c, have) for c in cidrs)
 
 
-def _cidr_covered(cidr: str, allowed: tuple[str, ...] | list[str]) -> bool:
+def cidr_covered(cidr: str, allowed: tuple[str, ...] | list[str]) -> bool:
     net = ipaddress.ip_network(cidr, strict=False)
     for item in allowed:
         other = ipaddress.ip_network(item, strict=False)

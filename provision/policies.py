@@ -168,7 +168,7 @@ def denies_uploads_without_sse_header(statement: Mapping[str, Any]) -> bool:
     """Deny PutObject without ``x-amz-server-side-encryption``: the agent never sends it."""
     if statement.get("Effect") != "Deny":
         return False
-    actions = _as_list(statement.get("Action"))
+    actions = as_list(statement.get("Action"))
     if not any(a in ("s3:PutObject", "s3:*", "*") or a.startswith("s3:Put") for a in actions):
         return False
     text = json.dumps(statement.get("Condition", {})).lower()
@@ -183,7 +183,7 @@ def bucket_policy(region: str, bucket: str, existing: Mapping[str, Any] | None) 
     """
     kept = [
         s
-        for s in _statements(existing)
+        for s in statements_of(existing)
         if not denies_uploads_without_sse_header(s) and s.get("Sid") != TLS_ONLY_SID
     ]
     policy: dict[str, Any] = {"Version": (existing or {}).get("Version", VERSION)}
@@ -200,11 +200,11 @@ def merge_owned_statements(
 
     Used for a key policy on a key the user brought: their grants stay, ours are (re)set.
     """
-    ours = _statements(owned)
+    ours = statements_of(owned)
     our_sids = {s.get("Sid") for s in ours}
     theirs = [
         s
-        for s in _statements(existing)
+        for s in statements_of(existing)
         if s.get("Sid") not in our_sids and not _owned_sid(s) and not _is_root_grant(s, ours)
     ]
     merged = dict(owned)
@@ -221,9 +221,9 @@ def statements_cover(documents: Iterable[Mapping[str, Any]], action: str, resour
 
     allowed = False
     for document in documents:
-        for statement in _statements(document):
-            actions = [a.lower() for a in _as_list(statement.get("Action"))]
-            resources = _as_list(statement.get("Resource"))
+        for statement in statements_of(document):
+            actions = [a.lower() for a in as_list(statement.get("Action"))]
+            resources = as_list(statement.get("Resource"))
             hit = any(fnmatchcase(action.lower(), a) for a in actions) and any(
                 fnmatchcase(resource, r) for r in resources
             )
@@ -239,14 +239,14 @@ def canonical(document: Mapping[str, Any] | None) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _statements(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def statements_of(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not document:
         return []
     statements = document.get("Statement", [])
     return [statements] if isinstance(statements, dict) else list(statements)
 
 
-def _as_list(value: Any) -> list[str]:
+def as_list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
@@ -262,6 +262,6 @@ def _is_root_grant(statement: Mapping[str, Any], ours: list[dict[str, Any]]) -> 
     return (
         statement.get("Effect") == "Allow"
         and statement.get("Principal") == root
-        and _as_list(statement.get("Action")) == ["kms:*"]
+        and as_list(statement.get("Action")) == ["kms:*"]
         and "Condition" not in statement
     )

@@ -282,7 +282,7 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
     role = options.get("role")
     if role is not None and not _ROLE_RE.match(str(role)):
         raise SpecError(f"role name {role!r} is invalid", "use up to 64 of A-Z a-z 0-9 +=,.@_-")
-    network = _network_spec(options)
+    network = network_spec(options)
     return ProvisionSpec(
         region=region,
         destination=destination,
@@ -481,7 +481,7 @@ def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
     )
 
 
-def _network_spec(options: Mapping[str, Any]) -> NetworkSpec | None:
+def network_spec(options: Mapping[str, Any]) -> NetworkSpec | None:
     vpc = options.get("vpc_id")
     subnets = options.get("subnet") or ()
     if isinstance(subnets, str):
