@@ -38,7 +38,7 @@ _CONTROL[:0x20] = True
 _CONTROL[[_LF, _TAB]] = False
 _CONTROL[_DEL] = True
 _NOT_CONTROL = bytes(i for i in range(256) if not _CONTROL[i])
-_WINDOW = 24  # escape sequences shorter than this are resolved in one vectorised gather
+_WINDOWS = (8, 40)  # gather widths: most sequences end within 8 bytes, nearly all within 40
 
 
 class NoiseCounter:
@@ -83,39 +83,56 @@ def _sequence_ends(a: np.ndarray, esc: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """For each ESC position: one past the end of its sequence, whether it is an OSC, and
     whether the last sequence is complete (False: it runs off the end of the buffer).
 
-    Sequences shorter than the window are resolved in one gather; the rest (long OSC titles,
-    sequences at the end of the buffer) one by one.
+    Most sequences are short: they are resolved in a narrow vectorised gather, the few longer
+    ones in a wider one, and the rest (long OSC titles, the end of the buffer) one by one.
     """
     n = a.size
     stops = np.empty(esc.size, np.int64)
     kinds = np.zeros(esc.size, np.uint8)
-    slow = esc + _WINDOW + 1 >= n
-    fast = np.flatnonzero(~slow)
-    if fast.size:
-        begin = esc[fast]
-        win = a[begin[:, None] + np.arange(1, _WINDOW + 1)]
-        kind = win[:, 0]
-        kinds[fast] = kind
-        for rows, cond, skip, final_lo, final_hi in (
-            (kind == 0x5B, _stop_csi, 1, 0x40, 0x7E),
-            (kind == 0x5D, _stop_osc, 1, _BEL, _BEL),
-            ((kind != 0x5B) & (kind != 0x5D), _stop_other, 0, 0x30, 0x7E),
-        ):
-            if not rows.any():
-                continue
-            stop = cond(win[rows, skip:])
-            first = np.argmax(stop, axis=1)
-            found = stop[np.arange(first.size), first]
-            j = begin[rows] + 1 + skip + first
-            byte = a[np.minimum(j, n - 1)]
-            ends = np.where((byte >= final_lo) & (byte <= final_hi), j + 1, j)
-            idx = fast[rows]
-            stops[idx] = ends
-            slow[idx[~found]] = True
+    slow = esc + _WINDOWS[-1] + 1 >= n
+    pending = np.flatnonzero(~slow)
+    for width in _WINDOWS:
+        if not pending.size:
+            break
+        found = _resolve(a, esc, pending, width, stops, kinds)
+        pending = pending[~found]
+    slow[pending] = True
     complete = True
     for row in np.flatnonzero(slow).tolist():
         kinds[row], stops[row], complete = _one_sequence(a, int(esc[row]))
     return stops, kinds == 0x5D, complete
+
+
+def _resolve(
+    a: np.ndarray,
+    esc: np.ndarray,
+    rows: np.ndarray,
+    width: int,
+    stops: np.ndarray,
+    kinds: np.ndarray,
+) -> np.ndarray:
+    """Fill stops/kinds of the sequences at ``esc[rows]`` that end within ``width`` bytes;
+    returns which did."""
+    begin = esc[rows]
+    win = a[begin[:, None] + np.arange(1, width + 1)]
+    kind = win[:, 0]
+    kinds[rows] = kind
+    found = np.zeros(rows.size, bool)
+    for sel, cond, skip, final_lo, final_hi in (
+        (kind == 0x5B, _stop_csi, 1, 0x40, 0x7E),
+        (kind == 0x5D, _stop_osc, 1, _BEL, _BEL),
+        ((kind != 0x5B) & (kind != 0x5D), _stop_other, 0, 0x30, 0x7E),
+    ):
+        if not sel.any():
+            continue
+        stop = cond(win[sel, skip:])
+        first = np.argmax(stop, axis=1)
+        hit = stop[np.arange(first.size), first]
+        j = begin[sel] + 1 + skip + first
+        byte = a[j]
+        stops[rows[sel]] = np.where((byte >= final_lo) & (byte <= final_hi), j + 1, j)
+        found[sel] = hit
+    return found
 
 
 def _stop_csi(b: np.ndarray) -> np.ndarray:
@@ -240,7 +257,8 @@ class TranscriptScan:
     non_utf8: bool = False
     escape_bytes: int = 0
     control_bytes: int = 0
-    sampled: bool = False
+    sampled: bool = False  # gzipped and stream-simulated
+    noise: bool = True  # escape/control bytes counted
     gzip_bytes: int = 0
     stream_json_bytes: int = 0
     stream_gzip_bytes: int = 0
@@ -258,11 +276,12 @@ def looks_binary(head: bytes) -> bool:
 class TranscriptScanner:
     """Feed a transcript chunk by chunk; ``close()`` gives its TranscriptScan.
 
-    ``sample=True`` also gzips it and simulates its streamed JSON (the costly part).
+    ``sample=True`` also gzips it and simulates its streamed JSON (the costly part);
+    ``noise=False`` skips counting escape/control bytes (the next costliest).
     """
 
-    def __init__(self, sample: bool = False) -> None:
-        self.scan = TranscriptScan(sampled=sample)
+    def __init__(self, sample: bool = False, noise: bool = True) -> None:
+        self.scan = TranscriptScan(sampled=sample, noise=noise or sample)
         self._noise = NoiseCounter()
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._gz = _gzip() if sample else None
@@ -277,7 +296,8 @@ class TranscriptScanner:
                 self.scan.kind = "binary"
                 return False
         self.scan.size += len(data)
-        self._noise.feed(data)
+        if self.scan.noise:
+            self._noise.feed(data)
         if not self.scan.non_utf8 and not data.isascii():
             try:
                 self._utf8.decode(data)

@@ -23,7 +23,7 @@ from costcompare.measure.aws import AwsOptions, aws_error
 from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
 from costcompare.measure.s3 import parse_s3_uri
 
-BATCH_ROWS = 200_000
+BATCH_ROWS = 100_000
 # Column names: CSV fileSchema (Bucket, Key, Size, …) and Parquet (bucket, key, size, …).
 _COLUMNS = {
     "key": ("Key", "key"),

@@ -7,9 +7,11 @@
   (``{"timestamp", "message", "logStreamName"}``), of the streamed events themselves, export-task
   lines (``<ISO time> <message>``), or one ``aws logs filter-log-events`` document.
 
-Unreadable and malformed files are counted and reported, never fatal. Every byte is read for
-sizes and the ANSI/control share; only a hash-chosen sample (``sample_bytes``) is gzipped and
-turned into simulated streamed JSON, which is what costs CPU.
+Unreadable and malformed files are counted and reported, never fatal. Every byte is read (sizes
+of gzipped files, UTF-8 validity, binary garbage); the costlier figures come from hash-chosen
+samples of files: escape/control bytes from ``noise_bytes`` (default 256 MiB), gzip and the
+simulated streamed JSON from ``sample_bytes`` (default 32 MiB). Ratios estimated from a sample of
+whole files are byte-weighted like the whole; the sample is deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ TRANSCRIPT_SUFFIXES = (".log", ".txt")
 EVENT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 MAX_JSON_DOCUMENT = 256 << 20  # a filter-log-events document is parsed whole up to this size
 DEFAULT_SAMPLE_BYTES = 32 << 20
+DEFAULT_NOISE_BYTES = 256 << 20
 
 
 class Corrupt(Exception):
@@ -130,6 +133,7 @@ def measure_local(
     path: str | Path,
     *,
     sample_bytes: int = DEFAULT_SAMPLE_BYTES,
+    noise_bytes: int = DEFAULT_NOISE_BYTES,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> Measurement:
@@ -139,7 +143,8 @@ def measure_local(
         raise MeasureError(f"{root} does not exist", "pass an existing folder to --path")
     progress = progress or NoProgress()
     total = sum(_size(name) for name, rel in _files(root) if _kind(rel))
-    share = 1.0 if total <= sample_bytes else sample_bytes / total
+    share = min(1.0, sample_bytes / total) if total else 1.0
+    noise_share = max(share, min(1.0, noise_bytes / total) if total else 1.0)
     col = Collector()
     streamed: dict[str, _Session] = {}
     transcript_ids: set[str] = set()
@@ -158,8 +163,10 @@ def measure_local(
                 if kind == "events":
                     _read_events(chunks, streamed, col, rel)
                 else:
-                    sample = zlib.crc32(f"{seed}:{rel}".encode()) / 2**32 < share
-                    _read_transcript(chunks, sample, col, rel, mtime, transcript_ids)
+                    pick = zlib.crc32(f"{seed}:{rel}".encode()) / 2**32
+                    _read_transcript(
+                        chunks, (pick < share, pick < noise_share), col, rel, mtime, transcript_ids
+                    )
         except Corrupt as exc:
             col.skip(str(exc), rel)
         except OSError as exc:
@@ -192,13 +199,13 @@ def _sniff(chunks: Iterator[bytes]) -> tuple[str, Iterator[bytes]]:
 
 def _read_transcript(
     chunks: Iterator[bytes],
-    sample: bool,
+    sample: tuple[bool, bool],
     col: Collector,
     rel: str,
     mtime: float,
     transcript_ids: set[str],
 ) -> None:
-    scanner = TranscriptScanner(sample)
+    scanner = TranscriptScanner(*sample)
     for chunk in chunks:
         if not scanner.feed(chunk):
             break

@@ -151,9 +151,10 @@ class Collector:
 
     def add_scan(self, scan: TranscriptScan) -> None:
         """Content figures of one transcript (the session itself is added separately)."""
-        self.escape_bytes += scan.escape_bytes
-        self.control_bytes += scan.control_bytes
-        self.noise_scanned += scan.size
+        if scan.noise:
+            self.escape_bytes += scan.escape_bytes
+            self.control_bytes += scan.control_bytes
+            self.noise_scanned += scan.size
         self.non_utf8 += scan.non_utf8
         if scan.sampled:
             self.sample_raw += scan.size
