@@ -1,0 +1,299 @@
+"""provision.verify: every seeded pitfall is found with its fix; a correct account gives none."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from test_provision_support import (
+    ACCOUNT,
+    REGION,
+    ROLE,
+    Account,
+    apply,
+    context,
+    fast_moto,
+    make_account,
+    spec_for,
+)
+from typer.testing import CliRunner
+
+from costcompare.cli import app
+from provision import policies
+from provision.spec import DOCUMENT_NAME, KEY_ALIASES, NetworkSpec
+from provision.verify import ERROR, WARNING, VerifyTarget, render_findings, verify
+
+GROUP = "/ssm/session-manager"
+BUCKET = "session-logs-test"
+CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+@pytest.fixture
+def good(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    """An account set up right: the tool's apply, plus the core policy and a session key."""
+    fast_moto(monkeypatch)
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AmazonSSMManagedInstanceCore
+    with mock_aws():
+        account = make_account()
+        boto3.client("iam").attach_role_policy(RoleName=ROLE, PolicyArn=CORE)
+        kms = boto3.client("kms", region_name=REGION)
+        session_key = kms.create_key(Description="session data")["KeyMetadata"]["Arn"]
+        kms.enable_key_rotation(KeyId=session_key)
+        apply(spec_for(account, "both", session_kms_key_id=session_key))
+        yield account
+
+
+def _target(account: Account, **extra) -> VerifyTarget:
+    return VerifyTarget(
+        region=REGION,
+        destination="both",
+        role_name=ROLE,
+        network=NetworkSpec(account.vpc_id, account.subnet_ids),
+        **extra,
+    )
+
+
+def _found(findings) -> list[tuple[str, str, str]]:
+    return sorted((f.severity, f.check, f.resource) for f in findings)
+
+
+def test_correct_account_has_no_findings(good):
+    assert verify(context(), _target(good)) == []
+    result = CliRunner().invoke(
+        app,
+        ["provision", "verify", "--region", REGION, "--role", ROLE, "--vpc-id", good.vpc_id,
+         "--subnet", ",".join(good.subnet_ids), "-d", "both"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "No findings" in result.stdout
+
+
+def test_seeded_pitfalls_in_key_role_bucket_and_network(good):
+    kms = boto3.client("kms", region_name=REGION)
+    logs = boto3.client("logs", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    iam = boto3.client("iam")
+    ec2 = boto3.client("ec2", region_name=REGION)
+    key = kms.describe_key(KeyId=KEY_ALIASES["cloudwatch"])["KeyMetadata"]["Arn"]
+    # Key: rotation off; logs principal without the encryption-context condition.
+    kms.disable_key_rotation(KeyId=key)
+    policy = policies.key_policy(REGION, ACCOUNT, GROUP)
+    del policy["Statement"][1]["Condition"]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+    # Log group: retention under a year.
+    logs.put_retention_policy(logGroupName=GROUP, retentionInDays=30)
+    # Bucket: the SSE-header deny that silently breaks delivery.
+    bucket_policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    bucket_policy["Statement"].append(
+        {
+            "Sid": "DenyNoSSEHeader",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        }
+    )
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(bucket_policy))
+    # Role: the least-privilege policy detached (every required action missing).
+    ours = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
+    iam.detach_role_policy(RoleName=ROLE, PolicyArn=ours)
+    # Network: DNS hostnames off, logs endpoint gone, ssm endpoint in one AZ only,
+    # ssmmessages re-made with private DNS off, 443 from the second subnet revoked.
+    ec2.modify_vpc_attribute(VpcId=good.vpc_id, EnableDnsHostnames={"Value": False})
+    endpoints = {
+        e["ServiceName"].rsplit(".", 1)[1]: e
+        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        if e["State"] == "available"
+    }
+    ec2.delete_vpc_endpoints(
+        VpcEndpointIds=[
+            endpoints["logs"]["VpcEndpointId"],
+            endpoints["ssmmessages"]["VpcEndpointId"],
+        ]
+    )
+    group_id = endpoints["ssm"]["Groups"][0]["GroupId"]
+    ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=good.vpc_id,
+        ServiceName=f"com.amazonaws.{REGION}.ssmmessages",
+        SubnetIds=list(good.subnet_ids),
+        SecurityGroupIds=[group_id],
+        PrivateDnsEnabled=False,
+    )
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=endpoints["ssm"]["VpcEndpointId"], RemoveSubnetIds=[good.subnet_ids[1]]
+    )
+    ec2.revoke_security_group_ingress(
+        GroupId=group_id,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": good.cidrs[1]}],
+            }
+        ],
+    )
+
+    findings = verify(context(), _target(good))
+    ep = f"vpc endpoint com.amazonaws.{REGION}."
+    role = f"role {ROLE}"
+    assert _found(findings) == sorted(
+        [
+            (WARNING, "key-rotation-off", f"kms key {key}"),
+            (WARNING, "key-policy-no-encryption-context", f"kms key {key}"),
+            (WARNING, "retention-under-a-year", f"log group {GROUP}"),
+            (ERROR, "bucket-policy-sse-header", f"s3 bucket {BUCKET}"),
+            *[(ERROR, "role-missing-action", role)] * 8,
+            (ERROR, "vpc-dns", f"vpc {good.vpc_id}"),
+            (ERROR, "endpoint-missing", ep + "logs"),
+            (ERROR, "endpoint-az", ep + "ssm"),
+            (ERROR, "endpoint-private-dns", ep + "ssmmessages"),
+            *[(ERROR, "endpoint-security-group", ep + s)
+              for s in ("ssm", "ssmmessages", "ec2messages", "kms")],
+        ]
+    )  # fmt: skip
+    by_check = {f.check: f for f in findings}
+    assert "session start stalls" in by_check["endpoint-missing"].message
+    assert by_check["endpoint-az"].message == f"no endpoint network interface in {REGION}c"
+    assert good.cidrs[1] in by_check["endpoint-security-group"].message
+    assert "silently fails" in by_check["bucket-policy-sse-header"].message
+    assert "kms:EncryptionContext:aws:logs:arn" in by_check["key-policy-no-encryption-context"].fix
+    missing = {
+        f.message.split(" ")[1]: f.message for f in findings if f.check == "role-missing-action"
+    }
+    assert sorted(missing) == [
+        "kms:Decrypt",  # the session-data key
+        "kms:GenerateDataKey",  # the bucket key
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutObject",
+    ]
+    assert missing["logs:DescribeLogGroups"].startswith("no logs:DescribeLogGroups on *:")
+    assert f"arn:aws:s3:::{BUCKET}/session-logs/" in missing["s3:PutObject"]
+    assert findings[0].severity == ERROR  # errors first
+    text = render_findings(findings)
+    assert text.startswith("17 error(s), 3 warning(s)")
+    assert "fix: " in text
+
+    result = CliRunner().invoke(
+        app,
+        ["provision", "verify", "--region", REGION, "--role", ROLE, "--vpc-id", good.vpc_id,
+         "--subnet", ",".join(good.subnet_ids), "--output", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert len(json.loads(result.stdout)) == 20
+
+
+@pytest.fixture
+def bare(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An account with nothing but what a test seeds (no VPC, fast)."""
+    with mock_aws():
+        yield
+
+
+def _document(**inputs) -> None:
+    content = {"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": inputs}
+    boto3.client("ssm", region_name=REGION).create_document(
+        Content=json.dumps(content),
+        Name=DOCUMENT_NAME,
+        DocumentType="Session",
+        DocumentFormat="JSON",
+    )
+
+
+def test_no_preferences_document(bare):
+    findings = verify(context(), VerifyTarget(region=REGION))
+    assert _found(findings) == [(ERROR, "preferences-missing", f"document {DOCUMENT_NAME}")]
+    result = CliRunner().invoke(app, ["provision", "verify", "--region", REGION])
+    assert result.exit_code == 1
+    assert "sessions are not logged" in result.stdout
+
+
+def test_document_points_to_missing_bucket_and_log_group(bare):
+    _document(s3BucketName="gone-bucket", cloudWatchLogGroupName="/gone", kmsKeyId="")
+    findings = verify(context(), VerifyTarget(region=REGION))
+    assert _found(findings) == [
+        (ERROR, "bucket-missing", "s3 bucket gone-bucket"),
+        (ERROR, "log-group-missing", "log group /gone"),
+        (WARNING, "session-data-unencrypted", f"document {DOCUMENT_NAME}"),
+    ]
+
+
+def test_encryption_flags_set_but_stores_not_encrypted(bare):
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName=GROUP)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    _document(
+        s3BucketName=BUCKET,
+        s3EncryptionEnabled=True,
+        cloudWatchLogGroupName=GROUP,
+        cloudWatchEncryptionEnabled="true",  # string form is read as true as well
+    )
+    found = _found(verify(context(), VerifyTarget(region=REGION, destination="both")))
+    assert found == sorted(
+        [
+            (ERROR, "log-group-not-encrypted", f"log group {GROUP}"),
+            (ERROR, "bucket-not-encrypted", f"s3 bucket {BUCKET}"),
+            (WARNING, "retention-not-set", f"log group {GROUP}"),
+            (WARNING, "bucket-public-access", f"s3 bucket {BUCKET}"),
+            (WARNING, "bucket-tls-only", f"s3 bucket {BUCKET}"),
+            (WARNING, "bucket-acls", f"s3 bucket {BUCKET}"),
+            (WARNING, "session-data-unencrypted", f"document {DOCUMENT_NAME}"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement_change", "check", "severity"),
+    [
+        ("drop", "key-policy-no-logs-principal", ERROR),
+        ("other-group", "key-policy-wrong-log-group", ERROR),
+    ],
+)
+def test_key_policy_without_logs_principal_or_for_another_group(
+    bare, statement_change, check, severity
+):
+    kms = boto3.client("kms", region_name=REGION)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.enable_key_rotation(KeyId=key)
+    policy = policies.key_policy(REGION, ACCOUNT, "/some/other-group")
+    if statement_change == "drop":
+        policy["Statement"] = policy["Statement"][:1]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName=GROUP, kmsKeyId=key)
+    logs.put_retention_policy(logGroupName=GROUP, retentionInDays=365)
+    _document(cloudWatchLogGroupName=GROUP, cloudWatchEncryptionEnabled=True, kmsKeyId=key)
+    findings = verify(context(), VerifyTarget(region=REGION))
+    assert _found(findings) == [(severity, check, f"kms key {key}")]
+
+
+def test_default_version_behind_latest_and_destination_mismatch(bare):
+    _document(s3BucketName="", cloudWatchLogGroupName="", kmsKeyId="")
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.update_document(
+        Content=json.dumps(
+            {"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {"kmsKeyId": "x"}}
+        ),
+        Name=DOCUMENT_NAME,
+        DocumentVersion="$LATEST",
+    )
+    found = _found(verify(context(), VerifyTarget(region=REGION, destination="cloudwatch")))
+    resource = f"document {DOCUMENT_NAME}"
+    assert found == sorted(
+        [
+            (WARNING, "preferences-default-version", resource),
+            (ERROR, "no-log-destination", resource),
+            (ERROR, "destination-mismatch", resource),
+            (WARNING, "session-data-unencrypted", resource),
+        ]
+    )
