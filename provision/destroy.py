@@ -160,24 +160,27 @@ def plan_destroy(ctx: AwsContext, spec: ProvisionSpec, force_delete_logs: bool) 
                 if bucket.holds_logs
                 else "delete the empty bucket"
             )
-            steps.append(Step(resource, summary, lambda: _delete_bucket(s3, name)))
+            steps.append(Step(resource, summary, lambda name=name: _delete_bucket(s3, name)))
     elif bucket is not None:
-        kept.append(f"s3 bucket {bucket.name}: not tagged (its data stays)")
+        kept.append(f"s3 bucket {bucket.name}: not tagged (its data and settings stay)")
     group_state = actual.log_group
     if group_state is not None and _managed(group_state.tags):
         resource = f"log group {group_state.name}"
         if group_state.holds_logs and not force_delete_logs:
-            refused.append(
-                f"{resource}: holds log streams ({group_state.stored_bytes} bytes stored)"
-            )
+            # Not storedBytes alone: AWS updates it with a lag (and moto not at all).
+            refused.append(f"{resource}: holds session log streams")
         else:
             deleted_stores.add("cloudwatch")
             name = group_state.name
             steps.append(
-                Step(resource, "delete it", lambda: logs.delete_log_group(logGroupName=name))
+                Step(
+                    resource,
+                    "delete it",
+                    lambda name=name: logs.delete_log_group(logGroupName=name),
+                )
             )
     elif group_state is not None:
-        kept.append(f"log group {group_state.name}: not tagged (its data stays)")
+        kept.append(f"log group {group_state.name}: not tagged (its data and settings stay)")
 
     # 5. Keys last, and only when nothing left behind is encrypted with them.
     stores = {"cloudwatch": actual.log_group, "s3": actual.bucket}
@@ -189,12 +192,12 @@ def plan_destroy(ctx: AwsContext, spec: ProvisionSpec, force_delete_logs: bool) 
         if store is not None and key_spec.purpose not in deleted_stores:
             kept.append(f"kms key {key_spec.alias}: still encrypts {key_spec.purpose} data")
             continue
-        arn, alias = key.arn, key.alias
+        key_id, alias = key.key_id, key.alias
         steps.append(
             Step(
                 f"kms key {key_spec.alias}",
                 f"remove the alias and schedule deletion in {KEY_DELETION_DAYS} days",
-                lambda arn=arn, alias=alias: _delete_key(kms, arn, alias),
+                lambda key_id=key_id, alias=alias: _delete_key(kms, key_id, alias),
             )
         )
     return DestroyPlan(tuple(steps), tuple(kept), tuple(refused))
@@ -263,7 +266,8 @@ def _delete_bucket(s3, name: str) -> None:
     s3.delete_bucket(Bucket=name)
 
 
-def _delete_key(kms, arn: str, alias: str | None) -> None:
+def _delete_key(kms, key_id: str, alias: str | None) -> None:
     if alias:
         kms.delete_alias(AliasName=alias)
-    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=KEY_DELETION_DAYS)
+    # The bare key id: moto 5.2 looks ARNs up as ids here (AWS accepts both).
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=KEY_DELETION_DAYS)

@@ -1,0 +1,205 @@
+"""provision.destroy: only tagged resources go; log data and other people's resources stay."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from test_provision_support import (  # noqa: F401  (account_fixture provides "account")
+    ACCOUNT,
+    REGION,
+    ROLE,
+    account_fixture,
+    apply,
+    context,
+    plan_for,
+    spec_for,
+)
+
+from provision.destroy import destroy, plan_destroy
+from provision.errors import DestroyError
+from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME
+
+GROUP = "/ssm/session-manager"
+BUCKET = "session-logs-test"
+POLICY = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
+
+
+def _live_endpoints(vpc_id: str) -> dict[str, str]:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    return {
+        e["ServiceName"].rsplit(".", 1)[1]: e["VpcEndpointId"]
+        for e in found["VpcEndpoints"]
+        if e["State"] != "deleted"
+    }
+
+
+def _tool_aliases() -> list[str]:
+    aliases = boto3.client("kms", region_name=REGION).list_aliases()["Aliases"]
+    return [a["AliasName"] for a in aliases if a["AliasName"].startswith("alias/costcompare")]
+
+
+def _seed_logs() -> None:
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="i-0abc-session-1")
+    logs.put_log_events(
+        logGroupName=GROUP,
+        logStreamName="i-0abc-session-1",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "sh-5.2$ sudo su"}],
+    )
+
+
+def test_destroy_removes_everything_the_tool_made(account):
+    spec = spec_for(account, "both")
+    apply(spec)
+    ctx = context()
+    planned = plan_destroy(ctx, spec, force_delete_logs=False)
+    assert planned.refused == ()
+    assert [s.resource for s in planned.steps] == [
+        f"preferences document {DOCUMENT_NAME}",
+        f"vpc {account.vpc_id}",
+        f"security group {SECURITY_GROUP_NAME}",
+        f"iam policy costcompare-session-logging-{REGION}",
+        f"s3 bucket {BUCKET}",
+        f"log group {GROUP}",
+        f"kms key {KEY_ALIASES['cloudwatch']}",
+        f"kms key {KEY_ALIASES['s3']}",
+    ]
+    key_arns = [
+        boto3.client("kms", region_name=REGION).describe_key(KeyId=a)["KeyMetadata"]["Arn"]
+        for a in KEY_ALIASES.values()
+    ]
+    lines: list[str] = []
+    destroy(ctx, planned, progress=lines.append)
+    assert lines[0] == (
+        f"[1/8] preferences document {DOCUMENT_NAME}: delete it: the tool created it, "
+        "there were no preferences before done"
+    )
+
+    ssm = boto3.client("ssm", region_name=REGION)
+    with pytest.raises(ssm.exceptions.InvalidDocument):
+        ssm.get_document(Name=DOCUMENT_NAME)
+    assert _live_endpoints(account.vpc_id) == {}
+    ec2 = boto3.client("ec2", region_name=REGION)
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}]
+    )["SecurityGroups"]
+    assert groups == []
+    iam = boto3.client("iam")
+    assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_policy(PolicyArn=POLICY)
+    assert iam.get_role(RoleName=ROLE)["Role"]["RoleName"] == ROLE  # the role is theirs
+    assert boto3.client("s3", region_name=REGION).list_buckets()["Buckets"] == []
+    assert boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"] == []
+    assert _tool_aliases() == []
+    kms = boto3.client("kms", region_name=REGION)
+    for arn in key_arns:
+        assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    # Nothing left to remove; and apply would rebuild it all.
+    assert plan_destroy(context(), spec, force_delete_logs=False).steps == ()
+    assert not plan_for(spec).empty
+
+
+def test_destroy_refuses_stores_holding_logs_unless_forced(account):
+    spec = spec_for(account, "both")
+    apply(spec)
+    _seed_logs()
+    s3 = boto3.client("s3", region_name=REGION)
+    # moto cannot evaluate aws:SecureTransport, so the TLS-only policy denies every object call;
+    # lift it for the upload only (reference: "apply it after test uploads").
+    policy = s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
+    s3.delete_bucket_policy(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="session-logs/alice-0abc.log", Body=b"transcript")
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=policy)
+
+    planned = plan_destroy(context(), spec, force_delete_logs=False)
+    assert planned.refused == (
+        f"s3 bucket {BUCKET}: holds session transcripts",
+        f"log group {GROUP}: holds session log streams",
+    )
+    with pytest.raises(DestroyError) as info:
+        destroy(context(), planned)
+    assert str(info.value).startswith("refusing to delete stores that hold logs: s3 bucket")
+    assert str(info.value).endswith("pass --force-delete-logs; nothing was changed")
+    # Nothing was touched: every resource is still there.
+    assert len(_live_endpoints(account.vpc_id)) == 6
+    assert _tool_aliases() == sorted(KEY_ALIASES.values())
+    assert boto3.client("ssm", region_name=REGION).describe_document(Name=DOCUMENT_NAME)
+    assert plan_for(spec).empty
+
+    destroy(context(), plan_destroy(context(), spec, force_delete_logs=True))
+    assert s3.list_buckets()["Buckets"] == []
+    assert boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"] == []
+    assert _tool_aliases() == []
+
+
+def test_destroy_leaves_untagged_resources_and_their_data_alone(account):
+    """A hand-made bucket, log group, endpoint and preferences survive, with their data."""
+    logs = boto3.client("logs", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    ssm = boto3.client("ssm", region_name=REGION)
+    ec2 = boto3.client("ec2", region_name=REGION)
+    logs.create_log_group(logGroupName=GROUP)
+    _seed_logs()
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=BUCKET, Key="session-logs/old.log", Body=b"old transcript")
+    before = {
+        "schemaVersion": "1.0",
+        "description": "hand made",
+        "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": "", "idleSessionTimeout": "30", "runAsEnabled": False},
+    }
+    ssm.create_document(
+        Content=json.dumps(before),
+        Name=DOCUMENT_NAME,
+        DocumentType="Session",
+        DocumentFormat="JSON",
+    )
+    theirs = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=account.vpc_id,
+        ServiceName=f"com.amazonaws.{REGION}.ssm",
+        SubnetIds=list(account.subnet_ids),
+        PrivateDnsEnabled=True,
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    # The log group is left unencrypted (moto cannot associate a key); the bucket gets the
+    # tool's key for SSE-KMS, so that key must outlive destroy.
+    spec = spec_for(account, "both", kms_key="none")
+    apply(spec)
+    described = ssm.describe_document(Name=DOCUMENT_NAME)["Document"]
+    assert described["DefaultVersion"] == "2"
+    s3_key = boto3.client("kms", region_name=REGION).describe_key(KeyId=KEY_ALIASES["s3"])
+
+    planned = plan_destroy(context(), spec, force_delete_logs=False)
+    assert planned.refused == ()
+    assert sorted(planned.kept) == [
+        f"kms key {KEY_ALIASES['s3']}: still encrypts s3 data",
+        f"log group {GROUP}: not tagged (its data and settings stay)",
+        f"s3 bucket {BUCKET}: not tagged (its data and settings stay)",
+        f"vpc endpoint com.amazonaws.{REGION}.ssm: not tagged",
+    ]
+    destroy(context(), planned)
+
+    # Their data and resources are intact.
+    events = logs.get_log_events(logGroupName=GROUP, logStreamName="i-0abc-session-1")["events"]
+    assert [e["message"] for e in events] == ["sh-5.2$ sudo su"]
+    # (Listed, not read: moto denies object reads under the TLS-only policy the tool added.)
+    listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert [(o["Key"], o["Size"]) for o in listed] == [("session-logs/old.log", 14)]
+    assert _live_endpoints(account.vpc_id) == {"ssm": theirs}
+    ep = ec2.describe_vpc_endpoints(VpcEndpointIds=[theirs])["VpcEndpoints"][0]
+    assert ep["Groups"] == []  # the tool's security group was detached before deletion
+    kms = boto3.client("kms", region_name=REGION)
+    arn = s3_key["KeyMetadata"]["Arn"]
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Enabled"
+    # The preferences are back to what they were, as the default version.
+    described = ssm.describe_document(Name=DOCUMENT_NAME)["Document"]
+    assert described["DefaultVersion"] == described["LatestVersion"] == "3"
+    assert json.loads(ssm.get_document(Name=DOCUMENT_NAME)["Content"]) == before
+    tags = ssm.list_tags_for_resource(ResourceType="Document", ResourceId=DOCUMENT_NAME)
+    assert tags["TagList"] == []
