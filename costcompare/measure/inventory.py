@@ -139,7 +139,7 @@ def _parquet(path: Path) -> Iterator[Any]:
         import pyarrow.parquet as pq
     except ImportError:
         raise MeasureError(
-            "reading a Parquet inventory needs pyarrow", "pip install pyarrow"
+            "reading a Parquet inventory needs pyarrow", "pip install 'costcompare[parquet]'"
         ) from None
     try:
         pf = pq.ParquetFile(path)
