@@ -156,6 +156,24 @@ def _value(workload: Workload, key: str) -> float:
     return float(value)
 
 
+def compare_workloads(
+    workloads: Mapping[str, Workload],
+    *,
+    pricing_date: dt.date | None = None,
+    table: PriceTable | None = None,
+):
+    """Steady-state monthly cost per destination (rows) for each labelled workload (columns)."""
+    import pandas as pd
+
+    from costcompare.model import estimate
+
+    columns = {}
+    for label, workload in workloads.items():
+        est = estimate(workload, pricing_date=pricing_date, table=table, searchability=False)
+        columns[label] = {d.name: d.steady_state_monthly_usd for d in est.destinations}
+    return pd.DataFrame(columns)
+
+
 def by_region(
     workload: Workload,
     regions: Sequence[str],
@@ -164,17 +182,5 @@ def by_region(
     table: PriceTable | None = None,
 ):
     """Steady-state monthly cost per destination (rows) in each region (columns)."""
-    import pandas as pd
-
-    from costcompare.model import estimate
-
-    columns = {}
-    for region in regions:
-        est = estimate(
-            dataclasses.replace(workload, region=region),
-            pricing_date=pricing_date,
-            table=table,
-            searchability=False,
-        )
-        columns[region] = {d.name: d.steady_state_monthly_usd for d in est.destinations}
-    return pd.DataFrame(columns)
+    variants = {r: dataclasses.replace(workload, region=r) for r in regions}
+    return compare_workloads(variants, pricing_date=pricing_date, table=table)

@@ -22,12 +22,13 @@ def inject(nb, parameters: dict) -> None:
     nb.cells.insert(index + 1, cell)
 
 
-def run(path: Path, tmp_path: Path, parameters: dict | None = None):
+def run(path: Path, parameters: dict | None = None):
+    """Execute in the notebook's own folder, as `jupyter lab notebooks/` would (data/ is there)."""
     nb = nbformat.read(path, as_version=4)
     if parameters:
         inject(nb, parameters)
     NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     return nb
 
@@ -43,8 +44,11 @@ def outputs_text(nb) -> str:
 
 
 def test_there_are_three_notebooks():
-    names = [p.name for p in NOTEBOOKS]
-    assert names[:2] == ["01_compare_destinations.ipynb", "02_sensitivity_and_break_even.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_compare_destinations.ipynb",
+        "02_sensitivity_and_break_even.ipynb",
+        "03_from_measured_logs.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -58,8 +62,10 @@ def test_committed_without_outputs_and_with_parameters(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_clean_on_a_fresh_kernel(path, tmp_path):
-    nb = run(path, tmp_path)
+def test_runs_clean_on_a_fresh_kernel(path):
+    before = sorted(p.name for p in path.parent.rglob("*"))
+    nb = run(path)
+    assert sorted(p.name for p in path.parent.rglob("*")) == before, "a notebook wrote files"
     images = sum(
         "image/png" in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])
     )
@@ -67,8 +73,15 @@ def test_runs_clean_on_a_fresh_kernel(path, tmp_path):
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
 
 
-def test_notebook_1_with_other_parameters(tmp_path):
-    nb = run(NOTEBOOKS[0], tmp_path, {"region": "us-east-1", "destinations": ["s3", "both"]})
+def test_notebook_1_with_other_parameters():
+    nb = run(NOTEBOOKS[0], {"region": "us-east-1", "destinations": ["s3", "both"]})
     text = outputs_text(nb)
     assert "us-east-1" in text and "Cheapest: s3" in text
     assert "cloudwatch-ia" not in text
+
+
+def test_notebook_3_measures_the_shipped_corpus():
+    text = outputs_text(run(NOTEBOOKS[2]))
+    assert "sessions                    24" in text  # the corpus: 24 sessions
+    assert "session_bytes: 31833.5  # measured" in text
+    assert "**Measured:** Cheapest:" in text
