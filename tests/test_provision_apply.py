@@ -15,6 +15,7 @@ from test_provision_support import (  # noqa: F401  (account_fixture provides "a
     Recorder,
     account_fixture,
     apply,
+    bare_fixture,
     context,
     plan_for,
     spec_for,
@@ -364,7 +365,7 @@ def test_apply_fixes_only_what_differs_in_a_hand_made_setup(account):
     assert apply(spec) == []
 
 
-def test_associate_kms_key_through_stubber(account):
+def test_associate_kms_key_through_stubber(bare):
     """moto lacks AssociateKmsKey: check the exact call with botocore's Stubber."""
     logs = boto3.client("logs", region_name=REGION)
     kms = boto3.client("kms", region_name=REGION)
@@ -398,7 +399,7 @@ def test_associate_kms_key_through_stubber(account):
     assert "already done: nothing" in message
 
 
-def test_throttling_is_retried_by_standard_mode(account):
+def test_throttling_is_retried_by_standard_mode(bare):
     """A throttled call is retried by botocore (standard mode) and apply carries on."""
     from botocore.awsrequest import AWSResponse
 
@@ -431,7 +432,7 @@ def test_throttling_is_retried_by_standard_mode(account):
     ]
 
 
-def test_missing_role_or_vpc_stops_at_plan(account):
+def test_missing_role_or_vpc_stops_at_plan(bare):
     with pytest.raises(PlanError, match="instance role 'nope' not found"):
         plan_for(build_spec({"destination": "cloudwatch", "role": "nope"}, REGION))
     with pytest.raises(PlanError, match="VPC vpc-0123456789abcdef0 not found"):
@@ -447,10 +448,13 @@ def test_missing_role_or_vpc_stops_at_plan(account):
         )
 
 
-def test_changed_options_update_in_place(account):
-    spec = spec_for(account, "cloudwatch")
+def test_changed_options_update_in_place(bare):
+    spec = build_spec({"destination": "cloudwatch", "role": ROLE}, REGION)
     apply(spec)
-    changed = spec_for(account, "cloudwatch", retention_days=731, streaming=False)
+    changed = build_spec(
+        {"destination": "cloudwatch", "role": ROLE, "retention_days": 731, "streaming": False},
+        REGION,
+    )
     writes = apply(changed)
     assert writes == ["PutRetentionPolicy", "UpdateDocument", "UpdateDocumentDefaultVersion"]
     described, content = _document()

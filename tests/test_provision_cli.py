@@ -12,6 +12,7 @@ from test_provision_support import (  # noqa: F401  (account_fixture provides "a
     REGION,
     ROLE,
     account_fixture,
+    bare_fixture,
 )
 from typer.testing import CliRunner
 
@@ -50,7 +51,7 @@ def _nothing_created() -> None:
     assert boto3.client("s3", region_name=REGION).list_buckets()["Buckets"] == []
 
 
-def test_plan_json_writes_nothing(account):
+def test_plan_json_and_table_write_nothing(account):
     result = run("plan", *_args(account), "--output", "json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
@@ -65,19 +66,18 @@ def test_plan_json_writes_nothing(account):
     assert first["call"] == "kms.create_key" and first["action"] == "create"
     assert first["fields"][0]["field"] == "policy" and first["fields"][0]["old"] is None
     assert plan["changes"][-1]["call"] == "ssm.create_document"
+    table = run("plan", *_args(account))
+    assert table.exit_code == 0, table.output
+    assert "16 to create, 9 to update, 0 unchanged" in table.stdout
+    assert "+ log group /ssm/session-manager" in table.stdout
+    assert "retention_days: (none) → 365" in table.stdout
     _nothing_created()
 
 
-def test_plan_table_lists_changes(account):
-    result = run("plan", *_args(account))
-    assert result.exit_code == 0, result.output
-    assert "16 to create, 9 to update, 0 unchanged" in result.stdout
-    assert "+ log group /ssm/session-manager" in result.stdout
-    assert "retention_days: (none) → 365" in result.stdout
-
-
-def test_apply_asks_and_no_changes_nothing(account):
-    result = run("apply", *_args(account), input="n\n")
+def test_apply_asks_and_no_changes_nothing(bare):
+    result = run(
+        "apply", "-d", "s3", "--bucket", "session-logs-cli", "--region", REGION, input="n\n"
+    )
     assert result.exit_code == 1
     assert "Nothing changed." in result.stderr
     _nothing_created()
@@ -100,7 +100,7 @@ def test_apply_yes_then_second_apply_is_empty(account):
     assert plan["summary"]["unchanged"] == 15
 
 
-def test_yaml_config_and_region_from_environment(account, tmp_path, monkeypatch):
+def test_yaml_config_and_region_from_environment(bare, tmp_path, monkeypatch):
     config = tmp_path / "provision.yaml"
     config.write_text("destination: cloudwatch\nretention_days: 731\nlog-group: /audit/ssm\n")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
@@ -122,7 +122,7 @@ def test_yaml_config_and_region_from_environment(account, tmp_path, monkeypatch)
         (["-d", "cloudwatch", "--role", "missing-role"], "instance role 'missing-role' not found"),
     ],
 )  # fmt: skip
-def test_bad_input_is_one_line_exit_2_and_nothing_written(account, args, message):
+def test_bad_input_is_one_line_exit_2_and_nothing_written(bare, args, message):
     result = run("apply", *args, "--region", REGION, "--yes")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and message in result.stderr
@@ -130,7 +130,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(account, args, message
     _nothing_created()
 
 
-def test_unknown_profile_is_one_line(account):
+def test_unknown_profile_is_one_line(bare):
     result = run("plan", "-d", "cloudwatch", "--region", REGION, "--profile", "nope")
     assert result.exit_code == 2
     assert result.stderr == (

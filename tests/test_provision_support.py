@@ -44,6 +44,15 @@ def account_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         yield make_account()
 
 
+@pytest.fixture(name="bare")
+def bare_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A moto account with only the instance role: for tests that need no VPC (faster)."""
+    fast_moto(monkeypatch)
+    with mock_aws():
+        boto3.client("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument="{}")
+        yield
+
+
 def fast_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's EC2 loads thousands of AMIs per account (~1 s); these tests need none."""
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
