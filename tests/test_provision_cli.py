@@ -166,3 +166,10 @@ def test_provision_cli_does_not_import_boto3_at_startup():
     code = "import sys, costcompare.cli; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_aws_profile_from_environment_is_honoured(bare, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "from-env")
+    result = run("plan", "-d", "cloudwatch", "--region", REGION)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: AWS profile 'from-env' is not configured")
