@@ -729,7 +729,7 @@ def _network(spec: ProvisionSpec, actual: ActualState, changes: list[Change]) ->
     needs_group = [
         service
         for service in spec.interface_services()
-        if (ep := state.endpoint(service)) is None or not _allows_443(state, ep, cidrs)
+        if (ep := state.endpoint(service)) is None or blocked_cidrs(state, ep, cidrs)
     ]
     tool_group = state.tool_security_group
     group_id = tool_group.id if tool_group else known_after_apply(SG_PLACEHOLDER)
@@ -895,15 +895,15 @@ def _network(spec: ProvisionSpec, actual: ActualState, changes: list[Change]) ->
             )
 
 
-def _allows_443(state: NetworkState, ep: EndpointState, cidrs: list[str]) -> bool:
-    """Whether the endpoint's security groups together admit HTTPS from every subnet CIDR."""
+def blocked_cidrs(state: NetworkState, ep: EndpointState, cidrs: list[str]) -> list[str]:
+    """Subnet CIDRs the endpoint's security groups together do not admit on TCP 443."""
     have = [
         c
         for g in ep.security_group_ids
         if g in state.security_groups
         for c in state.security_groups[g].ingress_443_cidrs
     ]
-    return all(cidr_covered(c, have) for c in cidrs)
+    return [c for c in cidrs if not cidr_covered(c, have)]
 
 
 def cidr_covered(cidr: str, allowed: tuple[str, ...] | list[str]) -> bool:

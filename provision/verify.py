@@ -23,7 +23,7 @@ from provision.observe import (
     read_network,
     read_role,
 )
-from provision.plan import cidr_covered
+from provision.plan import blocked_cidrs
 from provision.spec import DOCUMENT_NAME, NetworkSpec
 
 ERROR, WARNING = "error", "warning"
@@ -580,13 +580,7 @@ def _check_network(
                     "modify-vpc-endpoint --private-dns-enabled",
                 )
             )
-        allowed = [
-            c
-            for g in ep.security_group_ids
-            if g in state.security_groups
-            for c in state.security_groups[g].ingress_443_cidrs
-        ]
-        blocked = [c for c in cidrs if not cidr_covered(c, allowed)]
+        blocked = blocked_cidrs(state, ep, cidrs)
         if blocked:
             out.append(
                 Finding(
