@@ -7,6 +7,7 @@ place, for every sub-command including the mounted ``provision`` app.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -289,7 +290,7 @@ def _money(currency: str, fx_rate: float | None):
         )
     if code == "USD":
         return Money()
-    if fx_rate is None or fx_rate <= 0:
+    if fx_rate is None or not math.isfinite(fx_rate) or fx_rate <= 0:
         raise WorkloadError(
             f"--currency {code} needs a positive --fx-rate",
             f"pass --fx-rate with {code} per USD, e.g. --fx-rate 150",

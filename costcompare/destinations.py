@@ -126,7 +126,7 @@ S3_STORE = (
         "KMS requests (SSE-KMS without Bucket Keys)",
         "encryption",
         "kms.requests",
-        "s3_kms_requests",
+        "s3_put_kms_requests",
         KMS,
         optional=True,
     ),
@@ -156,6 +156,15 @@ S3_SEARCH = (
             search_driven=True,
         )
         for cls in ATHENA_READABLE
+    ),
+    Component(
+        "KMS requests by Athena reads (SSE-KMS without Bucket Keys)",
+        "encryption",
+        "kms.requests",
+        "athena_kms_requests",
+        KMS,
+        optional=True,
+        search_driven=True,
     ),
     *(
         Component(

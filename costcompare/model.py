@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from costcompare.destinations import BASELINE, CATEGORIES, Component, Destination, resolve_names
-from costcompare.errors import PricingError
+from costcompare.errors import PricingError, WorkloadError
 from costcompare.pricing import Price, PriceBook, PriceTable, default_table, stale_note
 from costcompare.volumes import Volumes, WorkloadGrid, quantity_spec
 from costcompare.workload import Workload
@@ -93,16 +93,57 @@ def evaluate_grid(
     volumes = Volumes(grid, book.storage_classes)
     free_tier = bool(grid.base.free_tier)
     lines: dict[str, list[LineCosts]] = {}
-    for dest in dests:
-        rows = []
-        for comp in dest.components:
-            qty = volumes[comp.quantity]
-            for flag in comp.enabled_by:
-                qty = qty * (grid.param(flag) > 0)
-            price = book[comp.price_key]
-            rows.append(LineCosts(comp, price, qty, price.cost(qty, free_tier=free_tier)))
-        lines[dest.name] = rows
+    # Overflow shows up as inf/NaN, which _check_finite turns into one clear input error.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for dest in dests:
+            quantities = []
+            for comp in dest.components:
+                qty = volumes[comp.quantity]
+                for flag in comp.enabled_by:
+                    qty = qty * (grid.param(flag) > 0)
+                quantities.append(qty)
+            costs = _pooled_costs(dest, quantities, book, free_tier)
+            lines[dest.name] = [
+                LineCosts(comp, book[comp.price_key], qty, cost)
+                for comp, qty, cost in zip(dest.components, quantities, costs, strict=True)
+            ]
+    _check_finite(lines)
     return GridResult(grid, book, lines)
+
+
+def _pooled_costs(
+    dest: Destination, quantities: list[np.ndarray], book: PriceBook, free_tier: bool
+) -> list[np.ndarray]:
+    """Lines of one destination that share a price are billed together, as AWS bills a month:
+    tiers and the free allowance apply to their summed quantity, then the cost is shared out
+    in proportion to each line's quantity."""
+    by_key: dict[str, list[int]] = {}
+    for i, comp in enumerate(dest.components):
+        by_key.setdefault(comp.price_key, []).append(i)
+    costs: list[np.ndarray] = [np.zeros(0)] * len(quantities)
+    for key, members in by_key.items():
+        price = book[key]
+        if len(members) == 1:
+            costs[members[0]] = price.cost(quantities[members[0]], free_tier=free_tier)
+            continue
+        total_qty = sum(quantities[i] for i in members)
+        total_cost = price.cost(total_qty, free_tier=free_tier)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total_qty > 0, total_cost / total_qty, 0.0)
+        for i in members:
+            costs[i] = quantities[i] * share
+    return costs
+
+
+def _check_finite(lines: dict[str, list[LineCosts]]) -> None:
+    """Inputs so large that a figure overflows are an input error, not a NaN in the output."""
+    for rows in lines.values():
+        for line in rows:
+            if not (np.all(np.isfinite(line.quantity)) and np.all(np.isfinite(line.cost))):
+                raise WorkloadError(
+                    f"'{line.component.name}' overflows with these inputs",
+                    "check the workload for an implausibly large value (volumes, growth, horizon)",
+                )
 
 
 # -- one workload, explained ----------------------------------------------------------------------

@@ -48,7 +48,7 @@ def to_json(estimate: Estimate, money: Money = Money()) -> str:
     data = estimate.as_dict()
     if money.currency != "USD":
         data["display"] = {"currency": money.currency, "fx_rate": money.fx_rate}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def to_csv(estimate: Estimate, money: Money = Money()) -> str:

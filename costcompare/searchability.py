@@ -204,7 +204,7 @@ def assess(
         streaming = caps.streams and workload.streaming and dest.name != "s3"
         seconds = STREAMING_SECONDS if streaming else workload.session_minutes * 60
         loses = not streaming
-        per_search = per_search_source.get(dest.name).search_usd() / max(searches, 1)
+        per_search = per_search_source.get(dest.name).search_usd() / (searches or 1)
         alerting = 2 if caps.live_alerting and streaming else int(caps.alerting_at_session_end)
         fidelity = int(streaming) + int(caps.masking)
         scores = {

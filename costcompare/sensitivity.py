@@ -117,11 +117,13 @@ def tornado(
     """Steady-state monthly cost of one destination with each input at its low and high."""
     swings = dict(swings or DEFAULT_SWINGS)
     base = workload
-    if base.sessions_per_month is not None and "sessions_per_instance_per_day" in swings:
-        # A measured profile gives sessions per month: swing that, not a derived rate.
-        swings["sessions_per_month"] = swings.pop("sessions_per_instance_per_day")
-    elif any(k in swings for k in ("sessions_per_instance_per_day", "instances")):
-        base = dataclasses.replace(base, sessions_per_month=None)
+    if base.sessions_per_month is not None:
+        # The profile gives sessions per month directly (measured): swing that total rather
+        # than a rate it does not use, so the base case stays the workload's own.
+        for rate in ("sessions_per_instance_per_day", "instances"):
+            if rate in swings:
+                swings.setdefault("sessions_per_month", swings[rate])
+                del swings[rate]
     # Keys without a value (retention forever) cannot swing.
     swings = {k: v for k, v in swings.items() if getattr(base, k, 0) is not None}
     keys = list(swings)

@@ -64,6 +64,9 @@ class WorkloadGrid:
             probe = np.unique(values) if key == "retention_days" else (values.min(), values.max())
             for value in probe:
                 base.with_overrides(**{key: _scalar_for(key, float(value))})
+        # An axis of the per-instance rate would do nothing against a fixed monthly total.
+        # (A fixed monthly_ingest_gb stays: it is a measurement; callers clear it if they vary
+        # the volume behind it, as the break-even map does.)
         if {"instances", "sessions_per_instance_per_day"} & arrays.keys():
             base = dataclasses.replace(base, sessions_per_month=None)
         return cls(base, arrays)
@@ -382,7 +385,12 @@ def _athena_retrieval(v: Volumes, cls: str | None) -> np.ndarray:
     return v.p("searches_per_month") * v.objects_in(cls or "STANDARD") * v.p("session_bytes") / GIB
 
 
-@quantity("s3_kms_requests", "Requests", "SSE-KMS data-key requests: one per PUT and per GET")
-def _s3_kms_requests(v: Volumes, _: str | None) -> np.ndarray:
+@quantity("s3_put_kms_requests", "Requests", "SSE-KMS data-key requests, one per upload")
+def _s3_put_kms_requests(v: Volumes, _: str | None) -> np.ndarray:
+    return np.where(v.p("s3_bucket_key") > 0, 0.0, v["sessions"])
+
+
+@quantity("athena_kms_requests", "Requests", "SSE-KMS decrypts, one per object Athena reads")
+def _athena_kms_requests(v: Volumes, _: str | None) -> np.ndarray:
     gets = sum(v["athena_gets:" + c] for c in v.readable_classes())
-    return np.where(v.p("s3_bucket_key") > 0, 0.0, v["sessions"] + gets)
+    return np.where(v.p("s3_bucket_key") > 0, 0.0, gets)

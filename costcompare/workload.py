@@ -26,7 +26,12 @@ CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 )  # fmt: skip
+# In S3's transition order: a rule may only move objects further down this list.
 LIFECYCLE_CLASSES = ("STANDARD_IA", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+# S3 keeps objects 30 days in STANDARD before a transition to either IA class.
+MIN_DAYS_BEFORE_IA = 30
+# Larger inputs are typos; beyond this the model's arithmetic would overflow anyway.
+MAX_INPUT = 1e15
 
 # Commercial AWS regions (codes only). Prices exist only for the regions in the pricing table;
 # this list tells a typo ("ap-northeast1") from a real region the table does not cover yet.
@@ -124,10 +129,18 @@ class Workload:
         return math.inf if self.retention_days is None else self.retention_days / DAYS_PER_MONTH
 
     def with_overrides(self, **overrides: Any) -> Workload:
-        """A copy with some keys changed; None values mean 'not given' and are skipped."""
+        """A copy with some keys changed; None values mean 'not given' and are skipped.
+
+        A flag that feeds a derived total clears that total (a measured sessions_per_month or
+        monthly_ingest_gb), unless the total is given too: otherwise the flag would do nothing.
+        """
         given = {k: v for k, v in overrides.items() if v is not None}
         _reject_unknown(given, "override")
-        return from_mapping({**self.to_dict(), **given}, source="flags")
+        base = self.to_dict()
+        for total, feeders in DERIVED_TOTALS.items():
+            if total not in given and feeders & given.keys():
+                base[total] = None
+        return from_mapping({**base, **given}, source="flags")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -136,6 +149,14 @@ class Workload:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Workload))
+# Totals a profile may give directly, and the keys they otherwise follow from.
+DERIVED_TOTALS = {
+    "sessions_per_month": {"instances", "sessions_per_instance_per_day"},
+    "monthly_ingest_gb": {
+        "instances", "sessions_per_instance_per_day", "sessions_per_month", "session_bytes",
+        "cloudwatch_overhead_ratio", "streaming",
+    },
+}  # fmt: skip
 _OPTIONAL_NONE = {"sessions_per_month", "monthly_ingest_gb", "retention_days"}
 
 
@@ -183,30 +204,35 @@ def _coerce(key: str, value: Any, type_name: str, source: str) -> Any:
             return value.lower() in ("true", "yes")
         raise bad("true or false")
     if "int" in type_name and "float" not in type_name:
-        if isinstance(value, bool):
+        number = _finite(value)
+        if number is None or not number.is_integer() or isinstance(value, bool):
             raise bad("a whole number")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise bad("a whole number")
+        if abs(number) > MAX_INPUT:
+            raise bad(f"at most {MAX_INPUT:.0e}")
+        return int(number)
     if "float" in type_name:
-        if isinstance(value, bool):
-            raise bad("a number")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise bad("a number") from None
-        if not math.isfinite(number):
+        number = _finite(value)
+        if number is None or isinstance(value, bool):
             raise bad("a finite number")
+        if abs(number) > MAX_INPUT:
+            raise bad(f"at most {MAX_INPUT:.0e}")
         return number
     if "str" in type_name:
         if not isinstance(value, str):
             raise bad("text")
         return value.strip()
     return value
+
+
+def _finite(value: Any) -> float | None:
+    """A finite float from a number or numeric text, else None (never an exception)."""
+    if isinstance(value, str):
+        value = value.strip()
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _lifecycle(value: Any, source: str) -> tuple[LifecycleRule, ...]:
@@ -226,11 +252,13 @@ def _lifecycle(value: Any, source: str) -> tuple[LifecycleRule, ...]:
                 "each entry needs exactly after_days and storage_class",
             )
         days = item["after_days"]
-        if isinstance(days, bool) or not isinstance(days, int | float) or days != int(days):
+        number = None if isinstance(days, bool | str) else _finite(days)
+        if number is None or not number.is_integer() or not 0 < number <= MAX_INPUT:
             raise WorkloadError(
-                f"{source}: s3_lifecycle after_days is {days!r}", "it must be a whole number"
+                f"{source}: s3_lifecycle after_days is {days!r}",
+                "it must be a whole number of days greater than 0",
             )
-        rules.append(LifecycleRule(int(days), str(item["storage_class"]).upper()))
+        rules.append(LifecycleRule(int(number), str(item["storage_class"]).upper()))
     return tuple(rules)
 
 
@@ -299,21 +327,34 @@ def _validate(w: Workload) -> None:
             f"retention_days {w.retention_days} is not a value CloudWatch Logs accepts",
             "use one of " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)) + " (or null: forever)",
         )
-    previous = 0
+    previous_days, previous_rank = 0, -1
     for rule in w.s3_lifecycle:
         if rule.storage_class not in LIFECYCLE_CLASSES:
             fail(
                 f"s3_lifecycle storage_class '{rule.storage_class}' is not supported",
                 "use one of " + ", ".join(LIFECYCLE_CLASSES),
             )
-        if rule.after_days <= previous:
+        if rule.after_days <= previous_days:
             fail(
-                f"s3_lifecycle after_days {rule.after_days} must be greater than {previous}",
+                f"s3_lifecycle after_days {rule.after_days} must be greater than {previous_days}",
                 "list transitions in increasing order of age, each after a positive number of days",
             )
-        previous = rule.after_days
-    if len({r.storage_class for r in w.s3_lifecycle}) != len(w.s3_lifecycle):
-        fail("s3_lifecycle names a storage class twice", "transition into each class once")
+        rank = LIFECYCLE_CLASSES.index(rule.storage_class)
+        if rank <= previous_rank:
+            fail(
+                f"s3_lifecycle moves objects from {LIFECYCLE_CLASSES[previous_rank]} to "
+                f"{rule.storage_class}, which S3 does not allow",
+                "transitions only go down " + " → ".join(LIFECYCLE_CLASSES),
+            )
+        if (
+            rule.storage_class in ("STANDARD_IA", "ONEZONE_IA")
+            and rule.after_days < MIN_DAYS_BEFORE_IA
+        ):
+            fail(
+                f"s3_lifecycle moves objects to {rule.storage_class} after {rule.after_days} days",
+                f"S3 needs at least {MIN_DAYS_BEFORE_IA} days in STANDARD first",
+            )
+        previous_days, previous_rank = rule.after_days, rank
 
 
 # -- profiles on disk ---------------------------------------------------------------------------

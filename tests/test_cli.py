@@ -124,6 +124,9 @@ def test_pricing_date_reproduces_an_old_estimate(tmp_path):
         (["--pricing-date", "2001-01-01"], "earliest"),
         (["-d", "glacier"], "unknown destination 'glacier'"),
         (["--currency", "JPY"], "needs a positive --fx-rate"),
+        (["--currency", "JPY", "--fx-rate", "nan"], "needs a positive --fx-rate"),
+        (["--session-bytes", "1e308"], "at most"),
+        (["--growth-pct-per-month", "1000000", "--months", "240"], "overflows"),
         (["--out", "/nonexistent/dir/out.txt"], "does not exist"),
     ],
 )

@@ -313,3 +313,42 @@ class TestErrors:
     def test_pricing_date_before_table(self, w):
         with pytest.raises(PricingError, match="earliest"):
             estimate(w, pricing_date=dt.date(2020, 1, 1))
+
+
+class TestReviewFindings:
+    """Cases a second reading found: each failed before its fix."""
+
+    def test_both_pays_kms_only_for_uploads(self, w):
+        est = estimate(dataclasses.replace(w, kms=True, s3_bucket_key=False, searches_per_month=4))
+        both = [ln for ln in est.get("both").lines if ln.name.startswith("KMS requests (SSE")]
+        assert len(both) == 1 and float(both[0].quantity[-1]) == 10_000  # one per PUT
+        athena = next(ln for ln in est.get("s3").lines if "KMS requests by Athena" in ln.name)
+        assert float(athena.quantity[-1]) == pytest.approx(4 * 10_000 * 365 / DAYS_PER_MONTH)
+        assert athena.search_driven
+
+    def test_free_tier_is_shared_by_lines_of_one_price(self, w):
+        wl = dataclasses.replace(
+            w, kms=True, s3_bucket_key=False, free_tier=True, sessions_per_month=20_000
+        )
+        both = estimate(wl, destinations=["both"]).get("both")
+        kms = [ln for ln in both.lines if ln.price_key == "kms.requests"]
+        # CloudWatch 8,640 + S3 20,000 PUTs = 28,640 requests, 20,000 of them free, once
+        total = sum(float(ln.cost[-1]) for ln in kms)
+        assert total == pytest.approx((28_640 - 20_000) * 0.03 / 10_000)
+
+    def test_tiers_apply_to_the_sum_of_lines_sharing_a_price(self, w):
+        wl = dataclasses.replace(
+            w, sessions_per_month=1e8, session_bytes=262_144, retention_days=3653,
+            s3_lifecycle=(LifecycleRule(90, "GLACIER"),),
+        )  # fmt: skip
+        est = estimate(wl, destinations=["s3"], searchability=False)
+        lines = [ln for ln in est.get("s3").lines if ln.price_key == "s3.storage.STANDARD"]
+        assert len(lines) == 2  # Standard storage and the archive index
+        quantity = sum(float(ln.quantity[-1]) for ln in lines)
+        assert quantity > 51_200  # past the first tier
+        price = lines[0].price
+        assert sum(float(ln.cost[-1]) for ln in lines) == pytest.approx(float(price.cost(quantity)))
+
+    def test_overflowing_inputs_are_an_input_error(self, w):
+        with pytest.raises(WorkloadError, match="overflows"):
+            estimate(dataclasses.replace(w, growth_pct_per_month=1e6, horizon_months=240))

@@ -125,3 +125,7 @@ class TestWeights:
             load_weights(flags=["alerting"])
 
 
+def test_cost_per_search_below_one_search_a_month(w):
+    half = estimate(dataclasses.replace(w, searches_per_month=0.5)).searchability["s3"]
+    two = estimate(dataclasses.replace(w, searches_per_month=2)).searchability["s3"]
+    assert half.cost_per_search_usd == pytest.approx(two.cost_per_search_usd)

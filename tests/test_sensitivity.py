@@ -64,3 +64,11 @@ def test_plots(base):
     assert len(ax.patches) == 2 * 7
     ax = plot_sweep(sweep(base, "session_bytes", [1e4, 1e5, 1e6]), "session_bytes")
     assert len(ax.lines) == 4 and "session bytes" in ax.get_xlabel()
+
+
+def test_tornado_keeps_a_measured_base(base):
+    measured = dataclasses.replace(base, sessions_per_month=50_000.0)
+    result = tornado(measured, "s3", swings={"instances": (0.5, 2)})
+    expected = estimate(measured, searchability=False).get("s3").steady_state_monthly_usd
+    assert result.base_usd == pytest.approx(expected)
+    assert result.bars[0].key == "sessions_per_month"

@@ -121,3 +121,41 @@ class TestProfileFiles:
         path = tmp_path / "empty.yaml"
         path.write_text("")
         assert load_profile(path) == Workload()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"s3_lifecycle": [{"after_days": float("nan"), "storage_class": "GLACIER"}]}, "whole"),
+        ({"s3_lifecycle": [{"after_days": float("inf"), "storage_class": "GLACIER"}]}, "whole"),
+        ({"instances": "²"}, "whole number"),
+        ({"session_bytes": 10**400}, "finite number"),
+        ({"instances": 10**400}, "whole number"),
+        ({"session_bytes": 1e300}, "at most"),
+        ({"availability_zones": 10**20}, "at most"),
+        ({"s3_lifecycle": [{"after_days": 10, "storage_class": "STANDARD_IA"}]}, "at least 30"),
+        (
+            {
+                "s3_lifecycle": [
+                    {"after_days": 30, "storage_class": "GLACIER"},
+                    {"after_days": 60, "storage_class": "GLACIER_IR"},
+                ]
+            },
+            "does not allow",
+        ),
+    ],
+)
+def test_hostile_values_are_input_errors(data, message):
+    with pytest.raises(WorkloadError, match=message):
+        from_mapping(data)
+
+
+def test_a_flag_clears_the_total_it_feeds():
+    measured = Workload(sessions_per_month=9125, monthly_ingest_gb=2.0)
+    scaled = measured.with_overrides(instances=3000)
+    assert scaled.sessions_per_month is None and scaled.monthly_ingest_gb is None
+    assert scaled.base_sessions_per_month == pytest.approx(3000 * DAYS_PER_MONTH)
+    kept = measured.with_overrides(searches_per_month=5)
+    assert kept.sessions_per_month == 9125 and kept.monthly_ingest_gb == 2.0
+    both = measured.with_overrides(instances=3000, sessions_per_month=100)
+    assert both.sessions_per_month == 100
