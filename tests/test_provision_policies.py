@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
-from importlib import resources
 
 import pytest
+from parliament import analyze_policy_string
 
 from provision import policies
 from provision.spec import build_spec
 
-
-def _import_parliament():
-    """parliament 1.6 imports pkg_resources, which setuptools >= 81 no longer ships.
-
-    Only ``resource_filename`` is used; give it the importlib.resources equivalent.
-    """
-    try:
-        import pkg_resources  # noqa: F401
-    except ModuleNotFoundError:
-        shim = types.ModuleType("pkg_resources")
-        shim.resource_filename = lambda package, name: str(resources.files(package) / name)
-        sys.modules["pkg_resources"] = shim
-    from parliament import analyze_policy_string
-
-    return analyze_policy_string
-
-
-analyze_policy_string = _import_parliament()
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 S3_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
