@@ -285,30 +285,33 @@ class Estimate:
             "notes": list(self.notes),
         }
 
+    def rows(self):
+        """Every line of every month, destinations then baseline: the tidy table's records.
+
+        Each is the line's JSON record (``Line.as_dict``) for that month, with its destination,
+        month and the destination's search score and time to searchable.
+        """
+        for dest in [*self.destinations, self.baseline]:
+            search = self.searchability.get(dest.name)
+            extra = (
+                {"search_score": search.score, "time_to_searchable_s": search.time_to_searchable_s}
+                if search
+                else {"search_score": None, "time_to_searchable_s": None}
+            )
+            for line in dest.lines:
+                for month in range(self.horizon_months):
+                    yield {
+                        "destination": dest.name,
+                        "month": month + 1,
+                        **line.as_dict(month),
+                        **extra,
+                    }
+
     def to_frame(self):
         """Tidy table: one row per destination × month × component."""
         import pandas as pd
 
-        records = []
-        for dest in [*self.destinations, self.baseline]:
-            for line in dest.lines:
-                for month in range(self.horizon_months):
-                    records.append(
-                        {
-                            "destination": dest.name,
-                            "month": month + 1,
-                            "component": line.name,
-                            "category": line.category,
-                            "quantity": float(line.quantity[month]),
-                            "unit": line.unit,
-                            "unit_price_usd": line.unit_price(month),
-                            "cost_usd": float(line.cost[month]),
-                            "price_key": line.price_key,
-                            "source": line.price.source,
-                            "confidence": line.price.confidence,
-                        }
-                    )
-        return pd.DataFrame.from_records(records)
+        return pd.DataFrame.from_records(list(self.rows()))
 
 
 def _shown(line: LineCosts, workload: Workload) -> bool:

@@ -52,32 +52,20 @@ def to_json(estimate: Estimate, money: Money = Money()) -> str:
 
 
 def to_csv(estimate: Estimate, money: Money = Money()) -> str:
-    """One row per destination × month × component (the tidy table), USD and display currency."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    header = [
-        "destination", "month", "component", "category", "quantity", "unit", "unit_price_usd",
-        "cost_usd", "price_key", "confidence", "source", "search_score", "time_to_searchable_s",
-    ]  # fmt: skip
+    """One row per destination × month × component (the tidy table), USD and display currency.
+
+    Columns are those of the JSON components (``monthly_usd`` is that month's cost).
+    """
+    rows = list(estimate.rows())
     if money.currency != "USD":
-        header.append(f"cost_{money.currency.lower()}")
-    writer.writerow(header)
-    for dest in [*estimate.destinations, estimate.baseline]:
-        search = estimate.searchability.get(dest.name)
-        search_cells = (
-            [f"{search.score:.1f}", repr(search.time_to_searchable_s)] if search else ["", ""]
-        )
-        for line in dest.lines:
-            for month in range(estimate.horizon_months):
-                row = [
-                    dest.name, month + 1, line.name, line.category,
-                    repr(float(line.quantity[month])), line.unit, repr(line.unit_price(month)),
-                    repr(float(line.cost[month])), line.price_key, line.price.confidence,
-                    line.price.source, *search_cells,
-                ]  # fmt: skip
-                if money.currency != "USD":
-                    row.append(repr(float(line.cost[month]) * money.fx_rate))
-                writer.writerow(row)
+        column = f"monthly_{money.currency.lower()}"
+        for row in rows:
+            row[column] = row["monthly_usd"] * money.fx_rate
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     return buf.getvalue()
 
 

@@ -61,7 +61,7 @@ def test_json_parses_and_honours_flags():
 
 def test_csv_parses():
     rows = list(csv.DictReader(io.StringIO(run("estimate", "-o", "csv").stdout)))
-    assert rows and {"destination", "month", "cost_usd", "price_key", "source"} <= rows[0].keys()
+    assert rows and {"destination", "month", "monthly_usd", "price_key", "source"} <= rows[0].keys()
 
 
 def test_markdown():

@@ -45,7 +45,7 @@ def test_json_contract(est):
 def test_csv_rows_sum_to_the_totals(est):
     rows = list(csv.DictReader(io.StringIO(render(est, "csv"))))
     for dest in est.destinations:
-        total = sum(float(r["cost_usd"]) for r in rows if r["destination"] == dest.name)
+        total = sum(float(r["monthly_usd"]) for r in rows if r["destination"] == dest.name)
         assert total == pytest.approx(dest.total_usd)
     assert {r["month"] for r in rows} == {str(m) for m in range(1, 37)}
 
