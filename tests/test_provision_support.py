@@ -6,6 +6,8 @@ modules import it by name (pytest puts tests/ on sys.path).
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -18,6 +20,7 @@ from provision.apply import apply_plan
 from provision.aws import AwsContext
 from provision.observe import observe
 from provision.plan import Plan, make_plan
+from provision.policies import MANAGED_INSTANCE_CORE
 from provision.spec import ProvisionSpec, build_spec
 
 REGION = "ap-northeast-1"
@@ -54,8 +57,26 @@ def bare_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def fast_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's EC2 loads thousands of AMIs per account (~1 s); these tests need none."""
+    """moto without the per-account bulk loads these tests do not need, but with the one AWS
+    managed policy apply attaches.
+
+    EC2 loads thousands of AMIs per account (~1 s): off. IAM knows AWS managed policies only
+    with MOTO_IAM_LOAD_MANAGED_POLICIES, and then parses and builds ~1,500 of them per mock
+    (~1 s); apply attaches AmazonSSMManagedInstanceCore, so it is loaded, alone (a few ms).
+    Also covers a moto server thread (ThreadedMotoServer) in this process.
+    """
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    monkeypatch.setattr("moto.iam.models.aws_managed_policies_data", _managed_policies_data())
+
+
+@functools.cache
+def _managed_policies_data() -> str:
+    """moto's own entry for AmazonSSMManagedInstanceCore (real document), as moto's JSON text."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every = json.loads(aws_managed_policies_data)
+    return json.dumps({MANAGED_INSTANCE_CORE: every[MANAGED_INSTANCE_CORE]})
 
 
 def make_account() -> Account:
