@@ -4,7 +4,8 @@ The preferences document goes back to the content it had before the tool first c
 away, if the tool created it). A bucket or log group that still holds logs is never deleted
 unless ``force_delete_logs``; without it the whole destroy is refused before any change, so no
 log data is lost by accident. Keys are only scheduled for deletion (30-day window) and only
-when no remaining store is encrypted with them.
+when no remaining store is encrypted with them. The instance role and its AWS managed
+AmazonSSMManagedInstanceCore stay, even when apply attached it: sessions depend on it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from provision.observe import (
     observe,
     read_document_version,
 )
+from provision.policies import MANAGED_INSTANCE_CORE, managed_instance_core_arn
 from provision.spec import DOCUMENT_NAME, MANAGED_TAG, ProvisionSpec
 
 Progress = Callable[[str], None]
@@ -142,6 +144,13 @@ def plan_destroy(ctx: AwsContext, spec: ProvisionSpec, force_delete_logs: bool) 
         )
     elif policy is not None:
         kept.append(f"iam policy {spec.policy_name}: not tagged")
+    role = actual.role
+    core = managed_instance_core_arn(spec.region)
+    if role is not None and core in role.attached_policy_arns:
+        # Never detached, even when apply attached it: AWS's policy, and sessions depend on it.
+        kept.append(
+            f"iam role {role.name}: {MANAGED_INSTANCE_CORE} stays attached (sessions need it)"
+        )
 
     # 4. Stores: delete only when tagged, and only empty unless forced.
     deleted_stores: set[str] = set()

@@ -152,6 +152,7 @@ def make_plan(spec: ProvisionSpec, actual: ActualState) -> Plan:
         _bucket(spec, actual, key_arns, changes)
         _bucket_policy(spec, actual, changes)
     if spec.role_name:
+        _role_core(spec, actual, changes)
         _role_policy(spec, actual, key_arns, changes)
     if spec.network:
         _network(spec, actual, changes)
@@ -172,7 +173,10 @@ def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
     if spec.bucket:
         names += [f"s3 bucket {spec.bucket.name}", f"bucket policy {spec.bucket.name}"]
     if spec.role_name:
-        names.append(f"iam policy {spec.policy_name} (role {spec.role_name})")
+        names += [
+            f"iam role {spec.role_name}",
+            f"iam policy {spec.policy_name} (role {spec.role_name})",
+        ]
     if spec.network:
         names.append(f"vpc {spec.network.vpc_id}")
         if actual.network and actual.network.tool_security_group:
@@ -619,15 +623,36 @@ def _bucket_policy(spec: ProvisionSpec, actual: ActualState, changes: list[Chang
 
 
 # -- IAM -----------------------------------------------------------------------------------------
-def _role_policy(
-    spec: ProvisionSpec, actual: ActualState, key_arns: Mapping[str, str], changes: list[Change]
-) -> None:
+def _role_core(spec: ProvisionSpec, actual: ActualState, changes: list[Change]) -> None:
+    """AmazonSSMManagedInstanceCore on the role: without it there is no session at all.
+
+    AWS's own policy, so the tool only attaches it; destroy leaves it attached.
+    """
     role = actual.role
     if role is None:
         raise PlanError(
             f"instance role {spec.role_name!r} not found",
-            "create it (with AmazonSSMManagedInstanceCore) or drop --role",
+            "create it (apply attaches AmazonSSMManagedInstanceCore) or drop --role",
         )
+    core = policies.managed_instance_core_arn(spec.region)
+    if core in role.attached_policy_arns:
+        return
+    changes.append(
+        Change(
+            f"iam role {role.name}",
+            "update",
+            f"attach the AWS managed {policies.MANAGED_INSTANCE_CORE} (the session channel)",
+            (FieldChange("managed_policy", None, core),),
+            Call("iam", "attach_role_policy", {"RoleName": role.name, "PolicyArn": core}),
+        )
+    )
+
+
+def _role_policy(
+    spec: ProvisionSpec, actual: ActualState, key_arns: Mapping[str, str], changes: list[Change]
+) -> None:
+    role = actual.role
+    assert role is not None  # _role_core stops the plan first
     resource = f"iam policy {spec.policy_name} (role {spec.role_name})"
     document = policies.instance_role_policy(spec, actual.account_id, key_arns)
     arn = policies.policy_arn(spec.region, actual.account_id, spec.policy_name)

@@ -450,7 +450,8 @@ def _check_role(
                 "role-no-core-policy",
                 resource,
                 f"{policies.MANAGED_INSTANCE_CORE} is not attached: no session channel",
-                f"aws iam attach-role-policy --role-name {name} --policy-arn {core}",
+                f"costcompare provision apply --role {name} attaches it "
+                f"(or aws iam attach-role-policy --role-name {name} --policy-arn {core})",
             )
         )
     docs = [d for _, d in role.documents]

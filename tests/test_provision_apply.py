@@ -29,6 +29,7 @@ from provision.plan import LIFECYCLE_RULE_ID, make_plan
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME, build_spec
 
 MANAGED = {"Key": "costcompare:managed", "Value": "true"}
+CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 GROUP = "/ssm/session-manager"
 BUCKET = "session-logs-test"
 
@@ -106,7 +107,7 @@ def _check_role(spec) -> None:
     iam = boto3.client("iam")
     arn = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
     attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [arn]
+    assert sorted(p["PolicyArn"] for p in attached) == sorted([arn, CORE])
     policy = iam.get_policy(PolicyArn=arn)["Policy"]
     document = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
     key_arns = {"s3": _key_arn(KEY_ALIASES["s3"])} if spec.bucket else {}
@@ -432,6 +433,41 @@ def test_throttling_is_retried_by_standard_mode(bare):
     ]
 
 
+def test_apply_attaches_the_core_policy_verify_is_clean_destroy_keeps_it(bare):
+    """The role lacks AmazonSSMManagedInstanceCore: verify flags it, apply attaches it, verify
+    then finds no error, and destroy leaves it attached (AWS's policy; sessions need it)."""
+    from provision.destroy import destroy, plan_destroy
+    from provision.verify import ERROR, VerifyTarget, verify
+
+    iam = boto3.client("iam")
+    target = VerifyTarget(region=REGION, destination="cloudwatch", role_name=ROLE)
+    before = [f.check for f in verify(context(), target) if f.severity == ERROR]
+    assert "role-no-core-policy" in before
+
+    spec = build_spec({"destination": "cloudwatch", "role": ROLE}, REGION)
+    plan = plan_for(spec)
+    core = next(c for c in plan.pending if c.resource == f"iam role {ROLE}")
+    assert (core.call.name, core.call.params) == (
+        "iam.attach_role_policy",
+        {"RoleName": ROLE, "PolicyArn": CORE},
+    )
+    writes = apply(spec)
+    assert writes.count("AttachRolePolicy") == 2  # the core policy, then the tool's own
+    attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert CORE in [p["PolicyArn"] for p in attached]
+    assert [f for f in verify(context(), target) if f.severity == ERROR] == []
+    assert apply(spec) == []
+    # Detached later by someone: the next apply puts back exactly that.
+    iam.detach_role_policy(RoleName=ROLE, PolicyArn=CORE)
+    assert apply(spec) == ["AttachRolePolicy"]
+
+    planned = plan_destroy(context(), spec, force_delete_logs=False)
+    assert f"iam role {ROLE}" not in [s.resource for s in planned.steps]
+    destroy(context(), planned)
+    attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [CORE]
+
+
 def test_missing_role_or_vpc_stops_at_plan(bare):
     with pytest.raises(PlanError, match="instance role 'nope' not found"):
         plan_for(build_spec({"destination": "cloudwatch", "role": "nope"}, REGION))
@@ -490,7 +526,8 @@ def _no_duplicates(account) -> None:
     iam = boto3.client("iam")
     arn = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
     assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
-    assert len(iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]) == 1
+    attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert sorted(p["PolicyArn"] for p in attached) == sorted([arn, CORE])
     described, _ = _document()
     assert described["LatestVersion"] == described["DefaultVersion"] == "1"
 
@@ -508,7 +545,7 @@ def test_each_step_failing_in_turn_then_rerun_converges(account, when):
     recorder = Recorder(when=when)
     ctx = context(recorder)
     expected = [c.call.operation for c in plan_for(spec, ctx).pending]
-    assert len(expected) == 26
+    assert len(expected) == 27
     failed: list[str] = []
     last = None
     for _ in range(len(expected) + 1):

@@ -59,8 +59,9 @@ def test_plan_json_and_table_write_nothing(account):
     assert plan["destination"] == "both" and plan["empty"] is False
     # create: 2 keys + 2 aliases, log group, bucket, bucket policy, IAM policy, security group,
     # 6 endpoints, document; update: 2 rotations, retention, bucket tag, encryption, public
-    # access block, policy attachment, VPC DNS hostnames, security group ingress.
-    assert plan["summary"] == {"create": 16, "update": 9, "unchanged": 0, "conflict": 0}
+    # access block, AmazonSSMManagedInstanceCore and policy attachments, VPC DNS hostnames,
+    # security group ingress.
+    assert plan["summary"] == {"create": 16, "update": 10, "unchanged": 0, "conflict": 0}
     first = plan["changes"][0]
     assert first["resource"] == f"kms key {KEY_ALIASES['cloudwatch']}"
     assert first["call"] == "kms.create_key" and first["action"] == "create"
@@ -68,7 +69,8 @@ def test_plan_json_and_table_write_nothing(account):
     assert plan["changes"][-1]["call"] == "ssm.create_document"
     table = run("plan", *_args(account))
     assert table.exit_code == 0, table.output
-    assert "16 to create, 9 to update, 0 unchanged" in table.stdout
+    assert "16 to create, 10 to update, 0 unchanged" in table.stdout
+    assert "attach the AWS managed AmazonSSMManagedInstanceCore" in table.stdout
     assert "+ log group /ssm/session-manager" in table.stdout
     assert "retention_days: (none) → 365" in table.stdout
     _nothing_created()
@@ -86,9 +88,9 @@ def test_apply_asks_and_no_changes_nothing(bare):
 def test_apply_yes_then_second_apply_is_empty(account):
     result = run("apply", *_args(account), "--yes")
     assert result.exit_code == 0, result.output
-    assert "[1/25] kms key alias/costcompare/session-logs-cloudwatch" in result.stderr
-    assert "[25/25] preferences document SSM-SessionManagerRunShell" in result.stderr
-    assert "Applied 25 change(s)" in result.stdout
+    assert "[1/26] kms key alias/costcompare/session-logs-cloudwatch" in result.stderr
+    assert "[26/26] preferences document SSM-SessionManagerRunShell" in result.stderr
+    assert "Applied 26 change(s)" in result.stdout
     ssm = boto3.client("ssm", region_name=REGION)
     content = json.loads(ssm.get_document(Name=DOCUMENT_NAME)["Content"])
     assert content["inputs"]["s3BucketName"] == "session-logs-cli"
@@ -97,7 +99,7 @@ def test_apply_yes_then_second_apply_is_empty(account):
     assert "Nothing to do" in again.stdout
     plan = json.loads(run("plan", *_args(account), "-o", "json").stdout)
     assert plan["empty"] is True
-    assert plan["summary"]["unchanged"] == 15
+    assert plan["summary"]["unchanged"] == 16
 
 
 def test_yaml_config_and_region_from_environment(bare, tmp_path, monkeypatch):

@@ -25,6 +25,8 @@ from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME
 GROUP = "/ssm/session-manager"
 BUCKET = "session-logs-test"
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
+CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+CORE_KEPT = f"iam role {ROLE}: AmazonSSMManagedInstanceCore stays attached (sessions need it)"
 
 
 def _live_endpoints(vpc_id: str) -> dict[str, str]:
@@ -68,6 +70,8 @@ def test_destroy_removes_everything_the_tool_made(account):
         f"kms key {KEY_ALIASES['cloudwatch']}",
         f"kms key {KEY_ALIASES['s3']}",
     ]
+    assert planned.kept == (CORE_KEPT,)  # apply attached it; destroy never detaches it
+    assert f"Left alone:\n  {CORE_KEPT}\n" in planned.render()
     key_arns = [
         boto3.client("kms", region_name=REGION).describe_key(KeyId=a)["KeyMetadata"]["Arn"]
         for a in KEY_ALIASES.values()
@@ -89,7 +93,8 @@ def test_destroy_removes_everything_the_tool_made(account):
     )["SecurityGroups"]
     assert groups == []
     iam = boto3.client("iam")
-    assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
+    attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [CORE]  # only the tool's policy went
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_policy(PolicyArn=POLICY)
     assert iam.get_role(RoleName=ROLE)["Role"]["RoleName"] == ROLE  # the role is theirs
@@ -178,6 +183,7 @@ def test_destroy_leaves_untagged_resources_and_their_data_alone(account):
     planned = plan_destroy(context(), spec, force_delete_logs=False)
     assert planned.refused == ()
     assert sorted(planned.kept) == [
+        CORE_KEPT,
         f"kms key {KEY_ALIASES['s3']}: still encrypts s3 data",
         f"log group {GROUP}: not tagged (its data and settings stay)",
         f"s3 bucket {BUCKET}: not tagged (its data and settings stay)",

@@ -107,7 +107,10 @@ def test_retention_never_expire_removes_the_policy():
 def test_policy_at_five_versions_drops_the_oldest_non_default_first():
     spec = build_spec({"destination": "cloudwatch", "kms_key": "none", "role": "r"}, REGION)
     arn = policies.policy_arn(REGION, ACCOUNT, spec.policy_name)
-    role = RoleState(name="r", arn="arn:aws:iam::123456789012:role/r", attached_policy_arns=(arn,))
+    core = policies.managed_instance_core_arn(REGION)
+    role = RoleState(
+        name="r", arn="arn:aws:iam::123456789012:role/r", attached_policy_arns=(core, arn)
+    )
     old = PolicyState(
         arn=arn,
         document={"Version": "2012-10-17", "Statement": []},
@@ -232,3 +235,44 @@ def test_endpoints_covered_by_their_security_group_need_no_new_group():
             {"VpcEndpointId": "vpce-logs", "PrivateDnsEnabled": True},
         )
     ]
+
+
+def test_role_without_the_core_policy_gets_it_attached_first():
+    spec = build_spec({"destination": "cloudwatch", "kms_key": "none", "role": "r"}, REGION)
+    arn = policies.policy_arn(REGION, ACCOUNT, spec.policy_name)
+    role = RoleState(name="r", arn="arn:aws:iam::123456789012:role/r", attached_policy_arns=())
+    plan = make_plan(spec, _actual(log_group=_group(), role=role))
+    core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    pending = [(c.resource, c.call.operation, c.call.params) for c in plan.pending]
+    assert pending[0] == (
+        "iam role r",
+        "attach_role_policy",
+        {"RoleName": "r", "PolicyArn": core},
+    )
+    assert [op for _, op, _ in pending[1:]] == [
+        "create_policy",
+        "attach_role_policy",
+        "create_document",
+    ]
+    assert plan.pending[0].action == "update"
+    assert "AmazonSSMManagedInstanceCore" in render_plan(plan)
+
+    # Attached already (by hand or a previous apply): nothing to do for the role.
+    policy = PolicyState(
+        arn=arn,
+        document=policies.instance_role_policy(spec, ACCOUNT, {}),
+        default_version="v1",
+        version_ids=("v1",),
+        tags={},
+    )
+    done = RoleState(name="r", arn=role.arn, attached_policy_arns=(arn, core))
+    plan = make_plan(spec, _actual(log_group=_group(), role=done, policy=policy))
+    assert [c.call.operation for c in plan.pending] == ["create_document"]
+    assert ("iam role r", "unchanged") in [(c.resource, c.action) for c in plan.changes]
+
+    # Other partitions get their own ARN.
+    cn = build_spec({"destination": "cloudwatch", "kms_key": "none", "role": "r"}, "cn-north-1")
+    cn_plan = make_plan(cn, _actual(region="cn-north-1", log_group=_group(), role=role))
+    assert cn_plan.pending[0].call.params["PolicyArn"] == (
+        "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    )
