@@ -1,5 +1,6 @@
-"""End to end: a real moto server process, the real CLI with --endpoint-url, read back by the
-AWS CLI as an independent client would. Loopback only; no network, no real account."""
+"""End to end: a real moto server (HTTP on loopback, served by a thread of this process), the
+real CLI in a subprocess with --endpoint-url, read back by the AWS CLI as an independent client
+would. Loopback only; no network, no real account."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from test_provision_support import fast_moto
 from typer.testing import CliRunner
 
 from costcompare.cli import app
@@ -20,6 +23,8 @@ from costcompare.cli import app
 REGION = "ap-northeast-1"
 BUCKET = "e2e-session-logs"
 GROUP = "/ssm/session-manager"
+ROLE = "e2e-instance-role"
+CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
 def _free_port() -> int:
@@ -30,14 +35,26 @@ def _free_port() -> int:
 
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    # The server is a thread of this process (only the CLIs are subprocesses): the fast moto
+    # settings, AmazonSSMManagedInstanceCore included, apply to it as to mock_aws.
+    fast_moto(monkeypatch)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    url = f"http://127.0.0.1:{port}"
+    # The server shares moto's in-process state: start from an empty account, leave none behind.
+    _reset(url)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
+        _reset(url)
         server.stop()
+
+
+def _reset(url: str) -> None:
+    """moto's reset API; no proxy, whatever the environment says (loopback only)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.open(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
 
 
 def _aws(endpoint: str, *args: str) -> subprocess.Popen:
@@ -58,9 +75,11 @@ def test_cli_provisions_a_moto_server_and_the_aws_cli_reads_it_back(endpoint):
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone=f"{REGION}a")
     subnet_id = subnet["Subnet"]["SubnetId"]
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=endpoint)
+    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument="{}")  # without the core policy
     options = [
         "--destination", "both", "--bucket", BUCKET, "--retention-days", "731",
-        "--vpc-id", vpc, "--subnet", subnet_id, "--idle-timeout", "15",
+        "--vpc-id", vpc, "--subnet", subnet_id, "--idle-timeout", "15", "--role", ROLE,
         "--region", REGION, "--endpoint-url", endpoint,
     ]  # fmt: skip
 
@@ -72,7 +91,10 @@ def test_cli_provisions_a_moto_server_and_the_aws_cli_reads_it_back(endpoint):
         env=dict(os.environ),
     )
     assert applied.returncode == 0, applied.stderr
-    assert "[23/23] preferences document SSM-SessionManagerRunShell" in applied.stderr
+    assert "[26/26] preferences document SSM-SessionManagerRunShell" in applied.stderr
+    assert f"iam role {ROLE}: attach the AWS managed AmazonSSMManagedInstanceCore" in (
+        applied.stderr
+    )
 
     # Independent reads, in parallel: the AWS CLI talks to the same server.
     document = _aws(endpoint, "ssm", "get-document", "--name", "SSM-SessionManagerRunShell")
@@ -91,6 +113,12 @@ def test_cli_provisions_a_moto_server_and_the_aws_cli_reads_it_back(endpoint):
     rule = _result(encryption)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert rule["BucketKeyEnabled"] is True
+    # boto3, not a fifth AWS CLI process (~0.8 s more on two CPUs): still not the tool's code.
+    attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert sorted(p["PolicyArn"] for p in attached) == [
+        "arn:aws:iam::123456789012:policy/costcompare-session-logging-ap-northeast-1",
+        CORE,
+    ]
     services = sorted(e["ServiceName"] for e in _result(endpoints)["VpcEndpoints"])
     assert services == sorted(
         f"com.amazonaws.{REGION}.{name}"
