@@ -6,7 +6,6 @@ place, for every sub-command including the mounted ``provision`` app.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import sys
 from enum import StrEnum
@@ -61,17 +60,6 @@ class OutputFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise WorkloadError(
-            f"--pricing-date {value!r} is not a date", "write it as YYYY-MM-DD"
-        ) from None
 
 
 def _destinations(values: list[str] | None) -> list[str] | None:
@@ -168,7 +156,7 @@ def estimate(
 ) -> None:
     """Compare the monthly and horizon cost of each log destination for a workload."""
     from costcompare.model import estimate as run_estimate
-    from costcompare.pricing import PriceTable, default_table
+    from costcompare.pricing import load_table, parse_date
     from costcompare.report import render, write_atomic
     from costcompare.searchability import load_weights
     from costcompare.workload import load_profile
@@ -195,12 +183,11 @@ def estimate(
         streaming=streaming,
         free_tier=free_tier,
     )
-    table = PriceTable.load(pricing_file) if pricing_file else default_table()
     result = run_estimate(
         workload,
         destinations=_destinations(destinations),
-        pricing_date=_parse_date(pricing_date),
-        table=table,
+        pricing_date=parse_date(pricing_date, "--pricing-date"),
+        table=load_table(pricing_file),
         weights=search_weights,
     )
     text = render(result, output.value, money=money, explain=explain)
@@ -258,20 +245,22 @@ def chart(
     matplotlib.use("Agg")
     from costcompare.charts import write_charts
     from costcompare.model import estimate as run_estimate
-    from costcompare.pricing import PriceTable, default_table
+    from costcompare.pricing import load_table, parse_date
     from costcompare.report import design_review_markdown, write_atomic
     from costcompare.searchability import load_weights
     from costcompare.workload import load_profile
 
+    if out.exists() and not out.is_dir():
+        raise WorkloadError(f"--out {out} is a file", "give a folder for the charts")
     money = _money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(profile).with_overrides(region=region)
-    table = PriceTable.load(pricing_file) if pricing_file else default_table()
     result = run_estimate(
-        workload, pricing_date=_parse_date(pricing_date), table=table, weights=search_weights
+        workload,
+        pricing_date=parse_date(pricing_date, "--pricing-date"),
+        table=load_table(pricing_file),
+        weights=search_weights,
     )
-    if out.exists() and not out.is_dir():
-        raise WorkloadError(f"--out {out} is a file", "give a folder for the charts")
     paths = write_charts(result, out, fmt=fmt.value, money=money)
     for path in paths.values():
         typer.echo(f"wrote {path}")

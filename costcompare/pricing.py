@@ -494,6 +494,21 @@ def _validate_rows(rows: tuple[PriceRow, ...], path: Path) -> None:
             )
 
 
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD command-line date (None stays None), or a one-line error naming the option."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise PricingError(f"{option} {value!r} is not a date", "write it as YYYY-MM-DD") from None
+
+
+def load_table(path: str | Path | None = None) -> PriceTable:
+    """The table at ``path`` (a --pricing-file), else the bundled one."""
+    return PriceTable.load(path) if path else default_table()
+
+
 _TABLE_CACHE: dict[str, PriceTable] = {}
 
 

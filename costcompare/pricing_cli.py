@@ -46,25 +46,6 @@ PricingFile = Annotated[
 ]
 
 
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    return _required_date(value, option)
-
-
-def _required_date(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise PricingError(f"{option} {value!r} is not a date", "write it as YYYY-MM-DD") from None
-
-
-def _table(pricing_file: Path | None):
-    from costcompare.pricing import PriceTable, default_table
-
-    return PriceTable.load(pricing_file) if pricing_file else default_table()
-
-
 def _columns(rows: list[list[str]], header: list[str]) -> str:
     """Plain aligned columns (the last one is left unpadded)."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
@@ -111,11 +92,11 @@ def show(
 ) -> None:
     """The prices the model will use: rate, effective date, confidence, source; flags old ones."""
     from costcompare.destinations import all_price_keys
-    from costcompare.pricing import stale_cutoff
+    from costcompare.pricing import load_table, parse_date, stale_cutoff
     from costcompare.refresh import check_region
 
-    table = _table(pricing_file)
-    when = _date(date, "--date")
+    table = load_table(pricing_file)
+    when = parse_date(date, "--date")
     as_of = when or dt.date.today()
     cutoff = stale_cutoff(as_of)
     used = all_price_keys()
@@ -341,17 +322,18 @@ def diff(
 ) -> None:
     """What changed in prices between two dates, and its effect on the workload's cost."""
     from costcompare.destinations import all_price_keys
+    from costcompare.pricing import load_table, parse_date
     from costcompare.refresh import check_region, diff_cost, diff_prices, first_complete_date
     from costcompare.workload import load_profile
 
-    start = _required_date(date_from, "--from")
-    end = _required_date(date_to, "--to")
+    start = parse_date(date_from, "--from")
+    end = parse_date(date_to, "--to")
     if start > end:
         raise PricingError(
             f"--from {start.isoformat()} is after --to {end.isoformat()}",
             "swap them: --from is the earlier date",
         )
-    table = _table(pricing_file)
+    table = load_table(pricing_file)
     load = load_profile(workload)
     if region:
         load = load.with_overrides(region=check_region(region))
