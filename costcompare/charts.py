@@ -52,7 +52,6 @@ CATEGORY_COLOURS = dict(
 )
 FIGSIZE = (9.0, 5.6)
 DPI = 150
-CHART_NAMES = ("cost_vs_searchability", "cost_breakdown", "cost_over_time", "break_even")
 
 
 def new_figure() -> Figure:

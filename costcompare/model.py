@@ -43,17 +43,6 @@ class GridResult:
         """USD per scenario per month, (n, M)."""
         return sum((line.cost for line in self.lines[destination]), np.zeros(self._shape))
 
-    def by_category(self, destination: str) -> dict[str, np.ndarray]:
-        out = {c: np.zeros(self._shape) for c in CATEGORIES}
-        for line in self.lines[destination]:
-            out[line.component.category] = out[line.component.category] + line.cost
-        return out
-
-    def search_monthly(self, destination: str) -> np.ndarray:
-        """USD per scenario per month caused by searches, (n, M)."""
-        lines = [ln.cost for ln in self.lines[destination] if ln.component.search_driven]
-        return sum(lines, np.zeros(self._shape))
-
     def steady_state(self, destination: str) -> np.ndarray:
         return self.monthly(destination)[:, -1]
 

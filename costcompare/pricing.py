@@ -225,10 +225,6 @@ class PriceBook:
                 "and date the table covers (`costcompare pricing show`)",
             )
 
-    @property
-    def oldest_effective_date(self) -> dt.date:
-        return min(p.effective_date for p in self.prices.values())
-
     def stale_prices(
         self, today: dt.date | None = None, keys: Iterable[str] | None = None
     ) -> list[Price]:
@@ -280,9 +276,6 @@ class PriceTable:
 
     def regions(self) -> list[str]:
         return sorted({r.region for r in self.rows})
-
-    def latest_date(self, region: str) -> dt.date:
-        return max(r.effective_date for r in self.rows if r.region == region)
 
     def resolve(self, region: str, pricing_date: dt.date | None = None) -> PriceBook:
         """The newest row set of every key effective on or before ``pricing_date``."""

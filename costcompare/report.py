@@ -15,8 +15,6 @@ from costcompare.errors import OutputError
 from costcompare.model import Estimate, Line
 from costcompare.searchability import duration_text, weights_text
 
-FORMATS = ("table", "json", "csv", "markdown")
-
 
 @dataclass(frozen=True)
 class Money:
