@@ -39,11 +39,30 @@ def test_wheel_contains_data(wheel):
         assert required in names
 
 
+def _see_dependencies_of_this_interpreter(python: Path) -> None:
+    """Let a fresh venv import the dependencies the running interpreter has, whatever they are.
+
+    The test must not download anything, so the wheel is installed with --no-deps. "System site
+    packages" are the base interpreter's, which inside a venv (the README's set-up, `.ci/run`) lack
+    typer and the rest; instead a `.pth` file appends this interpreter's own site directories.
+    Paths listed in a `.pth` are added as plain entries: their own `.pth` files (an editable
+    install of the checkout) are not run, and the venv's site-packages, holding the wheel, comes
+    first on `sys.path`.
+    """
+    site_dirs = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    assert site_dirs, f"no site directory on sys.path: {sys.path}"
+    target = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    Path(target, "_outer_dependencies.pth").write_text("\n".join(site_dirs) + "\n")
+
+
 def test_installed_wheel_runs_estimate_outside_the_checkout(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    # System site-packages give the dependencies; the wheel itself is the only new install.
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    _see_dependencies_of_this_interpreter(python)
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
          "--force-reinstall", "-q", str(wheel)],
