@@ -1,0 +1,328 @@
+"""The bad-input corpus: every command, every kind of bad input, one promise.
+
+The promise (README, "Bad input"): one line on stderr that names the input and says how to fix
+it, exit code 2, no traceback, no output file changed or half-written, nothing new left behind.
+
+To add a case, append a ``Case`` to ``CORPUS`` (or a list of your own, added to it):
+
+    Case(
+        "estimate-negative-instances",             # unique id, shown by pytest
+        "estimate --instances -5 --out out.json",  # the command line after `costcompare`
+        names="instances",                         # the error line must contain this
+        files={"out.json": "{}"},                  # created under the case's folder first
+    )
+
+Every case runs in its own empty folder (the working directory): relative paths in the
+command and ``files`` are inside it. ``files`` values are ``str`` (written as UTF-8) or
+``bytes``; the harness checks that every one of them, and every other file in the folder, is
+byte-identical afterwards and that no new file appeared. No case may need the network:
+AWS-facing commands must fail on validation before any call (``conftest.py`` sets fake
+credentials).
+"""
+
+from __future__ import annotations
+
+import shlex
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costcompare.cli import app
+
+PRICE_HEADER = (
+    "price_key,service,region,usage_type,unit,tier_start,tier_end,usd_per_unit,"
+    "effective_date,source,confidence\n"
+)
+PRICE_ROW = (
+    "s3_put_requests,AmazonS3,us-east-1,Requests-Tier1,requests,0,,{price},2026-01-01,"
+    "https://aws.amazon.com/s3/pricing/,A\n"
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: the command line, the files it needs, a word the error must name."""
+
+    id: str
+    command: str
+    names: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def price_file(price: str = "0.000005") -> str:
+    return PRICE_HEADER + PRICE_ROW.format(price=price)
+
+
+ESTIMATE = [
+    Case("estimate-missing-profile", "estimate --profile nope.yaml", "nope.yaml"),
+    Case(
+        "estimate-profile-not-yaml",
+        "estimate --profile p.yaml",
+        "p.yaml",
+        files={"p.yaml": "region: [ap-northeast-1\ninstances: 3\n"},
+    ),
+    Case(
+        "estimate-profile-unknown-key",
+        "estimate --profile p.yaml",
+        "regoin",
+        files={"p.yaml": "regoin: us-east-1\n"},
+    ),
+    Case(
+        "estimate-profile-not-a-mapping",
+        "estimate --profile p.yaml",
+        "p.yaml",
+        files={"p.yaml": "- 1\n- 2\n"},
+    ),
+    Case(
+        "estimate-profile-binary",
+        "estimate --profile p.yaml",
+        "p.yaml",
+        files={"p.yaml": b"\xff\xfe\x00\x01\x80\x81"},
+    ),
+    Case("estimate-unknown-region", "estimate --region mars-1", "mars-1"),
+    Case("estimate-negative-instances", "estimate --instances -5", "instances"),
+    Case("estimate-unknown-destination", "estimate -d nowhere", "nowhere"),
+    Case("estimate-retention-not-accepted", "estimate --retention-days 8", "8"),
+    Case("estimate-bad-pricing-date", "estimate --pricing-date 2026-13-01", "2026-13-01"),
+    Case("estimate-missing-pricing-file", "estimate --pricing-file p.csv", "p.csv"),
+    Case(
+        "estimate-pricing-file-bad-header",
+        "estimate --pricing-file p.csv",
+        "header",
+        files={"p.csv": "a,b,c\n1,2,3\n"},
+    ),
+    Case(
+        "estimate-pricing-file-negative-price",
+        "estimate --pricing-file p.csv",
+        "usd_per_unit",
+        files={"p.csv": price_file("-1")},
+    ),
+    Case(
+        "estimate-pricing-file-nan-price",
+        "estimate --pricing-file p.csv",
+        "usd_per_unit",
+        files={"p.csv": price_file("nan")},
+    ),
+    Case(
+        "estimate-pricing-file-region-missing",
+        "estimate --pricing-file p.csv --out out.json -o json",
+        "ap-northeast-1",
+        files={"p.csv": price_file(), "out.json": '{"kept": true}\n'},
+    ),
+    Case("estimate-currency-without-rate", "estimate --currency JPY", "--fx-rate"),
+    Case("estimate-currency-not-a-code", "estimate --currency yen!", "yen!"),
+    Case("estimate-missing-weights", "estimate --weights w.yaml", "w.yaml"),
+    Case(
+        "estimate-weights-negative",
+        "estimate --weights w.yaml",
+        "alerting",
+        files={"w.yaml": "alerting: -1\n"},
+    ),
+    Case("estimate-weight-flag-no-equals", "estimate --weight alerting", "alerting"),
+    Case(
+        "estimate-out-in-missing-folder",
+        "estimate --out missing/out.txt",
+        "missing",
+    ),
+    Case(
+        "estimate-out-is-a-folder",
+        "estimate --out folder",
+        "folder",
+        files={"folder/keep.txt": "kept\n"},
+    ),
+    Case(
+        "estimate-bad-input-keeps-existing-out",
+        "estimate --instances -1 --out out.txt",
+        "instances",
+        files={"out.txt": "the previous estimate\n"},
+    ),
+]
+
+CHART = [
+    Case(
+        "chart-out-is-a-file",
+        "chart --out charts",
+        "charts",
+        files={"charts": "not a folder\n"},
+    ),
+    Case(
+        "chart-bad-profile-keeps-charts",
+        "chart --out charts --profile p.yaml",
+        "p.yaml",
+        files={"charts/cost_breakdown.png": b"\x89PNG old", "p.yaml": "instances: -3\n"},
+    ),
+    Case(
+        "chart-unknown-region",
+        "chart --out charts --region mars-1",
+        "mars-1",
+    ),
+]
+
+PRICING = [
+    Case("pricing-show-unknown-region", "pricing show --region mars-1", "mars-1"),
+    Case("pricing-show-bad-date", "pricing show --date yesterday", "yesterday"),
+    Case(
+        "pricing-show-missing-file",
+        "pricing show --pricing-file p.csv",
+        "p.csv",
+    ),
+    Case(
+        "pricing-refresh-missing-offer-file",
+        "pricing refresh --region us-east-1 --offer-file offer.json --pricing-file prices.csv",
+        "offer.json",
+        files={"prices.csv": price_file()},
+    ),
+    Case(
+        "pricing-refresh-offer-file-not-json",
+        "pricing refresh --region us-east-1 --offer-file offer.json --pricing-file prices.csv",
+        "offer.json",
+        files={"offer.json": "this is not json", "prices.csv": price_file()},
+    ),
+    Case(
+        "pricing-refresh-unknown-region",
+        "pricing refresh --region mars-1 --offer-file offer.json --pricing-file prices.csv",
+        "mars-1",
+        files={"offer.json": "{}", "prices.csv": price_file()},
+    ),
+    Case(
+        "pricing-diff-bad-date",
+        "pricing diff --from 2026-02-30 --to 2026-12-01",
+        "2026-02-30",
+    ),
+    Case(
+        "pricing-diff-missing-workload",
+        "pricing diff --from 2026-07-01 --to 2026-12-01 --workload w.yaml",
+        "w.yaml",
+    ),
+]
+
+MEASURE = [
+    Case("measure-nothing-to-measure", "measure", "--path"),
+    Case("measure-missing-path", "measure --path logs", "logs"),
+    Case(
+        "measure-write-profile-missing-folder",
+        "measure --path logs --write-profile missing/m.yaml",
+        "missing",
+        files={"logs/s.log": "Script started on 2026-01-01 00:00:00+00:00\n$ ls\n"},
+    ),
+]
+
+PROVISION = [
+    Case(
+        "provision-config-unknown-key",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "retention",
+        files={"c.yaml": "destination: cloudwatch\nretention: 30\n"},
+    ),
+    Case(
+        "provision-config-not-a-mapping",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "c.yaml",
+        files={"c.yaml": "- cloudwatch\n"},
+    ),
+    Case(
+        "provision-missing-config",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "c.yaml",
+    ),
+    Case(
+        "provision-retention-not-accepted",
+        "provision plan -d cloudwatch --retention-days 8 --region ap-northeast-1",
+        "8",
+    ),
+    Case(
+        "provision-bucket-name-with-dots",
+        "provision plan -d s3 --bucket my.logs --region ap-northeast-1",
+        "my.logs",
+    ),
+    Case(
+        "provision-bad-transition",
+        "provision plan -d s3 --bucket acme-logs --transition 30:COLD --region ap-northeast-1",
+        "COLD",
+    ),
+    Case(
+        "provision-unknown-region",
+        "provision plan -d cloudwatch --region mars-1",
+        "mars-1",
+    ),
+]
+
+CORPUS: list[Case] = [*ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes | None, int]]:
+    """Every entry under ``folder``: its bytes (None for a folder) and its mode."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        content = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+        found[str(path.relative_to(folder))] = (content, stat.S_IMODE(info.st_mode))
+    return found
+
+
+def create_files(folder: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def test_case_ids_are_unique():
+    ids = [case.id for case in CORPUS]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def run_case(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run one case in an empty folder and assert the promise; AssertionError says what broke."""
+    work = tmp_path / "work"
+    work.mkdir()
+    create_files(work, case.files)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+    before = snapshot(work)
+
+    result = CliRunner().invoke(app, shlex.split(case.command), env={"COLUMNS": "200"})
+
+    lines = result.stderr.strip().splitlines()
+    described = f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{type(result.exception).__name__}: {result.exception}\n{described}"
+    )
+    assert "Traceback" not in result.stdout + result.stderr, described
+    assert result.exit_code == 2, described
+    assert len(lines) == 1, described
+    assert case.names in lines[0], described
+    assert " — " in lines[0], f"the line does not say how to fix it\n{described}"
+    assert snapshot(work) == before, "a file changed, appeared or disappeared"
+    assert not (tmp_path / "xdg").exists(), "something was written under XDG_DATA_HOME"
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.id)
+def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_case(case, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("case", "broken"),
+    [
+        (Case("good-input", "estimate --out out.txt", "out.txt", {"out.txt": "old"}), "exit 0"),
+        (Case("wrong-name", "estimate --instances -1", "region"), "region"),
+        (Case("two-lines", "estimate --months x", "months"), "exit 2"),
+    ],
+    ids=["exit-0-and-file-changed", "names-another-input", "usage-error-lines"],
+)
+def test_the_harness_catches_a_broken_promise(case, broken, tmp_path, monkeypatch):
+    """The harness itself can fail: a good run, a wrong name and a multi-line error all trip it."""
+    with pytest.raises(AssertionError) as caught:
+        run_case(case, tmp_path, monkeypatch)
+    assert broken in str(caught.value)
