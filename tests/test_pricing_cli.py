@@ -74,7 +74,7 @@ class TestShow:
         doc = json.loads(result.output)
         row = next(p for p in doc["prices"] if p["price_key"] == "s3.storage.STANDARD")
         assert row["rate"].startswith("tiered per GB-Mo")
-        assert row["confidence"] == "P" and "via shared/reference/pricing.md" in row["source"]
+        assert row["confidence"] == "P" and "https://aws.amazon.com/s3/pricing/" in row["source"]
         assert doc["missing"] == {}
 
     def test_csv(self):
