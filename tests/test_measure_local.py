@@ -101,8 +101,9 @@ def test_bad_files_are_counted_not_fatal(tmp_path, corpus):
         "truncated gzip": 1,
         "binary, not a transcript": 1,
         "empty": 1,
-        "malformed JSON": 1,
+        "malformed, no CloudWatch events": 1,
     }
+    assert m.malformed_lines == {"not JSON": 1, "not an event": 1}
     assert m.non_utf8_sessions == 1
     assert m.ignored == 1
 
@@ -159,3 +160,71 @@ def test_profile_round_trips_into_estimate(tmp_path, s3_folder):
     expected_sessions = m.sessions_per_day * DAYS_PER_MONTH
     assert loaded.base_sessions_per_month == pytest.approx(expected_sessions, rel=1e-5)
     assert np.isfinite([d.steady_state_monthly_usd for d in result.destinations]).all()
+
+
+GOOD_EVENT = {
+    "logStreamName": "alice-0123456789abcdef0",
+    "timestamp": 1_740_846_752_000,
+    "message": json.dumps(
+        {"eventTime": "2025-03-01T16:32:32Z", "sessionId": "alice-0123456789abcdef0",
+         "target": {"id": "i-0123456789abcdef0"}, "sessionData": ["$ ls", "file.txt"]}
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"timestamp": 1e20, "message": "x", "logStreamName": "s"}', "timestamp out of range"),
+        ('{"timestamp": NaN, "message": "x", "logStreamName": "s"}', "timestamp out of range"),
+        ('{"timestamp": 1e400, "message": "x", "logStreamName": "s"}', "timestamp out of range"),
+        ('{"timestamp": -1e18, "message": "x", "logStreamName": "s"}', "timestamp out of range"),
+        ('{"timestamp": ' + "9" * 400 + ', "message": "x"}', "timestamp out of range"),
+        ('99999-01-01T00:00:00Z {"sessionData": ["x"]}', "time out of range"),
+        ('{"sessionId": ["a"], "sessionData": ["x"]}', "sessionId is not a string"),
+        (json.dumps({"message": json.dumps({"sessionId": {"a": 1}, "sessionData": []})}),
+         "sessionId is not a string"),
+        ('{"message": "x", "logStreamName": ["a"]}', "logStreamName is not a string"),
+        ('{"message": ' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON"),
+        ("[1, 2]", "not an event"),
+        ('{"unrelated": true}', "no message or sessionData"),
+    ],
+)  # fmt: skip
+def test_one_malformed_export_line_is_counted_never_fatal(tmp_path, line, reason):
+    export = tmp_path / "events.jsonl"
+    export.write_text(json.dumps(GOOD_EVENT) + "\n" + line + "\n" + json.dumps(GOOD_EVENT) + "\n")
+    m = measure_local(tmp_path)
+    assert m.malformed_lines == {reason: 1}
+    assert f"events.jsonl:2: {reason}" in m.skipped_examples
+    assert m.sessions == 1 and m.first_day == dt.date(2025, 3, 1)
+    assert m.sizes["total_bytes"] == 2 * len("$ ls\nfile.txt\n")
+
+
+def test_out_of_range_event_time_falls_back_to_the_record_timestamp(tmp_path):
+    body = json.loads(GOOD_EVENT["message"]) | {"eventTime": "9999-12-31T23:59:59-23:00"}
+    record = GOOD_EVENT | {"message": json.dumps(body)}
+    (tmp_path / "e.jsonl").write_text(json.dumps(record) + "\n")
+    m = measure_local(tmp_path)
+    assert m.first_day == dt.date(2025, 3, 1) and not m.malformed_lines
+
+
+def test_tiny_export_writes_a_valid_profile_without_a_compression_ratio(tmp_path):
+    """18.13: a few events compress 'to' more than they hold; no impossible ratio is written."""
+    (tmp_path / "e.jsonl").write_text(json.dumps(GOOD_EVENT) + "\n")
+    m = measure_local(tmp_path)
+    assert m.compression_ratio is None and m.overhead_ratio > 1
+    assert any("compression not measured" in note for note in m.notes)
+    base = Workload()
+    workload, comments = to_workload([m], base)
+    assert workload.compression_ratio == base.compression_ratio
+    assert "compression_ratio" not in comments
+
+
+def test_compression_ratios_are_deflate_without_gzip_headers(s3_folder):
+    """Each sampled transcript is deflated on its own: the ratio is their deflate bytes (gzip -6
+    minus its 18-byte container) over their bytes, never above 1."""
+    files = sorted((s3_folder / "sessions").glob("*.log"))
+    data = [f.read_bytes() for f in files]
+    m = measure_local(s3_folder)
+    expected = sum(len(gzip.compress(d, 6)) - 18 for d in data) / sum(map(len, data))
+    assert m.transcript_compression_ratio == pytest.approx(expected, rel=1e-3)

@@ -17,7 +17,7 @@ import random
 
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import AwsOptions, aws_error
-from costcompare.measure.content import parse_event
+from costcompare.measure.content import MalformedEvent, epoch_seconds, parse_event
 from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
 
 DEFAULT_SAMPLE = 50
@@ -157,7 +157,11 @@ def _read_stream(logs, log_group: str, stream: str, col: Collector) -> None:
             kwargs["nextToken"] = token
         reply = logs.get_log_events(**kwargs)
         for item in reply.get("events", []):
-            event = parse_event(item["message"], item.get("timestamp", 0) / 1000)
+            try:
+                event = parse_event(item["message"], epoch_seconds(item.get("timestamp"), 1000))
+            except MalformedEvent as exc:
+                col.bad_line(str(exc), f"stream {stream}")
+                continue
             col.add_event(event, item["message"])
             raw += event.raw_bytes
             target = target or event.target

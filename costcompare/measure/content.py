@@ -25,12 +25,17 @@ CHUNK = 1 << 20
 HEAD_BYTES = 64 * 1024
 MAX_EVENT_RAW_BYTES = 33_000  # the agent's limit of raw output bytes per streamed event
 GZIP_LEVEL = 6  # gzip's default level: the stand-in for CloudWatch's (unpublished) archive codec
+# Below this many sampled bytes a compression ratio says more about gzip's block overhead than
+# about the logs (a few events can give a ratio over 1): the ratio is left unmeasured.
+MIN_RATIO_SAMPLE_BYTES = 16 << 10
 _LF, _TAB, _ESC, _BEL, _DEL = 0x0A, 0x09, 0x1B, 0x07, 0x7F
 _CARRY_LIMIT = 4096  # an escape sequence longer than this is counted as ended at the chunk end
 
 
 def _gzip() -> Any:
-    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    """gzip -6's deflate stream without gzip's 18-byte header and trailer: a container per
+    file or stream would otherwise weigh on small samples, and no archive stores it per line."""
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15)
 
 
 _CONTROL = np.zeros(256, bool)
@@ -356,24 +361,59 @@ class StreamEvent:
     lines: list[str] = field(default_factory=list, repr=False)
 
 
+# Times outside these bounds are corrupt: Session Manager launched in 2018.
+EARLIEST_EPOCH = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST_EPOCH = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+
+
+class MalformedEvent(ValueError):
+    """One event (an export line) that cannot be read; ``str()`` is the reason counted."""
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads`` for untrusted input: nesting too deep for the parser is a ValueError
+    like any syntax error, so one hostile line cannot abort a measurement."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def epoch_seconds(value: Any, scale: float = 1.0) -> float | None:
+    """``value / scale`` as epoch seconds if it is a real number within 2000–2100, else None
+    (NaN, infinities, 1e20, booleans, strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value) / scale
+    except OverflowError:  # an int beyond float range
+        return None
+    return seconds if EARLIEST_EPOCH <= seconds < LATEST_EPOCH else None
+
+
 def parse_event(message: str, timestamp: float | None = None) -> StreamEvent:
     """Read one event message. JSON with ``sessionData`` is a streamed event; anything else is
-    a plain-text event (streaming off), whose raw bytes are its message bytes."""
+    a plain-text event (streaming off), whose raw bytes are its message bytes. A streamed event
+    whose ``sessionId`` is not a string raises MalformedEvent."""
     size = len(message.encode("utf-8", "surrogatepass"))
     if message.startswith("{"):
         try:
-            body = json.loads(message)
+            body = parse_json(message)
         except ValueError:
             body = None
         if isinstance(body, dict) and isinstance(body.get("sessionData"), list):
+            session_id = body.get("sessionId")
+            if session_id is not None and not isinstance(session_id, str):
+                raise MalformedEvent("sessionId is not a string")
             lines = [str(x) for x in body["sessionData"]]
             raw = sum(len(x.encode("utf-8", "surrogatepass")) + 1 for x in lines)
             target = body.get("target")
+            target_id = target.get("id") if isinstance(target, dict) else None
             return StreamEvent(
                 size,
                 raw,
-                session_id=body.get("sessionId"),
-                target=target.get("id") if isinstance(target, dict) else None,
+                session_id=session_id,
+                target=target_id if isinstance(target_id, str) else None,
                 timestamp=iso_seconds(body.get("eventTime")) or timestamp,
                 lines=lines,
             )
@@ -381,12 +421,16 @@ def parse_event(message: str, timestamp: float | None = None) -> StreamEvent:
 
 
 def iso_seconds(value: Any) -> float | None:
-    """Epoch seconds of an ISO-8601 time (``Z`` accepted), None when it is not one."""
+    """Epoch seconds of an ISO-8601 time (``Z`` accepted, no zone = UTC), None when it is not
+    one or lies outside 2000–2100."""
     if not isinstance(value, str):
         return None
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return epoch_seconds(when.timestamp())
+    except (ValueError, OverflowError):
         return None
 
 

@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from costcompare.errors import MeasureError
-from costcompare.measure.content import CHUNK, TranscriptScanner, iso_seconds, parse_event
+from costcompare.measure.content import (
+    CHUNK,
+    MalformedEvent,
+    TranscriptScanner,
+    epoch_seconds,
+    iso_seconds,
+    parse_event,
+    parse_json,
+)
 from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
 
 TRANSCRIPT_SUFFIXES = (".log", ".txt")
@@ -234,91 +242,99 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
 def _read_events(
     chunks: Iterator[bytes], sessions: dict[str, _Session], col: Collector, rel: str
 ) -> None:
-    good = bad = 0
+    """Every event of one export file. A line that is not a readable event is counted (by
+    reason, with its line number among the examples) and skipped; it never aborts the file."""
+    good = 0
     lines = _lines(chunks)
     first = next(lines, None)
     if first is None:
         col.skip("empty", rel)
         return
-    records: Iterator[Any]
-    try:
-        json.loads(first)
-        records = _records(first, lines)
-    except ValueError:
-        if first.lstrip().startswith((b"{", b"[")):
-            records = _document(first, lines)  # a pretty-printed filter-log-events document
-        else:
-            records = _records(first, lines)
-    for record in records:
-        if _add_record(record, sessions, col, rel):
+    # a pretty-printed filter-log-events document, or JSON/export-task lines
+    records = _document(first, lines) if _opens_document(first) else _records(first, lines)
+    for number, record in records:
+        try:
+            _add_record(record, sessions, col, rel)
             good += 1
-        else:
-            bad += 1
+        except MalformedEvent as exc:
+            col.bad_line(str(exc), f"{rel}:{number}")
     if not good:
         col.skip("malformed, no CloudWatch events", rel)
-    elif bad:
-        col.notes.append(f"{rel}: {bad:,} lines are not events (skipped)")
 
 
-def _records(first: bytes, rest: Iterator[bytes]) -> Iterator[Any]:
-    """JSON lines, or export-task lines ``<ISO time> <message>``."""
-    for raw in itertools.chain([first], rest):
+def _opens_document(first: bytes) -> bool:
+    """True when the first line opens a multi-line JSON document (``{``, ``[``,
+    ``{"events": [``) rather than being a JSON line of its own."""
+    head = first.strip()
+    return head in (b"{", b"[") or (head.startswith(b"{") and head.endswith((b"[", b"{")))
+
+
+def _records(first: bytes, rest: Iterator[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number, record or MalformedEvent) of JSON lines, or of export-task lines
+    ``<ISO time> <message>``; a one-line filter-log-events document yields its events."""
+    for number, raw in enumerate(itertools.chain([first], rest), 1):
         line = raw.strip()
         if not line:
             continue
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            yield None
+            yield number, MalformedEvent("not UTF-8")
             continue
         if text.startswith("{"):
             try:
-                yield json.loads(text), text
+                body = parse_json(text)
             except ValueError:
-                yield None
+                yield number, MalformedEvent("not JSON")
+                continue
+            if isinstance(body, dict) and isinstance(body.get("events"), list):
+                for item in body["events"]:
+                    yield number, (item, None)
+            else:
+                yield number, (body, text)
         elif text[:4].isdigit() and " " in text:
             stamp, message = text.split(" ", 1)
-            yield {"message": message, "_iso": stamp}, message
+            yield number, ({"message": message, "_iso": stamp}, message)
         else:
-            yield None
+            yield number, MalformedEvent("not an event")
 
 
-def _document(first: bytes, rest: Iterator[bytes]) -> Iterator[Any]:
+def _document(first: bytes, rest: Iterator[bytes]) -> Iterator[tuple[int, Any]]:
     buf = bytearray(first)
     for line in rest:
         buf += b"\n" + line
         if len(buf) > MAX_JSON_DOCUMENT:
             raise Corrupt("JSON document over 256 MB: export it as JSON lines")
     try:
-        doc = json.loads(bytes(buf))
+        doc = parse_json(bytes(buf))
     except (ValueError, UnicodeDecodeError):
         raise Corrupt("malformed JSON") from None
     events = doc.get("events") if isinstance(doc, dict) else doc
     if not isinstance(events, list):
         raise Corrupt("JSON without an events list")
-    for item in events:
-        yield (item, None) if isinstance(item, dict) else None
+    for number, item in enumerate(events, 1):
+        yield number, (item, None)
 
 
-def _add_record(record: Any, sessions: dict[str, _Session], col: Collector, rel: str) -> bool:
-    if record is None:
-        return False
+def _add_record(record: Any, sessions: dict[str, _Session], col: Collector, rel: str) -> None:
+    """Add one event to its session; MalformedEvent (the reason) when it is not one."""
+    if isinstance(record, MalformedEvent):
+        raise record
     body, text = record
     if not isinstance(body, dict):
-        return False
+        raise MalformedEvent("not an event object")
     if isinstance(body.get("message"), str):  # an event record wrapping the message
         message = body["message"]
-        stamp = body.get("timestamp")
-        when = stamp / 1000 if isinstance(stamp, int | float) else None
+        when = _record_time(body)
         stream = body.get("logStreamName")
+        if stream is not None and not isinstance(stream, str):
+            raise MalformedEvent("logStreamName is not a string")
     elif isinstance(body.get("sessionData"), list):  # the streamed event itself
         message = text if text is not None else json.dumps(body, ensure_ascii=False)
         when, stream = None, None
     else:
-        return False
+        raise MalformedEvent("no message or sessionData")
     event = parse_event(message, when)
-    if event.timestamp is None and "_iso" in body:
-        event.timestamp = iso_seconds(body["_iso"])
     key = event.session_id or stream or rel
     s = sessions.setdefault(key, _Session())
     s.raw += event.raw_bytes
@@ -327,4 +343,20 @@ def _add_record(record: Any, sessions: dict[str, _Session], col: Collector, rel:
         s.last = event.timestamp if s.last is None else max(s.last, event.timestamp)
     s.target = s.target or event.target
     col.add_event(event, message)
-    return True
+
+
+def _record_time(body: dict[str, Any]) -> float | None:
+    """Epoch seconds of an event record: ``timestamp`` (ms) or an export-task line's time.
+    A time that is present but not a plausible one makes the line malformed."""
+    if "_iso" in body:
+        when = iso_seconds(body["_iso"])
+        if when is None:
+            raise MalformedEvent("time out of range")
+        return when
+    stamp = body.get("timestamp")
+    if stamp is None:
+        return None
+    when = epoch_seconds(stamp, 1000)
+    if when is None:
+        raise MalformedEvent("timestamp out of range")
+    return when

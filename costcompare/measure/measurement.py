@@ -18,7 +18,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from costcompare.errors import MeasureError
-from costcompare.measure.content import EventCompressor, StreamEvent, TranscriptScan
+from costcompare.measure.content import (
+    MIN_RATIO_SAMPLE_BYTES,
+    EventCompressor,
+    StreamEvent,
+    TranscriptScan,
+)
 from costcompare.measure.stats import DayCounts, SizeStats, describe
 from costcompare.workload import DAYS_PER_MONTH, GIB, Workload, from_mapping, load_profile
 
@@ -76,6 +81,7 @@ class Measurement:
     stored_bytes: int | None = None  # DescribeLogGroups storedBytes (lagging)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> files/objects not counted
     skipped_examples: list[str] = field(default_factory=list)
+    malformed_lines: dict[str, int] = field(default_factory=dict)  # reason -> export lines skipped
     ignored: int = 0  # files/objects that are not session logs by name
     api_calls: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -121,6 +127,7 @@ class Collector:
     json_events: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
+    malformed_lines: Counter[str] = field(default_factory=Counter)
     ignored: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -177,6 +184,12 @@ class Collector:
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(f"{name}: {reason}")
 
+    def bad_line(self, reason: str, where: str) -> None:
+        """One export line (or event) that is not a readable event: counted, never fatal."""
+        self.malformed_lines[reason] += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{where}: {reason}")
+
     def finish(
         self,
         source: str,
@@ -213,24 +226,7 @@ class Collector:
             m.instances = len(self.targets)
         durations = describe(np.asarray(self.durations_s) / 60)
         m.duration_minutes = durations
-        if self.event_raw:
-            m.overhead_ratio = self.event_json / self.event_raw
-            m.overhead_basis = "measured"
-            m.overhead_sample_bytes = self.event_raw
-            m.compression_ratio = self.event_compressor.compressed / self.event_compressor.raw
-            m.compression_basis = "measured"
-            m.compression_sample_bytes = self.event_compressor.raw
-            if self.plain_events and not self.json_events:
-                m.notes.append("events are plain text: streaming is off for this log group")
-        elif self.sample_raw:
-            m.overhead_ratio = self.sample_json / self.sample_raw
-            m.overhead_basis = "simulated"
-            m.overhead_sample_bytes = self.sample_raw
-            m.compression_ratio = self.sample_json_gzip / self.sample_json
-            m.compression_basis = "simulated"
-            m.compression_sample_bytes = self.sample_json
-        if self.sample_raw:
-            m.transcript_compression_ratio = self.sample_gzip / self.sample_raw
+        self._ratios(m)
         if self.noise_scanned:
             m.ansi_share = self.escape_bytes / self.noise_scanned
             m.control_share = self.control_bytes / self.noise_scanned
@@ -240,11 +236,47 @@ class Collector:
             m.notes.append(f"{self.non_utf8:,} sessions hold bytes that are not UTF-8 (counted)")
         m.skipped = dict(self.skipped)
         m.skipped_examples = list(self.examples)
+        m.malformed_lines = dict(self.malformed_lines)
         m.ignored = self.ignored
         m.notes.extend(self.notes)
         if not sessions:
             m.notes.append(f"no session logs found in {source}")
         return m
+
+    def _ratios(self, m: Measurement) -> None:
+        """Overhead and compression: measured from real events when there are any, otherwise
+        simulated from the sampled transcripts; compression only from a sample big enough."""
+        if self.event_raw:
+            m.overhead_ratio = self.event_json / self.event_raw
+            m.overhead_basis = "measured"
+            m.overhead_sample_bytes = self.event_raw
+            compressor = self.event_compressor
+            m.compression_ratio = self._compression(compressor.compressed, compressor.raw)
+            m.compression_basis = "measured"
+            m.compression_sample_bytes = compressor.raw
+            if self.plain_events and not self.json_events:
+                m.notes.append("events are plain text: streaming is off for this log group")
+        elif self.sample_raw:
+            m.overhead_ratio = self.sample_json / self.sample_raw
+            m.overhead_basis = "simulated"
+            m.overhead_sample_bytes = self.sample_raw
+            m.compression_ratio = self._compression(self.sample_json_gzip, self.sample_json)
+            m.compression_basis = "simulated"
+            m.compression_sample_bytes = self.sample_json
+        if self.sample_raw:
+            m.transcript_compression_ratio = self._compression(self.sample_gzip, self.sample_raw)
+
+    def _compression(self, compressed: int, raw: int) -> float | None:
+        """compressed ÷ raw, at most 1; None (with a note) when too few bytes were sampled."""
+        if raw < MIN_RATIO_SAMPLE_BYTES:
+            note = (
+                f"compression not measured: {raw:,} bytes sampled, at least "
+                f"{MIN_RATIO_SAMPLE_BYTES:,} needed (the profile keeps its compression_ratio)"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+            return None
+        return min(1.0, compressed / raw)
 
 
 # -- the profile -------------------------------------------------------------------------------
@@ -442,6 +474,8 @@ def _rows(m: Measurement) -> list[tuple[str, str]]:
         rows.append(("storedBytes (lagging)", f"{m.stored_bytes:,}"))
     for reason, n in sorted(m.skipped.items()):
         rows.append((f"skipped: {reason}", f"{n:,}"))
+    for reason, n in sorted(m.malformed_lines.items()):
+        rows.append((f"malformed lines: {reason}", f"{n:,}"))
     if m.ignored:
         rows.append(("ignored (not session logs)", f"{m.ignored:,}"))
     if m.api_calls:
