@@ -63,6 +63,12 @@ _SHARED: list[tuple[str, Any, Any]] = [
     _option("log_group", str, "CloudWatch log group name [/ssm/session-manager]."),
     _option("retention_days", int, "Log group retention, one of CloudWatch's values [365]."),
     _option(
+        "retain_forever",
+        bool,
+        "Keep logs forever (no retention; verify flags it).",
+        "--retain-forever",
+    ),
+    _option(
         "log_class",
         str,
         "STANDARD or INFREQUENT_ACCESS [STANDARD].",
@@ -140,18 +146,39 @@ def _shared_options(func):
     return wrapper
 
 
-def _spec_and_context(shared: SharedOptions):
-    """Validate every option (no AWS call yet), then make the AWS context."""
-    from provision.aws import AwsContext, resolve_region
-    from provision.spec import build_spec, load_options, merge_options
+def _connection(shared: SharedOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(options, connection): the --config file under the flags; region etc. from either."""
+    from provision.spec import CONNECTION_NAMES, check_endpoint_url, load_options, merge_options
 
     cli_values = {k: v for k, v in shared.values.items() if k not in _CONNECTION}
     if isinstance(cli_values.get("destination"), StrEnum):
         cli_values["destination"] = cli_values["destination"].value
-    options = merge_options(load_options(shared.get("config")), cli_values)
-    region = resolve_region(shared.get("region"), shared.get("profile"))
-    spec = build_spec(options, region)
-    ctx = AwsContext(region, profile=shared.get("profile"), endpoint_url=shared.get("endpoint_url"))
+    from_file = load_options(shared.get("config"))
+    options = merge_options(
+        {k: v for k, v in from_file.items() if k not in CONNECTION_NAMES}, cli_values
+    )
+    connection = {name: shared.get(name) or from_file.get(name) for name in CONNECTION_NAMES}
+    connection["endpoint_url"] = check_endpoint_url(connection["endpoint_url"])
+    return options, connection
+
+
+def _context(connection: dict[str, Any]):
+    from provision.aws import AwsContext, resolve_region
+    from provision.spec import check_region
+
+    region = check_region(resolve_region(connection["region"], connection["profile"]))
+    return AwsContext(
+        region, profile=connection["profile"], endpoint_url=connection["endpoint_url"]
+    )
+
+
+def _spec_and_context(shared: SharedOptions):
+    """Validate every option (no AWS call yet), then make the AWS context."""
+    from provision.spec import build_spec
+
+    options, connection = _connection(shared)
+    ctx = _context(connection)
+    spec = build_spec(options, ctx.region)
     return spec, ctx, options
 
 
@@ -256,22 +283,19 @@ def verify(
     output: Annotated[Output, typer.Option("--output", "-o", help="table or json.")] = Output.table,
 ) -> None:
     """Check the account (tool-made or not) for the known logging pitfalls."""
-    from provision.aws import AwsContext, resolve_region
-    from provision.spec import check_region, load_options, merge_options, network_spec
+    from provision.spec import network_spec
     from provision.verify import ERROR, VerifyTarget, render_findings
     from provision.verify import verify as run_verify
 
-    cli_values = {k: v for k, v in shared.values.items() if k not in _CONNECTION}
-    options = merge_options(load_options(shared.get("config")), cli_values)
-    region = check_region(resolve_region(shared.get("region"), shared.get("profile")))
+    options, connection = _connection(shared)
+    ctx = _context(connection)
     destination = options.get("destination")
     target = VerifyTarget(
-        region=region,
+        region=ctx.region,
         destination=str(getattr(destination, "value", destination)) if destination else None,
         role_name=options.get("role"),
         network=network_spec(options),
     )
-    ctx = AwsContext(region, profile=shared.get("profile"), endpoint_url=shared.get("endpoint_url"))
     findings = _read("verify", lambda: run_verify(ctx, target))
     if output == Output.json:
         typer.echo(json.dumps([f.to_dict() for f in findings], indent=2))

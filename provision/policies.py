@@ -41,6 +41,9 @@ def key_policy(region: str, account: str, log_group_name: str | None) -> dict[st
 
     Without the root statement the key becomes unmanageable; without the
     ``kms:EncryptionContext:aws:logs:arn`` condition any log group could use the key.
+    AWS's published example also lists ``kms:Describe*`` here, but DescribeKey carries no
+    encryption context, so under this condition that grant can never match (parliament:
+    UNKNOWN_CONDITION_FOR_ACTION); it is left out rather than kept as a dead statement.
     """
     part = partition(region)
     statements: list[dict[str, Any]] = [
@@ -63,7 +66,6 @@ def key_policy(region: str, account: str, log_group_name: str | None) -> dict[st
                     "kms:Decrypt*",
                     "kms:ReEncrypt*",
                     "kms:GenerateDataKey*",
-                    "kms:Describe*",
                 ],
                 "Resource": "*",
                 "Condition": {

@@ -194,21 +194,21 @@ OPTION_NAMES = (
     "role",
     "vpc_id",
     "subnet",
+    "retain_forever",
 )
+# Connection settings a --config file may also carry; the command line wins over them.
+CONNECTION_NAMES = ("region", "profile", "endpoint_url")
+# Options that take a list (repeatable flags); every other option takes one scalar.
+LIST_OPTIONS = ("transition", "subnet")
+# SSM documents are at most 64 KB; a shell profile alone must leave room for the rest.
+MAX_SHELL_PROFILE_BYTES = 64 * 1024
 
 
 def load_options(path: str | Path | None) -> dict[str, Any]:
-    """Read a YAML options file; unknown keys are an error with the closest known name."""
+    """Read a YAML options file; unknown keys or wrong value types are one-line errors."""
     if path is None:
         return {}
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc.strerror}", "check the --config path") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path} is not valid YAML: {exc}", "fix the file") from None
+    data = _read_yaml(Path(path))
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -216,12 +216,56 @@ def load_options(path: str | Path | None) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("-", "_")
-        if key not in OPTION_NAMES:
-            close = difflib.get_close_matches(key, OPTION_NAMES, n=1)
+        if key not in OPTION_NAMES and key not in CONNECTION_NAMES:
+            known = OPTION_NAMES + CONNECTION_NAMES
+            close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "see --help for the keys"
-            raise SpecError(f"{path}: unknown key {raw_key!r}", hint)
-        options[key] = value
+            raise SpecError(f"{path}: unknown key {_shown(raw_key)}", hint)
+        options[key] = _checked_type(path, key, value)
     return options
+
+
+def _read_yaml(path: Path) -> Any:
+    """The parsed file; unreadable, non-UTF-8 or malformed YAML is one line naming the fix."""
+    import yaml
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror}", "check the --config path") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not UTF-8 text", "save it as UTF-8 YAML") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise SpecError(f"{path} is not valid YAML{where}: {problem}", "fix the file") from None
+    except RecursionError:
+        raise SpecError(f"{path} is nested too deeply", "write a flat mapping") from None
+
+
+def _checked_type(path: str | Path, key: str, value: Any) -> Any:
+    """A scalar for single options; a scalar or list for repeatable ones (transition, subnet)."""
+    scalar = (str, int, float, bool)
+    if value is None or isinstance(value, scalar):
+        return value
+    if key in LIST_OPTIONS and isinstance(value, list):
+        allowed = (*scalar, Mapping) if key == "transition" else scalar
+        if all(isinstance(item, allowed) for item in value):
+            return value
+    kind = "a list of values" if key in LIST_OPTIONS else "one value"
+    raise SpecError(
+        f"{path}: {key} must be {kind}, not {type(value).__name__}",
+        f"write e.g. {key}: {'[...]' if key in LIST_OPTIONS else '...'} (see --help)",
+    )
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value for an error message, shortened: a huge value must not flood the terminal."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def merge_options(from_file: Mapping[str, Any], from_cli: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,8 +293,7 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
                 f"log group name {name!r} is invalid",
                 "use 1-512 characters from A-Z a-z 0-9 . - _ / # (not starting with aws/)",
             )
-        retention = options.get("retention_days", 365)
-        retention = None if retention in (None, "never", 0) else _int(retention, "retention_days")
+        retention = _retention(options)
         if retention is not None and retention not in CLOUDWATCH_RETENTION_DAYS:
             nearest = min(CLOUDWATCH_RETENTION_DAYS, key=lambda d: (abs(d - retention), -d))
             raise SpecError(
@@ -292,6 +335,48 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
         role_name=str(role) if role is not None else None,
         network=network,
     )
+
+
+def _retention(options: Mapping[str, Any]) -> int | None:
+    """Days to keep logs; None only when the user chose --retain-forever, by that name.
+
+    0 or "never" used to mean "forever" and silently removed retention from a live log group;
+    CloudWatch itself rejects 0, so both are refused with the explicit alternative.
+    """
+    forever = _bool(options.get("retain_forever") or False, "retain_forever")
+    given = options.get("retention_days")
+    if forever:
+        if given is not None:
+            raise SpecError("--retain-forever and --retention-days both given", "drop one of them")
+        return None
+    if given is None:
+        return 365
+    if str(given).strip().lower() in ("0", "never", "none", "forever"):
+        raise SpecError(
+            f"retention_days {_shown(given)} is not a retention CloudWatch Logs accepts",
+            "give a number of days (e.g. 365), or --retain-forever to keep logs forever",
+        )
+    return _int(given, "retention_days")
+
+
+def check_endpoint_url(url: str | None) -> str | None:
+    """An http(s) URL with a host, or None: anything else would fail deep inside botocore."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SpecError(
+            f"--endpoint-url {_shown(text)} is not a URL",
+            "give http(s)://host[:port], e.g. http://127.0.0.1:5000",
+        )
+    return text
 
 
 def check_region(region: str | None) -> str:
@@ -388,7 +473,7 @@ def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
             )
     elif options.get("bucket_kms_key") not in (None, "create"):
         raise SpecError("--bucket-kms-key needs --bucket-encryption sse-kms", "drop one of them")
-    transitions = tuple(_transition(item) for item in options.get("transition") or ())
+    transitions = tuple(_transition(item) for item in _as_list(options.get("transition")))
     _check_transitions(transitions)
     expiration = options.get("expiration_days")
     expiration = None if expiration is None else _int(expiration, "expiration_days", 1, 36500)
@@ -475,17 +560,29 @@ def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
         max_duration=max_duration,
         run_as_enabled=run_as,
         run_as_user=user,
-        shell_linux=_opt_str(options.get("shell_profile_linux")),
-        shell_windows=_opt_str(options.get("shell_profile_windows")),
+        shell_linux=_shell_profile(options.get("shell_profile_linux"), "linux"),
+        shell_windows=_shell_profile(options.get("shell_profile_windows"), "windows"),
         kms_key_id=kms_key_id,
     )
 
 
+def _shell_profile(value: Any, system: str) -> str | None:
+    """SSM refuses documents over 64 KB: a bigger profile would fail only at apply time."""
+    if value is None:
+        return None
+    text = str(value)
+    size = len(text.encode("utf-8"))
+    if size > MAX_SHELL_PROFILE_BYTES:
+        raise SpecError(
+            f"--shell-profile-{system} is {size:,} bytes; SSM documents hold at most 64 KB",
+            "keep the profile short: source a script installed on the instances instead",
+        )
+    return text
+
+
 def network_spec(options: Mapping[str, Any]) -> NetworkSpec | None:
     vpc = options.get("vpc_id")
-    subnets = options.get("subnet") or ()
-    if isinstance(subnets, str):
-        subnets = [subnets]
+    subnets = _as_list(options.get("subnet"))
     subnets = tuple(
         dict.fromkeys(s.strip() for item in subnets for s in str(item).split(",") if s.strip())
     )
@@ -540,5 +637,8 @@ def _bool(value: Any, name: str) -> bool:
     raise SpecError(f"{name} must be true or false, not {value!r}", "write true or false")
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _as_list(value: Any) -> list[Any]:
+    """A repeatable option: one value (a YAML scalar) or a list of them."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]

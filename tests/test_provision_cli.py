@@ -122,6 +122,8 @@ def test_yaml_config_and_region_from_environment(bare, tmp_path, monkeypatch):
         (["-d", "s3", "--bucket", "ok-bucket", "--bucket-kms-key", "arn:aws:kms:us-east-1:"
           "123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"], "is in us-east-1"),
         (["-d", "cloudwatch", "--role", "missing-role"], "instance role 'missing-role' not found"),
+        (["-d", "cloudwatch", "--retention-days", "0"], "--retain-forever to keep logs forever"),
+        (["-d", "cloudwatch", "--endpoint-url", "not a url"], "--endpoint-url 'not a url' is not"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_exit_2_and_nothing_written(bare, args, message):

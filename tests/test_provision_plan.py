@@ -94,9 +94,9 @@ def test_log_class_cannot_change_and_is_a_conflict():
     assert make_plan(spec, _actual(log_group=_group(log_class=None))).conflicts == ()
 
 
-def test_retention_never_expire_removes_the_policy():
+def test_retain_forever_is_the_one_way_to_remove_retention():
     spec = build_spec(
-        {"destination": "cloudwatch", "kms_key": "none", "retention_days": None}, REGION
+        {"destination": "cloudwatch", "kms_key": "none", "retain_forever": True}, REGION
     )
     plan = make_plan(spec, _actual(log_group=_group(retention_days=30)))
     change = next(c for c in plan.pending if c.resource == f"log group {GROUP}")

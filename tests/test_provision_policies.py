@@ -92,7 +92,6 @@ def test_key_policy_has_root_and_conditioned_logs_principal():
         "kms:Decrypt*",
         "kms:ReEncrypt*",
         "kms:GenerateDataKey*",
-        "kms:Describe*",
     ]
     assert logs["Condition"] == {
         "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": GROUP_ARN}  # no trailing :*
@@ -169,3 +168,25 @@ def test_statements_cover():
         ]
     }
     assert not policies.statements_cover([scoped], "logs:DescribeLogGroups", "*")
+
+
+# Documented exceptions for key policies: in a key policy "Resource": "*" means "this key"
+# (RESOURCE_STAR), and AWS documents ArnEquals on kms:EncryptionContext:aws:logs:arn, which
+# parliament types as a string (MISMATCHED_TYPE).
+KEY_POLICY_EXCEPTIONS = {"RESOURCE_STAR", "MISMATCHED_TYPE"}
+
+
+@pytest.mark.parametrize("group", ["/ssm/session-manager", None])
+def test_key_policies_pass_parliament(group):
+    """Issue 18.12: key policies are linted too; the dead kms:Describe* grant is gone."""
+    doc = policies.key_policy(REGION, ACCOUNT, group)
+    findings = analyze_policy_string(json.dumps(doc)).findings
+    assert [(f.issue, f.detail) for f in findings if f.issue not in KEY_POLICY_EXCEPTIONS] == []
+
+
+def test_parliament_flags_the_dead_describe_grant():
+    """The check above can fail: the reference's kms:Describe* under the logs condition."""
+    doc = policies.key_policy(REGION, ACCOUNT, "/ssm/session-manager")
+    doc["Statement"][1]["Action"].append("kms:Describe*")
+    issues = {f.issue for f in analyze_policy_string(json.dumps(doc)).findings}
+    assert "UNKNOWN_CONDITION_FOR_ACTION" in issues

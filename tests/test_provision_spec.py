@@ -172,3 +172,69 @@ def test_yaml_unknown_key_suggests(tmp_path):
     path.write_text("destination: s3\nbukcet: x\n")
     with pytest.raises(SpecError, match="did you mean 'bucket'"):
         load_options(path)
+
+
+@pytest.mark.parametrize("value", [0, "0", "never", "none"])
+def test_retention_zero_or_never_is_refused_not_forever(value):
+    """Issue 18.1: 0 / never used to remove retention from a live log group without a word."""
+    with pytest.raises(SpecError, match="--retain-forever to keep logs forever"):
+        spec(destination="cloudwatch", retention_days=value)
+
+
+def test_retain_forever_is_explicit_and_exclusive():
+    assert spec(destination="cloudwatch", retain_forever=True).log_group.retention_days is None
+    assert spec(destination="cloudwatch", retention_days=None).log_group.retention_days == 365
+    with pytest.raises(SpecError, match="both given"):
+        spec(destination="cloudwatch", retain_forever=True, retention_days=731)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("destination: s3\nbucket: b-1\ntransition: 30\n", "unknown storage class"),
+        ("destination: both\nbucket: [a, b]\n", "bucket must be one value, not list"),
+        ("destination: both\nsubnet: {a: 1}\n", "subnet must be a list of values, not dict"),
+        ("destination: both\nbucket: x\n  bad: indent\n", "is not valid YAML at line 3"),
+        ("destination: cloudwatch\nvpc_id: vpc-12345678\nsubnet: 5\n", "'5' is not a subnet"),
+    ],
+)
+def test_config_wrong_types_and_syntax_are_one_line(tmp_path, text, message):
+    """Issue 18.7: wrong types in --config used to crash with TypeError; syntax errors ran on."""
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message) as caught:
+        build_spec(load_options(path), REGION)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", None])
+def test_config_not_utf8_is_one_line(tmp_path, encoding):
+    path = tmp_path / "p.yaml"
+    path.write_bytes("destination: s3\n".encode(encoding) if encoding else bytes(range(256)))
+    with pytest.raises(SpecError, match="is not UTF-8 text"):
+        load_options(path)
+
+
+def test_config_takes_connection_settings(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("destination: s3\nregion: us-east-1\nendpoint-url: http://127.0.0.1:5000\n")
+    assert load_options(path)["region"] == "us-east-1"
+    assert load_options(path)["endpoint_url"] == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://host", "http://", "http://h:notaport"])
+def test_endpoint_url_must_be_http_url(url):
+    """Issue 18.11: 'not a url' reached botocore and ended in a traceback."""
+    from provision.spec import check_endpoint_url
+
+    with pytest.raises(SpecError, match="is not a URL"):
+        check_endpoint_url(url)
+    assert check_endpoint_url("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_shell_profile_over_64_kb_is_refused():
+    """Issue 18.12: SSM documents hold at most 64 KB; the profile failed only at apply."""
+    fits = "x" * (64 * 1024)
+    assert spec(destination="cloudwatch", shell_profile_linux=fits).session.shell_linux == fits
+    with pytest.raises(SpecError, match="65,537 bytes; SSM documents hold at most 64 KB"):
+        spec(destination="cloudwatch", shell_profile_windows=fits + "y")
