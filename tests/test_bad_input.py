@@ -251,7 +251,62 @@ PROVISION = [
     ),
 ]
 
-CORPUS: list[Case] = [*ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION]
+# Issue 18.1, 18.7, 18.11, 18.12: provisioning inputs that used to crash or slip through.
+PROVISION_INPUTS = [
+    Case(
+        "provision-retention-zero",
+        "provision plan -d cloudwatch --retention-days 0 --region ap-northeast-1",
+        "retain-forever",
+    ),
+    Case(
+        "provision-config-retention-never",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "retention_days",
+        files={"c.yaml": "destination: cloudwatch\nretention_days: never\n"},
+    ),
+    Case(
+        "provision-config-transition-not-a-list-item",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "transition",
+        files={"c.yaml": "destination: s3\nbucket: acme-logs\ntransition: 30\n"},
+    ),
+    Case(
+        "provision-config-subnet-number",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "subnet",
+        files={"c.yaml": "destination: cloudwatch\nvpc_id: vpc-12345678\nsubnet: 5\n"},
+    ),
+    Case(
+        "provision-config-utf16",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "c.yaml",
+        files={"c.yaml": "destination: cloudwatch\n".encode("utf-16")},
+    ),
+    Case(
+        "provision-config-binary",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "c.yaml",
+        files={"c.yaml": bytes(range(256))},
+    ),
+    Case(
+        "provision-config-yaml-syntax",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "line 2",
+        files={"c.yaml": "destination: cloudwatch\n  bad: [indent\n"},
+    ),
+    Case(
+        "provision-endpoint-not-a-url",
+        "provision plan -d cloudwatch --region ap-northeast-1 --endpoint-url 'not a url'",
+        "endpoint-url",
+    ),
+    Case(
+        "provision-shell-profile-over-64kb",
+        "provision plan -d cloudwatch --region ap-northeast-1 --shell-profile-linux " + "x" * 70000,
+        "shell-profile-linux",
+    ),
+]
+
+CORPUS: list[Case] = [*ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes | None, int]]:
