@@ -6,20 +6,29 @@ place, for every sub-command including the mounted ``provision`` app.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
-from enum import StrEnum
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from costcompare.errors import CostCompareError, WorkloadError
 
 
 class _Group(TyperGroup):
-    """Maps domain errors to one line and an exit code, for every command below the root."""
+    """The root group: maps domain errors to one line and an exit code for every command below
+    it, and builds the sub-commands of ``LAZY_COMMANDS`` only when one of them is run.
+
+    Importing and converting measure, pricing and provision (boto3 helpers, the price-list
+    code, dozens of options) costs more than ``estimate`` itself, so ``costcompare estimate``
+    and ``costcompare --help`` never load them: help lists them from their declared one-liner.
+    """
 
     def invoke(self, ctx):
         try:
@@ -27,6 +36,122 @@ class _Group(TyperGroup):
         except CostCompareError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+
+    def parse_args(self, ctx, args):
+        _convert_only_when_needed(self, ctx)
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = LAZY_COMMANDS[cmd_name].load()
+            command.name = cmd_name
+            self.commands[cmd_name] = command
+        if command is not None:
+            _convert_only_when_needed(command, ctx)
+        return command
+
+    def format_commands(self, ctx, formatter) -> None:
+        """The commands section of ``--help``, without loading the lazy commands."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = [(name, self._short_help(name, limit)) for name in names]
+        rows = [(name, text) for name, text in rows if text is not None]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def _short_help(self, name: str, limit: int) -> str | None:
+        if name not in self.commands:
+            return LAZY_COMMANDS[name].short_help(limit)
+        command = self.commands[name]
+        return None if command.hidden else command.get_short_help_str(limit)
+
+
+class _PlainValue:
+    """Stands in for typer's converter of one option's value when there is nothing to convert.
+
+    Typer (0.2x) converts every value, unset ones included, through a pydantic TypeAdapter;
+    importing pydantic and building an adapter per option is a third of ``estimate``'s start-up.
+    Unset options, strings for ``str`` options and exact enum values need no conversion; any
+    other value goes through typer's own converter, so parsing and error messages are typer's.
+    """
+
+    def __init__(self, param) -> None:
+        self.param = param
+
+    def coerce(self, value, param, ctx):
+        annotation = param.type_descriptor.annotation
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        if annotation is str and isinstance(value, str):
+            return value
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            if isinstance(value, annotation):
+                return value
+            if value in {member.value for member in annotation}:
+                return annotation(value)
+        return type(param).get_runtime_param(param).coerce(value, param=param, ctx=ctx)
+
+
+def _convert_only_when_needed(command, ctx) -> None:
+    """Install ``_PlainValue`` on a command's typer parameters (help option included); a no-op
+    on typer versions that convert without pydantic."""
+    for param in command.get_params(ctx):
+        if hasattr(param, "get_runtime_param") and hasattr(param, "type_descriptor"):
+            param.get_runtime_param = functools.partial(_PlainValue, param)
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A sub-command imported on first use: ``load`` returns its click command."""
+
+    help: str
+    load: Callable[[], Any]
+
+    def short_help(self, limit: int) -> str:
+        """Shortened exactly as the loaded command would shorten its own help."""
+        return TyperCommand(name=None, help=self.help).get_short_help_str(limit)
+
+
+def _measure_command():
+    from costcompare.measure.cli import MEASURE_EXAMPLES, measure_command
+
+    single = typer.Typer(rich_markup_mode=None)
+    single.command("measure", epilog=MEASURE_EXAMPLES)(measure_command)
+    return typer.main.get_command(single)
+
+
+def _pricing_group():
+    from costcompare.pricing_cli import app as pricing_app
+
+    return typer.main.get_command(pricing_app)
+
+
+def _provision_group():
+    from provision.cli import app as provision_app
+
+    return typer.main.get_command(provision_app)
+
+
+# Help texts repeat each command's own first line (a test checks they agree).
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "measure": LazyCommand(
+        "Measure real session volumes and write the workload profile that `estimate` reads.",
+        _measure_command,
+    ),
+    "pricing": LazyCommand(
+        "Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",
+        _pricing_group,
+    ),
+    "provision": LazyCommand(
+        "Configure CloudWatch Logs, S3, or both as Session Manager log targets.",
+        _provision_group,
+    ),
+}
 
 
 app = typer.Typer(
@@ -38,21 +163,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _mount_subapps() -> None:
-    """Sub-apps whose modules keep heavy imports (boto3, matplotlib) inside their commands."""
-    from costcompare.measure.cli import MEASURE_EXAMPLES, measure_command
-
-    app.command("measure", epilog=MEASURE_EXAMPLES)(measure_command)
-    from costcompare.pricing_cli import app as pricing_app
-
-    app.add_typer(pricing_app, name="pricing")
-    try:
-        from provision.cli import app as provision_app
-    except ImportError:  # pragma: no cover - provision is part of the distribution
-        return
-    app.add_typer(provision_app, name="provision")
 
 
 class OutputFormat(StrEnum):
@@ -285,9 +395,6 @@ def _money(currency: str, fx_rate: float | None):
             f"pass --fx-rate with {code} per USD, e.g. --fx-rate 150",
         )
     return Money(code, fx_rate)
-
-
-_mount_subapps()
 
 
 def main() -> None:

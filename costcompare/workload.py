@@ -383,7 +383,8 @@ def load_profile(path: str | Path | None = None) -> Workload:
             f"cannot read profile {profile}: {exc}", "pass a UTF-8 YAML file"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader where PyYAML has it: the same safe subset, parsed in C.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" line {where.line + 1}" if where else ""

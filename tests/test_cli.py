@@ -20,11 +20,15 @@ def run(*args: str):
 
 def all_command_paths(group=None, prefix=()):
     """Every command and sub-command of the app, for the --help sweep."""
+    import typer
     import typer.main
 
     group = group or typer.main.get_command(app)
+    ctx = typer.Context(group)
     paths = [prefix]
-    for name, cmd in getattr(group, "commands", {}).items():
+    names = group.list_commands(ctx) if hasattr(group, "list_commands") else []
+    for name in names:  # list_commands/get_command: sub-commands are loaded lazily
+        cmd = group.get_command(ctx, name)
         paths += (
             all_command_paths(cmd, (*prefix, name))
             if hasattr(cmd, "commands")
@@ -165,3 +169,53 @@ def test_pricing_file_from_the_environment(tmp_path, monkeypatch):
     data = json.loads(run("estimate", "-o", "json", "--region", "us-east-1").stdout)
     cw = next(d for d in data["destinations"] if d["name"] == "cloudwatch")
     assert cw["components"][0]["unit_price_usd"] == 0.4
+
+
+# Start-up: what `estimate` and `--help` import (the speed itself is benchmarks/bench_estimate.py).
+HEAVY_MODULES = (
+    "provision",
+    "costcompare.measure",
+    "costcompare.refresh",
+    "costcompare.pricelist",
+    "costcompare.pricing_cli",
+    "matplotlib",
+    "pandas",
+    "boto3",
+    "botocore",
+    "pydantic",
+)
+
+
+@pytest.mark.parametrize("args", [["estimate"], ["estimate", "-o", "json"], ["--help"]])
+def test_start_up_imports_nothing_heavy(args):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from costcompare.cli import app\n"
+        f"try: app({args!r}, prog_name='costcompare')\n"
+        "except SystemExit as exc: assert not exc.code, exc.code\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = proc.stderr.split()
+    assert "numpy" in loaded or args == ["--help"]  # the probe sees real imports
+    heavy = [m for m in loaded if m.split(".")[0] in HEAVY_MODULES or m.startswith(HEAVY_MODULES)]
+    assert heavy == []
+
+
+def test_lazy_commands_list_their_own_help():
+    """--help lists measure, pricing and provision without loading them: same text as loaded."""
+    import typer
+    import typer.main
+
+    from costcompare.cli import LAZY_COMMANDS
+
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    for name, lazy in LAZY_COMMANDS.items():
+        assert name not in group.commands  # not loaded by building the root group
+        loaded = group.get_command(ctx, name)
+        assert lazy.short_help(60) == loaded.get_short_help_str(60)
+        assert loaded.name == name
