@@ -125,6 +125,14 @@ def _measure_command():
     return typer.main.get_command(single)
 
 
+def _search_command():
+    from costcompare.search.cli import SEARCH_EXAMPLES, search_command
+
+    single = typer.Typer(rich_markup_mode=None)
+    single.command("search", epilog=SEARCH_EXAMPLES)(search_command)
+    return typer.main.get_command(single)
+
+
 def _pricing_group():
     from costcompare.pricing_cli import app as pricing_app
 
@@ -142,6 +150,10 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "measure": LazyCommand(
         "Measure real session volumes and write the workload profile that `estimate` reads.",
         _measure_command,
+    ),
+    "search": LazyCommand(
+        "Search session logs for a command or text, and measure what the search cost.",
+        _search_command,
     ),
     "pricing": LazyCommand(
         "Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",

@@ -360,3 +360,17 @@ def _record_time(body: dict[str, Any]) -> float | None:
     if when is None:
         raise MalformedEvent("timestamp out of range")
     return when
+
+
+def event_records(chunks: Iterator[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number, ``(body, text)`` or MalformedEvent) of one export file, in any of the
+    formats above; shared with ``costcompare search`` so both read exports the same way."""
+    lines = _lines(chunks)
+    first = next(lines, None)
+    if first is not None:
+        yield from _document(first, lines) if _opens_document(first) else _records(first, lines)
+
+
+def record_time(body: dict[str, Any]) -> float | None:
+    """Epoch seconds of an event record (MalformedEvent when present but implausible)."""
+    return _record_time(body)

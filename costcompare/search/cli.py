@@ -1,0 +1,170 @@
+"""``costcompare search``: parse options, run the search library, print or save the result."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+SEARCH_EXAMPLES = """
+Examples:
+
+  costcompare search sudo --path notebooks/data/sample-sessions/s3
+
+  costcompare search 'rm -rf' --fixed-strings --path ./session-logs --user alice -o json
+
+  costcompare search 'sudo su' --s3 s3://my-ssm-logs/sessions/ --since 7d
+
+  costcompare search 'sudo' --athena-table ssm_logs.session_lines --athena-workgroup costcompare
+
+  costcompare search 'passwd' --log-group /ssm/sessions --since 2025-03-01 --until 2025-03-02
+
+  costcompare search sudo --log-group /ssm/sessions -o json --out search.json
+
+  costcompare estimate --searches-from search.json
+
+Exit codes: 0 searched, 2 bad input or every backend failed, 3 some backends failed (the others'
+results are printed).
+"""
+
+PARTIAL_FAILURE_EXIT = 3
+
+
+class SearchOutput(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class CloudWatchApi(StrEnum):
+    auto = "auto"
+    insights = "insights"
+    filter = "filter"
+
+
+def search_command(
+    pattern: Annotated[str, typer.Argument(help="Regular expression (or text with -F).")],
+    path: Annotated[
+        list[Path] | None,
+        typer.Option(metavar="DIR", help="Local folder of transcripts and CloudWatch exports."),
+    ] = None,
+    s3: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--s3", metavar="S3URI", help="Scan the transcripts under s3://bucket/prefix."
+        ),
+    ] = None,
+    athena_table: Annotated[
+        str | None, typer.Option(metavar="DB.TABLE", help="Athena table of transcript lines.")
+    ] = None,
+    athena_workgroup: Annotated[str, typer.Option(help="Athena workgroup.")] = "primary",
+    athena_output: Annotated[
+        str | None,
+        typer.Option(help="s3:// location for Athena results (if the workgroup has none)."),
+    ] = None,
+    log_group: Annotated[
+        list[str] | None, typer.Option(metavar="NAME", help="CloudWatch Logs log group.")
+    ] = None,
+    cloudwatch_api: Annotated[
+        CloudWatchApi,
+        typer.Option(help="auto: FilterLogEvents for ≤ 1 h or one session, else Logs Insights."),
+    ] = CloudWatchApi.auto,
+    since: Annotated[
+        str | None, typer.Option(help="From this time: YYYY-MM-DD[THH:MM:SSZ] or 12h, 7d ago.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this time (same forms).")] = None,
+    user: Annotated[str | None, typer.Option(help="Only sessions of this user.")] = None,
+    instance: Annotated[str | None, typer.Option(help="Only sessions on this instance.")] = None,
+    session: Annotated[str | None, typer.Option(help="Only this session id.")] = None,
+    fixed_strings: Annotated[
+        bool, typer.Option("--fixed-strings", "-F", help="PATTERN is text, not a regex.")
+    ] = False,
+    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i")] = False,
+    max_objects: Annotated[
+        int, typer.Option(help="S3 scan: refuse prefixes with more transcripts than this.")
+    ] = 10_000,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for an Athena/Insights query.")
+    ] = 300,
+    output: Annotated[SearchOutput, typer.Option("--output", "-o")] = SearchOutput.table,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the output to this file (atomically).")
+    ] = None,
+    pricing_date: Annotated[
+        str | None, typer.Option(help="Price with the table on YYYY-MM-DD.")
+    ] = None,
+    pricing_file: Annotated[
+        Path | None,
+        typer.Option(help="Another pricing table CSV.", envvar="COSTCOMPARE_PRICING_FILE"),
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")
+    ] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")
+    ] = None,
+) -> None:
+    """Search session logs for a command or text, and measure what the search cost.
+
+    Prints the matching sessions (who, where, when) with their matching lines, and per backend
+    the measured time to result, bytes scanned and cost, priced from the model's price table.
+    """
+    from costcompare.measure.cli import _Quiet, _RichProgress
+    from costcompare.pricing import load_table, parse_date
+    from costcompare.report import write_atomic
+    from costcompare.search.awsutil import AwsOptions
+    from costcompare.search.cloudwatch import LogGroupTarget
+    from costcompare.search.query import SearchError, SearchQuery, parse_time
+    from costcompare.search.result import render
+    from costcompare.search.run import Sources, run_search
+    from costcompare.search.s3 import AthenaTarget
+
+    if max_objects < 1 or timeout <= 0:
+        raise SearchError("--max-objects and --timeout must be positive")
+    query = SearchQuery(
+        pattern,
+        fixed=fixed_strings,
+        ignore_case=ignore_case,
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
+        user=user,
+        instance=instance,
+        session=session,
+    )
+    athena = None
+    if athena_table:
+        athena = AthenaTarget(athena_table, athena_workgroup, athena_output, timeout)
+    sources = Sources(
+        paths=path or [],
+        s3=s3 or [],
+        athena=athena,
+        log_groups=[LogGroupTarget(g, cloudwatch_api.value, timeout) for g in log_group or []],
+        max_objects=max_objects,
+    )
+    table = load_table(pricing_file)
+    aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+    show = sys.stderr.isatty() if progress is None else progress
+    with _RichProgress() if show else _Quiet() as bar:
+        result = run_search(
+            query,
+            sources,
+            aws,
+            table=table,
+            pricing_date=parse_date(pricing_date, "--pricing-date"),
+            progress=bar,
+        )
+    text = render(result, output.value)
+    if out:
+        write_atomic(out, text)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
+    for failed in result.failed:
+        typer.echo(f"error: {failed.source}: {failed.error}", err=True)
+    if result.failed:
+        raise typer.Exit(PARTIAL_FAILURE_EXIT)

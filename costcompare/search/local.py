@@ -1,0 +1,217 @@
+"""Search a local folder of transcripts (``<sessionId>.log``) and CloudWatch exports, no set-up.
+
+A streaming scan: each file is read once in 1 MiB chunks (gunzipped on the fly) and the
+compiled pattern runs over the raw bytes of the chunk, so a transcript is searched at memory
+speed; only lines that hold a match are decoded. Files are found, classified and decoded by the
+same code ``costcompare measure --path`` uses. Event files are parsed event by event
+(``sessionData`` lines), skipping events whose raw text cannot hold a plain-word pattern.
+
+Who: the user part of the session id. Where: the instance (``target.id``) of streamed events;
+transcripts do not record it. When: event times, or a transcript file's modification time (the
+end of the session when it was copied with ``aws s3 sync``/``cp``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from costcompare.errors import MeasureError
+from costcompare.measure.content import MalformedEvent, parse_event
+from costcompare.measure.local import (
+    Corrupt,
+    _chunks,
+    _files,
+    _kind,
+    event_records,
+    record_time,
+)
+from costcompare.measure.measurement import NoProgress, Progress
+from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of
+from costcompare.search.result import BackendResult, SessionMatch
+
+
+def search_local(
+    path: str | Path, query: SearchQuery, progress: Progress | None = None
+) -> BackendResult:
+    """Every matching session under ``path`` (a folder, recursively, or one file)."""
+    root = Path(path)
+    if not root.exists():
+        raise SearchError(f"{root} does not exist", "pass an existing folder to --path")
+    progress = progress or NoProgress()
+    started = time.perf_counter()
+    files = [(name, rel, kind) for name, rel in _files(root) if (kind := _kind(rel))]
+    transcript_ids = {_session_of(rel) for _, rel, kind in files if kind == "transcript"}
+    result = BackendResult("local", None, f"local folder {root}", bytes_basis="read from disk")
+    sessions: dict[str, SessionMatch] = {}
+    scanner = Scanner(query)
+    skipped: list[str] = []
+    read = 0
+    progress.start(f"searching {root}", sum(_size(name) for name, _, _ in files))
+    for name, rel, kind in files:
+        try:
+            with open(name, "rb") as fh:
+                chunks = Counted(_chunks(fh, progress))
+                if kind == "sniff":
+                    kind = "events" if _looks_like_events(name) else "transcript"
+                if kind == "transcript":
+                    scanner.transcript(chunks, rel, os.stat(name).st_mtime, sessions)
+                else:
+                    scanner.events(chunks, rel, sessions, transcript_ids)
+                read += chunks.total
+        except (Corrupt, MeasureError) as exc:
+            skipped.append(f"{rel} ({exc})")
+        except OSError as exc:
+            skipped.append(f"{rel} (unreadable: {exc.strerror or exc})")
+    result.sessions = [s for s in sessions.values() if s.matches]
+    for match in result.sessions:
+        match.instance = match.instance or scanner.instances.get(match.session_id)
+    result.seconds = time.perf_counter() - started
+    result.bytes_scanned = read
+    result.notes.append("a local search costs nothing in AWS; it measures no destination")
+    if skipped:
+        result.notes.append(f"{len(skipped)} files skipped: " + "; ".join(skipped[:5]))
+    if query.instance and transcript_ids:
+        result.notes.append(
+            "transcripts do not record their instance: with --instance only streamed events "
+            "can match"
+        )
+    return result
+
+
+class Counted:
+    """Counts the (uncompressed) bytes that pass through a chunk iterator."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self.total = 0
+
+    def __iter__(self):
+        for chunk in self._chunks:
+            self.total += len(chunk)
+            yield chunk
+
+
+def _size(name: str) -> int:
+    try:
+        return os.stat(name).st_size
+    except OSError:
+        return 0
+
+
+def _session_of(rel: str) -> str:
+    return Path(rel).name.split(".")[0]
+
+
+def _looks_like_events(name: str) -> bool:
+    """A bare ``.gz`` (an export task) holds events when it starts like JSON or ``<time> {``."""
+    import gzip
+
+    try:
+        with gzip.open(name, "rb") as fh:
+            head = fh.read(64).lstrip()
+    except (OSError, EOFError):
+        return False
+    return head.startswith((b"{", b"[")) or (head[:4].isdigit() and b" {" in head[:40])
+
+
+class Scanner:
+    """Runs one query over transcripts (raw bytes) and event records; shared with the S3 scan."""
+
+    def __init__(self, query: SearchQuery) -> None:
+        self.query = query
+        self.rx_bytes = query.compiled_bytes()
+        self.rx_text = query.compiled_text()
+        # A pattern of plain word characters survives JSON escaping unchanged, so an event
+        # whose raw text lacks it cannot match and is not parsed.
+        plain = query.regex == re.escape(query.regex) and query.regex.isascii()
+        self.word = query.pattern.lower() if query.ignore_case else query.pattern
+        self.prefilter = plain
+        self.instances: dict[str, str] = {}  # transcript sessions' instances, seen in events
+
+    def transcript(self, chunks, rel: str, mtime: float, sessions: dict[str, SessionMatch]):
+        sid = _session_of(rel)
+        if not self.query.wants_session(sid) or not self.query.in_window(mtime):
+            for _ in chunks:  # still read: bytes scanned is what a scan reads
+                pass
+            return
+        match = sessions.setdefault(sid, SessionMatch(sid, user_of(sid), source=rel))
+        tail = b""
+        for chunk in chunks:
+            buf = tail + chunk
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0 and len(buf) < 1 << 24:
+                tail = buf
+                continue
+            cut = cut or len(buf)
+            self._lines_in(buf[:cut], match)
+            tail = buf[cut:]
+        if tail:
+            self._lines_in(tail, match)
+        if match.matches:
+            match.seen(mtime)
+
+    def _lines_in(self, buf: bytes, match: SessionMatch) -> None:
+        """Each line of ``buf`` that holds a match, found by searching the whole buffer."""
+        pos = 0
+        search = self.rx_bytes.search
+        while True:
+            found = search(buf, pos)
+            if found is None:
+                return
+            start = buf.rfind(b"\n", 0, found.start()) + 1
+            end = buf.find(b"\n", found.start())
+            end = len(buf) if end < 0 else end
+            line = buf[start:end]
+            if b"\n" not in found.group() or search(line):
+                match.add(clean_line(line.decode("utf-8", "replace")))
+            pos = end + 1
+            if pos >= len(buf):
+                return
+
+    def events(self, chunks, rel: str, sessions: dict[str, SessionMatch], transcripts: set[str]):
+        for _, record in event_records(chunks):
+            if not isinstance(record, MalformedEvent):
+                try:
+                    self._event(record, rel, sessions, transcripts)
+                except MalformedEvent:
+                    continue  # `costcompare measure` counts these; a search skips them
+
+    def _event(self, record, rel: str, sessions: dict[str, SessionMatch], transcripts: set[str]):
+        body, text = record
+        if not isinstance(body, dict):
+            return
+        if self.prefilter and text is not None:
+            raw = text.lower() if self.query.ignore_case else text
+            if self.word not in raw:
+                return
+        if isinstance(body.get("message"), str):
+            event = parse_event(body["message"], record_time(body))
+            stream = body.get("logStreamName")
+        elif isinstance(body.get("sessionData"), list):
+            import json
+
+            event = parse_event(text or json.dumps(body, ensure_ascii=False))
+            stream = None
+        else:
+            return
+        sid = event.session_id or stream or _session_of(rel)
+        if sid in transcripts:
+            # The same session's transcript is searched instead; its events say where it ran.
+            if event.target:
+                self.instances.setdefault(sid, event.target)
+            return
+        lines = event.lines if event.json else body["message"].splitlines()
+        if not self.query.wants_session(sid, event.target) or not self.query.in_window(
+            event.timestamp
+        ):
+            return
+        hits = [clean_line(x) for x in lines if self.rx_text.search(x)]
+        if not hits:
+            return
+        match = sessions.setdefault(sid, SessionMatch(sid, user_of(sid), source=rel))
+        match.instance = match.instance or event.target
+        for line in hits:
+            match.add(line, event.timestamp)
