@@ -36,6 +36,14 @@ class _Group(TyperGroup):
         except CostCompareError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:  # a botocore error no command translated: still one line
+            from costcompare.aws import aws_error, is_aws_exception
+
+            if not is_aws_exception(exc):
+                raise
+            error = aws_error(exc)
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
 
     def parse_args(self, ctx, args):
         _convert_only_when_needed(self, ctx)

@@ -28,3 +28,8 @@ class OutputError(CostCompareError):
 
 class MeasureError(CostCompareError):
     """A measurement source cannot be read (missing path, bucket, log group or inventory)."""
+
+
+class AwsError(CostCompareError):
+    """AWS could not be asked or refused: unknown profile, no credentials, no region, access
+    denied, throttled beyond the retries, endpoint unreachable."""

@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from costcompare.aws import AwsContext, region_from_environment, translated
 from costcompare.errors import OutputError, PricingError
 from costcompare.pricing import (
     PRICE_COLUMNS,
@@ -181,6 +182,11 @@ UNIT_FACTORS: dict[tuple[str, str], Decimal] = {
 _REGION_CODE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 # The Price List Query API answers in these regions only.
 PRICING_API_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
+_OFFER_FILE = "or download the offer file and pass it to --offer-file"
+_API_FIXES = {
+    "AccessDeniedException": f"the caller needs pricing:GetProducts (--profile), {_OFFER_FILE}",
+    "AccessDenied": f"the caller needs pricing:GetProducts (--profile), {_OFFER_FILE}",
+}
 
 
 def check_region(region: str) -> str:
@@ -400,13 +406,11 @@ def fetch_api_offers(
     client: Any, regions: Sequence[str], specs: Sequence[ProductSpec], *, page_size: int = 100
 ) -> list[Offer]:
     """Every matching SKU from the Price List Query API, following NextToken page by page."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     offers: list[Offer] = []
     for service, filters in api_queries(regions, specs):
         wanted = [s for s in specs if s.service == service]
         label = f"get_products {service} " + " ".join(f["Value"] for f in filters)
-        try:
+        with translated(f"the AWS Price List API ({label})", error=PricingError, fixes=_API_FIXES):
             pages = client.get_paginator("get_products").paginate(
                 ServiceCode=service,
                 Filters=filters,
@@ -422,19 +426,6 @@ def fetch_api_offers(
                     offer = parse_price_item(item, regions, wanted, where)
                     if offer is not None:
                         offers.append(offer)
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            raise PricingError(
-                f"the AWS Price List API refused {label}: {err.get('Code')}: "
-                f"{err.get('Message', '')}".rstrip(": "),
-                "check the credentials (--profile, AWS_PROFILE) allow pricing:GetProducts, "
-                "or use --offer-file",
-            ) from None
-        except BotoCoreError as exc:
-            raise PricingError(
-                f"cannot reach the AWS Price List API: {exc}",
-                "check credentials and network (--profile, --endpoint-url), or use --offer-file",
-            ) from None
     return offers
 
 
@@ -443,26 +434,15 @@ def pricing_client(
 ) -> Any:
     """A ``pricing`` client in a region that serves the Price List API (us-east-1 by default).
 
-    AWS_PROFILE is honoured by boto3 itself; AWS_REGION/AWS_DEFAULT_REGION only when they name a
-    region the Price List API answers in (a Tokyo default must not break the call).
+    --profile/AWS_PROFILE as in every command (costcompare.aws); AWS_REGION/AWS_DEFAULT_REGION
+    only when they name a region the Price List API answers in (a Tokyo default must not
+    break the call).
     """
-    import os
-
-    import boto3
-    from botocore.exceptions import BotoCoreError
-
     region = api_region
     if region is None:
-        env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        env = region_from_environment()
         region = env if env in PRICING_API_REGIONS else "us-east-1"
-    try:
-        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-        return session.client("pricing", region_name=region, endpoint_url=endpoint_url)
-    except BotoCoreError as exc:
-        raise PricingError(
-            f"cannot set up the AWS Price List client: {exc}",
-            "check --profile / AWS_PROFILE names a configured profile",
-        ) from None
+    return AwsContext(region, profile=profile, endpoint_url=endpoint_url).client("pricing")
 
 
 # --------------------------------------------------------------------------------------------

@@ -478,7 +478,8 @@ class TestQueryApi:
         client = pricing_client()
         with Stubber(client) as stub:
             stub.add_client_error("get_products", "AccessDeniedException", "not allowed")
-            with pytest.raises(PricingError, match=r"refused .*AccessDeniedException: not allowed"):
+            refused = r"Price List API .*AccessDeniedException: not allowed"
+            with pytest.raises(PricingError, match=refused):
                 lib.refresh(
                     ["us-east-1"],
                     pricing_file=tmp_path / "p.csv",
