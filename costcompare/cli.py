@@ -210,6 +210,8 @@ Examples:
   costcompare estimate --destinations s3,both --months 12 --output markdown --out cost.md
 
   costcompare estimate --currency JPY --fx-rate 150
+
+  costcompare estimate --logs-endpoint existing --s3-lifecycle none --athena-scope window
 """
 
 
@@ -283,17 +285,51 @@ def estimate(
     ] = None,
     streaming: Annotated[bool | None, typer.Option("--streaming/--no-streaming")] = None,
     free_tier: Annotated[bool | None, typer.Option("--free-tier/--no-free-tier")] = None,
+    logs_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="How data reaches CloudWatch Logs: new (a logs endpoint per AZ), existing "
+            "(data processing only), nat (per GB), public."
+        ),
+    ] = None,
+    s3_endpoint: Annotated[
+        str | None,
+        typer.Option(help="How uploads reach S3: gateway (free), nat (per GB), interface."),
+    ] = None,
+    kms_rotation: Annotated[
+        bool | None,
+        typer.Option(
+            "--kms-rotation/--no-kms-rotation", help="Bill rotated key versions (on by default)."
+        ),
+    ] = None,
+    kms_rotation_days: Annotated[
+        int | None, typer.Option(help="KMS rotation period, 90-2560 days.")
+    ] = None,
+    athena_scope: Annotated[
+        str | None,
+        typer.Option(help="What a search scans: prefix (every object) or window (date-keyed)."),
+    ] = None,
+    s3_lifecycle: Annotated[
+        str | None,
+        typer.Option(help="S3 lifecycle: none, or CLASS:DAYS,… e.g. GLACIER_IR:90."),
+    ] = None,
 ) -> None:
     """Compare the monthly and horizon cost of each log destination for a workload."""
     from costcompare.model import estimate as run_estimate
     from costcompare.pricing import load_table, parse_date
     from costcompare.report import render, write_atomic
     from costcompare.searchability import load_weights
-    from costcompare.workload import load_profile
+    from costcompare.workload import load_profile, parse_lifecycle
 
     money = _money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(profile).with_overrides(
+        logs_endpoint=logs_endpoint,
+        s3_endpoint=s3_endpoint,
+        kms_rotation=kms_rotation,
+        kms_rotation_days=kms_rotation_days,
+        athena_scan_scope=athena_scope,
+        s3_lifecycle=None if s3_lifecycle is None else parse_lifecycle(s3_lifecycle),
         region=region,
         horizon_months=months,
         instances=instances,

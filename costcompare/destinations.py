@@ -39,6 +39,18 @@ class Destination:
 
 KMS = ("kms",)
 ENDPOINTS = ("vpc_endpoints",)
+ROTATION = ("kms", "kms_rotation")
+
+
+def _key_rotation(store: str) -> Component:
+    return Component(
+        f"KMS rotated key versions for the {store} (first two rotations billed)",
+        "encryption",
+        "kms.key",
+        "kms_rotated_versions",
+        ROTATION,
+        optional=True,
+    )
 
 
 def _cloudwatch(ingestion_key: str, class_title: str, alerting: bool) -> tuple[Component, ...]:
@@ -60,22 +72,33 @@ def _cloudwatch(ingestion_key: str, class_title: str, alerting: bool) -> tuple[C
             search_driven=True,
         ),
         Component("KMS key for the log group", "encryption", "kms.key", "one", KMS),
+        _key_rotation("log group"),
         Component(
             "KMS requests by CloudWatch Logs", "encryption", "kms.requests", "cw_kms_requests", KMS
         ),
+        # The network path (logs_endpoint): lines of the paths not taken have zero quantity.
         Component(
-            "logs interface endpoint (per AZ)",
+            "logs interface endpoint (new, per AZ)",
             "network",
             "vpc.interface_endpoint.hours",
-            "endpoint_hours",
+            "logs_endpoint_hours",
             ENDPOINTS,
+            optional=True,
         ),
         Component(
             "logs endpoint data processed",
             "network",
             "vpc.interface_endpoint.bytes",
-            "cw_ingest_gb",
+            "logs_endpoint_gb",
             ENDPOINTS,
+            optional=True,
+        ),
+        Component(
+            "NAT gateway data processed (to CloudWatch Logs)",
+            "network",
+            "vpc.nat_gateway.bytes",
+            "logs_nat_gb",
+            optional=True,
         ),
     ]
     if alerting:
@@ -122,6 +145,31 @@ S3_STORE = (
         for cls in S3_CLASSES[1:]
     ),
     Component("KMS key for the bucket (SSE-KMS)", "encryption", "kms.key", "one", KMS),
+    _key_rotation("bucket"),
+    # The network path of uploads (s3_endpoint); the gateway endpoint is free, so no line.
+    Component(
+        "S3 interface endpoint (per AZ)",
+        "network",
+        "vpc.interface_endpoint.hours",
+        "s3_endpoint_hours",
+        ENDPOINTS,
+        optional=True,
+    ),
+    Component(
+        "S3 interface endpoint data processed",
+        "network",
+        "vpc.interface_endpoint.bytes",
+        "s3_endpoint_gb",
+        ENDPOINTS,
+        optional=True,
+    ),
+    Component(
+        "NAT gateway data processed (to S3)",
+        "network",
+        "vpc.nat_gateway.bytes",
+        "s3_nat_gb",
+        optional=True,
+    ),
     Component(
         "KMS requests (SSE-KMS without Bucket Keys)",
         "encryption",

@@ -27,7 +27,7 @@ DEFAULT_SWINGS: dict[str, tuple[float, float] | tuple[str, float, float]] = {
     "sessions_per_instance_per_day": (0.5, 2.0),
     "session_bytes": (0.5, 2.0),
     "searches_per_month": (0.5, 2.0),
-    "cloudwatch_overhead_ratio": ("absolute", 1.2, 3.0),
+    "stream_active_share": ("absolute", 0.05, 0.5),
     "compression_ratio": ("absolute", 0.1, 0.3),
     "retention_days": ("absolute", 90, 731),
     "availability_zones": ("absolute", 2, 4),

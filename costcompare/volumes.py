@@ -20,7 +20,13 @@ import numpy as np
 
 from costcompare.errors import WorkloadError
 from costcompare.pricing import StorageClass
-from costcompare.workload import DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, Workload
+from costcompare.workload import (
+    DAYS_PER_MONTH,
+    GIB,
+    HOURS_PER_MONTH,
+    Workload,
+    cloudwatch_bytes_per_session,
+)
 
 MIB = 2**20
 TIB = 2**40
@@ -28,9 +34,14 @@ ATHENA_MIN_BYTES_PER_QUERY = 10 * MIB
 # Session Manager's private-subnet baseline: ssm, ssmmessages, ec2messages (+ kms when used).
 BASELINE_INTERFACE_ENDPOINTS = 3
 LIST_KEYS_PER_REQUEST = 1000
+# Since April 2024 KMS bills only a key's first and second rotations (AWS KMS pricing page).
+KMS_BILLED_ROTATIONS = 2
 
 # Keys that may vary across a grid (numbers and switches); the rest shape the model itself.
-STRUCTURAL_KEYS = ("region", "horizon_months", "s3_lifecycle", "free_tier")
+STRUCTURAL_KEYS = (
+    "region", "horizon_months", "s3_lifecycle", "free_tier", "logs_endpoint", "s3_endpoint",
+    "athena_scan_scope",
+)  # fmt: skip
 
 
 @dataclass
@@ -264,6 +275,19 @@ class Volumes:
             self._cache[key] = stock
         return self._cache[key]
 
+    def objects_searched(self, cls: str) -> np.ndarray:
+        """Mean objects of a class an Athena search reads: all, or those in the search window."""
+        if self.grid.base.athena_scan_scope == "prefix":
+            return self.objects_in(cls)
+        windows = self.s3_windows()
+        if cls not in windows:
+            return np.zeros((self.n, self.months))
+        start, end, _ = windows[cls]
+        window = np.minimum(self.p("search_window_days") / DAYS_PER_MONTH, self.retention_months)
+        return self.arrivals("sessions").average_stock(
+            np.minimum(start, window), np.minimum(end, window)
+        )
+
     def readable_classes(self) -> list[str]:
         return [c for c in self.s3_windows() if self.classes[c].athena_readable]
 
@@ -284,8 +308,17 @@ def _sessions(v: Volumes, _: str | None) -> np.ndarray:
 def _cw_ingest(v: Volumes, _: str | None) -> np.ndarray:
     if v.grid.base.monthly_ingest_gb is not None or "monthly_ingest_gb" in v.grid.axes:
         return v.p("monthly_ingest_gb") * v.growth
-    overhead = np.where(v.p("streaming") > 0, v.p("cloudwatch_overhead_ratio"), 1.0)
-    return v["sessions"] * v.p("session_bytes") * overhead / GIB
+    per_session = cloudwatch_bytes_per_session(
+        v.p("session_bytes"),
+        streaming=v.p("streaming"),
+        overhead_ratio=v.p("cloudwatch_overhead_ratio"),
+        events=v.p("stream_events_per_session"),
+        session_minutes=v.p("session_minutes"),
+        active_share=v.p("stream_active_share"),
+        envelope_bytes=v.p("stream_envelope_bytes"),
+        control_share=v.p("control_bytes_share"),
+    )
+    return v["sessions"] * per_session / GIB
 
 
 @quantity("cw_stored_gb", "GB-Mo", "average compressed stock younger than retention_days")
@@ -326,6 +359,59 @@ def _endpoint_hours(v: Volumes, _: str | None) -> np.ndarray:
     return v.p("availability_zones") * HOURS_PER_MONTH
 
 
+def _when(v: Volumes, key: str, *values: str) -> float:
+    """1 when a structural choice (network path) is one of ``values``, else 0."""
+    return 1.0 if getattr(v.grid.base, key) in values else 0.0
+
+
+@quantity("logs_endpoint_hours", "Hrs", "a new logs interface endpoint in every AZ, 730 h a month")
+def _logs_endpoint_hours(v: Volumes, _: str | None) -> np.ndarray:
+    return v["endpoint_hours"] * _when(v, "logs_endpoint", "new")
+
+
+@quantity("logs_endpoint_gb", "GB", "CloudWatch ingestion through a logs interface endpoint")
+def _logs_endpoint_gb(v: Volumes, _: str | None) -> np.ndarray:
+    return v["cw_ingest_gb"] * _when(v, "logs_endpoint", "new", "existing")
+
+
+@quantity("logs_nat_gb", "GB", "CloudWatch ingestion through a NAT gateway")
+def _logs_nat_gb(v: Volumes, _: str | None) -> np.ndarray:
+    return v["cw_ingest_gb"] * _when(v, "logs_endpoint", "nat")
+
+
+@quantity("s3_upload_gb", "GB", "transcript bytes uploaded to S3")
+def _s3_upload_gb(v: Volumes, _: str | None) -> np.ndarray:
+    return v["sessions"] * v.p("session_bytes") / GIB
+
+
+@quantity("s3_endpoint_hours", "Hrs", "an S3 interface endpoint in every AZ, 730 h a month")
+def _s3_endpoint_hours(v: Volumes, _: str | None) -> np.ndarray:
+    return v["endpoint_hours"] * _when(v, "s3_endpoint", "interface")
+
+
+@quantity("s3_endpoint_gb", "GB", "S3 uploads through an S3 interface endpoint")
+def _s3_endpoint_gb(v: Volumes, _: str | None) -> np.ndarray:
+    return v["s3_upload_gb"] * _when(v, "s3_endpoint", "interface")
+
+
+@quantity("s3_nat_gb", "GB", "S3 uploads through a NAT gateway")
+def _s3_nat_gb(v: Volumes, _: str | None) -> np.ndarray:
+    return v["s3_upload_gb"] * _when(v, "s3_endpoint", "nat")
+
+
+@quantity("kms_rotated_versions", "Keys", "rotated key versions billed (first two rotations)")
+def _kms_rotated_versions(v: Volumes, _: str | None) -> np.ndarray:
+    """Month average of min(rotations so far, 2): a key created at month 0 rotates every
+    kms_rotation_days, and KMS bills each of the first two rotated versions as a key-month."""
+    period = v.p("kms_rotation_days")
+    month_end = (np.arange(v.months) + 1.0) * DAYS_PER_MONTH
+    versions = sum(
+        np.clip((month_end - k * period) / DAYS_PER_MONTH, 0.0, 1.0)
+        for k in range(1, KMS_BILLED_ROTATIONS + 1)
+    )
+    return versions * (v.p("kms_rotation") > 0)
+
+
 @quantity("baseline_endpoint_hours", "Hrs", "ssm, ssmmessages, ec2messages endpoints per AZ")
 def _baseline_endpoint_hours(v: Volumes, _: str | None) -> np.ndarray:
     return BASELINE_INTERFACE_ENDPOINTS * v.p("availability_zones") * HOURS_PER_MONTH
@@ -359,7 +445,7 @@ def _s3_transitions(v: Volumes, cls: str | None) -> np.ndarray:
 
 
 def _readable_bytes(v: Volumes) -> np.ndarray:
-    objects = sum(v.objects_in(c) for c in v.readable_classes())
+    objects = sum(v.objects_searched(c) for c in v.readable_classes())
     return objects * v.p("session_bytes")
 
 
@@ -371,18 +457,19 @@ def _athena_scanned(v: Volumes, _: str | None) -> np.ndarray:
 
 @quantity("athena_gets", "Requests", "searches × objects in a class (Athena GETs every object)")
 def _athena_gets(v: Volumes, cls: str | None) -> np.ndarray:
-    return v.p("searches_per_month") * v.objects_in(cls or "STANDARD")
+    return v.p("searches_per_month") * v.objects_searched(cls or "STANDARD")
 
 
 @quantity("athena_lists", "Requests", "searches × LIST calls over the prefix (1,000 keys each)")
 def _athena_lists(v: Volumes, _: str | None) -> np.ndarray:
-    objects = sum(v.objects_in(c) for c in v.s3_windows())
+    objects = sum(v.objects_searched(c) for c in v.s3_windows())
     return v.p("searches_per_month") * np.ceil(objects / LIST_KEYS_PER_REQUEST)
 
 
 @quantity("athena_retrieval_gb", "GB", "searches × GB read from an infrequent-access class")
 def _athena_retrieval(v: Volumes, cls: str | None) -> np.ndarray:
-    return v.p("searches_per_month") * v.objects_in(cls or "STANDARD") * v.p("session_bytes") / GIB
+    objects = v.objects_searched(cls or "STANDARD")
+    return v.p("searches_per_month") * objects * v.p("session_bytes") / GIB
 
 
 @quantity("s3_put_kms_requests", "Requests", "SSE-KMS data-key requests, one per upload")

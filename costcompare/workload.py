@@ -69,10 +69,22 @@ class Workload:
     session_bytes: float = 60_000
     # Mean session length in minutes (time to searchable when not streaming).
     session_minutes: float = 20
-    # Overrides sessions × session_bytes × overhead for CloudWatch ingestion.
+    # Overrides sessions × streamed bytes per session for CloudWatch ingestion.
     monthly_ingest_gb: float | None = None
-    # Streamed JSON bytes ÷ transcript bytes (≈300-byte envelope per event, escaped ANSI).
-    cloudwatch_overhead_ratio: float = 2.0
+    # An explicit override of the per-event streaming model below: streamed bytes ÷ transcript.
+    cloudwatch_overhead_ratio: float | None = None
+    # Per-event streaming (the SSM agent sends one JSON event per second that has new output):
+    # CloudWatch bytes per session = transcript × (1 - control_bytes_share) + events × envelope.
+    # Events per session, measured (`costcompare measure` on a log group) or None to derive it
+    # from session_minutes × 60 × stream_active_share (at least one event per 33,000 bytes).
+    stream_events_per_session: float | None = None
+    # Share of a session's seconds with new output (unsourced default; measure it).
+    stream_active_share: float = 0.2
+    # JSON envelope bytes per event (the agent's fields: ≈270–340 bytes).
+    stream_envelope_bytes: float = 300
+    # Share of transcript bytes that are ANSI control sequences, stripped on Linux before
+    # streaming (unsourced default; `measure` reports the escape/control share).
+    control_bytes_share: float = 0.05
     # CloudWatch archived bytes ÷ ingested bytes (AWS Pricing Calculator default 0.15).
     compression_ratio: float = 0.15
     # Days logs are kept: CloudWatch retention and S3 expiration; None keeps them forever.
@@ -85,8 +97,21 @@ class Workload:
     growth_pct_per_month: float = 0.0
     # Architecture switches.
     kms: bool = True
+    # KMS automatic rotation (on, as `provision` sets it) and its period in days (90–2560).
+    kms_rotation: bool = True
+    kms_rotation_days: int = 365
     vpc_endpoints: bool = True
     availability_zones: int = 3
+    # How session data reaches CloudWatch Logs: a "new" logs interface endpoint per AZ, one that
+    # already "existing" (data processing only), a "nat" gateway (per-GB processing; its hours
+    # are shared), or the "public" internet (inbound data transfer is free).
+    logs_endpoint: str = "new"
+    # How uploads reach S3: the "gateway" endpoint (free), a "nat" gateway (per GB), or an S3
+    # "interface" endpoint per AZ (hours + per GB).
+    s3_endpoint: str = "gateway"
+    # What an Athena search reads: the whole "prefix" (Session Manager keys carry no date) or,
+    # after re-keying into date partitions, only the search "window" (search_window_days).
+    athena_scan_scope: str = "prefix"
     streaming: bool = True
     s3_bucket_key: bool = True
     s3_lifecycle: tuple[LifecycleRule, ...] = ()
@@ -112,17 +137,26 @@ class Workload:
         return self.instances * self.sessions_per_instance_per_day * DAYS_PER_MONTH
 
     @property
-    def effective_overhead_ratio(self) -> float:
-        """Streaming sends JSON events; without it CloudWatch gets plain text at session end."""
-        return self.cloudwatch_overhead_ratio if self.streaming else 1.0
+    def cloudwatch_bytes_per_session(self) -> float:
+        """Bytes CloudWatch ingests per session (the override, or the per-event model)."""
+        return float(
+            cloudwatch_bytes_per_session(
+                self.session_bytes,
+                streaming=self.streaming,
+                overhead_ratio=self.cloudwatch_overhead_ratio,
+                events=self.stream_events_per_session,
+                session_minutes=self.session_minutes,
+                active_share=self.stream_active_share,
+                envelope_bytes=self.stream_envelope_bytes,
+                control_share=self.control_bytes_share,
+            )
+        )
 
     @property
     def base_ingest_gb(self) -> float:
         if self.monthly_ingest_gb is not None:
             return float(self.monthly_ingest_gb)
-        return (
-            self.base_sessions_per_month * self.session_bytes * self.effective_overhead_ratio / GIB
-        )
+        return self.base_sessions_per_month * self.cloudwatch_bytes_per_session / GIB
 
     @property
     def retention_months(self) -> float:
@@ -148,16 +182,63 @@ class Workload:
         return data
 
 
+# The agent's size rule: at most 4 events of 33,000 bytes a second (amazon-ssm-agent).
+MAX_STREAM_EVENT_BYTES = 33_000
+
+
+def cloudwatch_bytes_per_session(
+    session_bytes: Any,
+    *,
+    streaming: Any,
+    overhead_ratio: Any,
+    events: Any,
+    session_minutes: Any,
+    active_share: Any,
+    envelope_bytes: Any,
+    control_share: Any,
+) -> Any:
+    """Streamed bytes of one session; floats or numpy arrays alike (the grid engine calls it).
+
+    Overhead scales with events, not bytes: the agent sends one JSON envelope per second that
+    has new output, after stripping ANSI control codes. Without streaming, CloudWatch gets the
+    plain transcript at session end. An explicit ``overhead_ratio`` replaces the model.
+    ``None`` (or NaN, in a grid) for ``overhead_ratio``/``events`` means "not given".
+    """
+    import numpy as np
+
+    text = np.asarray(session_bytes, dtype=float) * (1 - np.asarray(control_share, dtype=float))
+    derived = np.maximum(
+        np.asarray(session_minutes, dtype=float) * 60 * np.asarray(active_share, dtype=float),
+        text / MAX_STREAM_EVENT_BYTES,
+    )
+    given_events = np.asarray(np.nan if events is None else events, dtype=float)
+    n_events = np.where(np.isnan(given_events), derived, given_events)
+    modelled = text + n_events * np.asarray(envelope_bytes, dtype=float)
+    ratio = np.asarray(np.nan if overhead_ratio is None else overhead_ratio, dtype=float)
+    streamed = np.where(np.isnan(ratio), modelled, np.asarray(session_bytes, dtype=float) * ratio)
+    return np.where(np.asarray(streaming) > 0, streamed, np.asarray(session_bytes, dtype=float))
+
+
+LOGS_ENDPOINTS = ("new", "existing", "nat", "public")
+S3_ENDPOINTS = ("gateway", "nat", "interface")
+ATHENA_SCAN_SCOPES = ("prefix", "window")
+# KMS accepts automatic rotation periods of 90 to 2560 days (RotationPeriodInDays).
+KMS_ROTATION_DAYS = (90, 2560)
+
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Workload))
 # Totals a profile may give directly, and the keys they otherwise follow from.
 DERIVED_TOTALS = {
     "sessions_per_month": {"instances", "sessions_per_instance_per_day"},
     "monthly_ingest_gb": {
         "instances", "sessions_per_instance_per_day", "sessions_per_month", "session_bytes",
-        "cloudwatch_overhead_ratio", "streaming",
+        "cloudwatch_overhead_ratio", "streaming", "stream_events_per_session",
+        "stream_active_share", "stream_envelope_bytes", "control_bytes_share", "session_minutes",
     },
 }  # fmt: skip
-_OPTIONAL_NONE = {"sessions_per_month", "monthly_ingest_gb", "retention_days"}
+_OPTIONAL_NONE = {
+    "sessions_per_month", "monthly_ingest_gb", "retention_days", "cloudwatch_overhead_ratio",
+    "stream_events_per_session",
+}  # fmt: skip
 
 
 def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
@@ -276,7 +357,6 @@ def _validate(w: Workload) -> None:
         )
     positive = {
         "session_bytes": w.session_bytes,
-        "cloudwatch_overhead_ratio": w.cloudwatch_overhead_ratio,
         "compression_ratio": w.compression_ratio,
         "session_minutes": w.session_minutes,
         "search_window_days": w.search_window_days,
@@ -296,6 +376,8 @@ def _validate(w: Workload) -> None:
         "alarms": w.alarms,
         "s3_transition_min_object_bytes": w.s3_transition_min_object_bytes,
         "cloudwatch_kms_requests_per_month": w.cloudwatch_kms_requests_per_month,
+        "stream_events_per_session": w.stream_events_per_session,
+        "stream_envelope_bytes": w.stream_envelope_bytes,
     }
     for key, value in non_negative.items():
         if value is not None and value < 0:
@@ -310,7 +392,11 @@ def _validate(w: Workload) -> None:
             f"compression_ratio is {w.compression_ratio:g}",
             "it is archived ÷ ingested bytes, so at most 1 (AWS's calculator uses 0.15)",
         )
-    if w.cloudwatch_overhead_ratio < 1:
+    _validate_choices(w)
+    for key in ("stream_active_share", "control_bytes_share"):
+        if not 0 <= getattr(w, key) < 1:
+            fail(f"{key} is {getattr(w, key):g}", f"{key} is a share: at least 0, below 1")
+    if w.cloudwatch_overhead_ratio is not None and w.cloudwatch_overhead_ratio < 1:
         fail(
             f"cloudwatch_overhead_ratio is {w.cloudwatch_overhead_ratio:g}",
             "streamed JSON is never smaller than the transcript: use 1 or more",
@@ -355,6 +441,40 @@ def _validate(w: Workload) -> None:
                 f"S3 needs at least {MIN_DAYS_BEFORE_IA} days in STANDARD first",
             )
         previous_days, previous_rank = rule.after_days, rank
+
+
+def _validate_choices(w: Workload) -> None:
+    """The network path, Athena scope and rotation period: one of the values AWS offers."""
+    for key, allowed in (
+        ("logs_endpoint", LOGS_ENDPOINTS),
+        ("s3_endpoint", S3_ENDPOINTS),
+        ("athena_scan_scope", ATHENA_SCAN_SCOPES),
+    ):
+        if getattr(w, key) not in allowed:
+            raise WorkloadError(f"{key} is '{getattr(w, key)}'", "use one of " + ", ".join(allowed))
+    low, high = KMS_ROTATION_DAYS
+    if not low <= w.kms_rotation_days <= high:
+        raise WorkloadError(
+            f"kms_rotation_days is {w.kms_rotation_days}",
+            f"KMS rotates every {low} to {high} days (365 by default)",
+        )
+
+
+def parse_lifecycle(text: str) -> tuple[LifecycleRule, ...]:
+    """``none`` or ``CLASS:DAYS[,CLASS:DAYS…]`` (the --s3-lifecycle flag) as lifecycle rules."""
+    if text.strip().lower() in ("none", ""):
+        return ()
+    rules = []
+    for part in text.split(","):
+        cls, sep, days = part.strip().partition(":")
+        number = _finite(days) if sep else None
+        if number is None or not number.is_integer() or number <= 0:
+            raise WorkloadError(
+                f"--s3-lifecycle '{part.strip()}' is not CLASS:DAYS",
+                "write e.g. GLACIER_IR:90,DEEP_ARCHIVE:180, or none",
+            )
+        rules.append({"after_days": int(number), "storage_class": cls.strip()})
+    return _lifecycle(rules, "--s3-lifecycle")
 
 
 # -- profiles on disk ---------------------------------------------------------------------------

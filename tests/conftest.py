@@ -41,4 +41,5 @@ def plain_workload() -> Workload:
         searches_per_month=0,
         growth_pct_per_month=0,
         s3_lifecycle=(),
+        cloudwatch_overhead_ratio=2.0,  # a flat ratio keeps hand-computed ingestion simple
     )

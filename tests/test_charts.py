@@ -47,7 +47,8 @@ def test_cost_vs_searchability(est):
     assert ax.get_ylabel() == "search score (0–100)"
     assert "s3 is cheapest" in ax.get_title() and "both searches best" in ax.get_title()
     labels = [t.get_text() for t in ax.texts]
-    assert any(text.startswith("s3: \\$2.61/mo") for text in labels)
+    s3_label = f"s3: \\${est.get('s3').steady_state_monthly_usd:,.2f}/mo"
+    assert any(text.startswith(s3_label) for text in labels)
     frontier = [ln for ln in ax.lines if ln.get_label() == "cheapest for its score"]
     assert len(frontier) == 1
     footer = " ".join(t.get_text() for t in ax.figure.texts)

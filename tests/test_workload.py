@@ -21,7 +21,10 @@ def test_defaults_and_derived_volumes():
     w = Workload()
     assert w.region == "ap-northeast-1"
     assert w.base_sessions_per_month == pytest.approx(300 * 1.0 * 365 / 12)
-    assert w.base_ingest_gb == pytest.approx(w.base_sessions_per_month * 60_000 * 2.0 / GIB)
+    # per-event streaming: stripped transcript + one envelope per active second
+    events = w.session_minutes * 60 * w.stream_active_share
+    per_session = 60_000 * (1 - w.control_bytes_share) + events * w.stream_envelope_bytes
+    assert w.base_ingest_gb == pytest.approx(w.base_sessions_per_month * per_session / GIB)
     assert w.retention_months == pytest.approx(365 / DAYS_PER_MONTH)
 
 
@@ -46,6 +49,13 @@ def test_bundled_profile_loads():
         ({"searches_per_month": -2}, "searches_per_month cannot be negative"),
         ({"compression_ratio": 1.5}, "at most 1"),
         ({"cloudwatch_overhead_ratio": 0.5}, "use 1 or more"),
+        ({"logs_endpoint": "vpn"}, "use one of new, existing, nat, public"),
+        ({"s3_endpoint": "direct"}, "use one of gateway, nat, interface"),
+        ({"athena_scan_scope": "all"}, "use one of prefix, window"),
+        ({"kms_rotation_days": 30}, "90 to 2560 days"),
+        ({"stream_active_share": 1.5}, "at least 0, below 1"),
+        ({"control_bytes_share": -0.1}, "at least 0, below 1"),
+        ({"stream_events_per_session": -3}, "cannot be negative"),
         ({"region": "ap-northeast1"}, "did you mean 'ap-northeast-1'"),
         ({"region": "mars-1"}, "unknown region 'mars-1'"),
         ({"retention_days": 100}, "use one of 1, 3, 5"),
@@ -159,3 +169,15 @@ def test_a_flag_clears_the_total_it_feeds():
     assert kept.sessions_per_month == 9125 and kept.monthly_ingest_gb == 2.0
     both = measured.with_overrides(instances=3000, sessions_per_month=100)
     assert both.sessions_per_month == 100
+
+
+def test_lifecycle_flag_text():
+    from costcompare.workload import parse_lifecycle
+
+    assert parse_lifecycle("none") == ()
+    assert parse_lifecycle("glacier_ir:90, DEEP_ARCHIVE:180") == (
+        LifecycleRule(90, "GLACIER_IR"),
+        LifecycleRule(180, "DEEP_ARCHIVE"),
+    )
+    with pytest.raises(WorkloadError, match="is not CLASS:DAYS"):
+        parse_lifecycle("GLACIER_IR")
