@@ -27,6 +27,7 @@ from costcompare.workload import GIB
 
 INSIGHTS_ROW_LIMIT = 10_000
 FILTER_MAX_WINDOW_S = 3600.0
+OLDEST_EVENT_AGE_S = 14 * 86_400  # PutLogEvents rejects events older than 14 days
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,12 @@ def search_cloudwatch(
 
 
 def _created(logs, name: str) -> float:
-    """The group's creation time (nothing in it is older); a clear error when it is missing."""
+    """The oldest time an event of the group can carry: its creation time less the 14 days
+    PutLogEvents accepts events back in time. A clear error when the group is missing."""
     for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name):
         for group in page.get("logGroups", []):
             if group["logGroupName"] == name:
-                return group.get("creationTime", 0) / 1000
+                return group.get("creationTime", 0) / 1000 - OLDEST_EVENT_AGE_S
     raise SearchError(
         f"log group {name!r} does not exist in this region",
         "check --log-group and --region (Session Manager's group is set in its preferences)",

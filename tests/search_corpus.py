@@ -1,0 +1,60 @@
+"""The bundled sample corpus loaded into moto's S3 and CloudWatch Logs, for the search tests.
+
+Moto accepts only events of the last 14 days, so the streamed events are moved to end an hour
+ago (their ``eventTime`` too); the transcripts keep their bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+SAMPLE = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "sample-sessions"
+BUCKET = "ssm-session-logs"
+PREFIX = "sessions"
+LOG_GROUP = "/ssm/sessions"
+REGION = "ap-northeast-1"
+
+
+def sample_transcripts() -> dict[str, bytes]:
+    return {p.name[: -len(".log")]: p.read_bytes() for p in sorted((SAMPLE / "s3").glob("*.log"))}
+
+
+def sessions_with(word: bytes) -> set[str]:
+    """What a grep of the transcripts finds: the expected answer of every backend."""
+    return {sid for sid, data in sample_transcripts().items() if word in data}
+
+
+def load_s3(s3, bucket: str = BUCKET, prefix: str = PREFIX) -> int:
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    total = 0
+    for sid, data in sample_transcripts().items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{sid}.log", Body=data)
+        total += len(data)
+    return total
+
+
+def load_cloudwatch(logs, group: str = LOG_GROUP) -> tuple[float, float]:
+    """Stream the sample's events into ``group``; returns (first, last) event time, seconds."""
+    records = [
+        json.loads(line)
+        for line in (SAMPLE / "cloudwatch" / "filter-log-events.jsonl").read_text().splitlines()
+    ]
+    shift = (time.time() - 3600) * 1000 - max(r["timestamp"] for r in records)
+    shift = int(shift // 1000 * 1000)
+    logs.create_log_group(logGroupName=group)
+    streams: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        stamp = r["timestamp"] + shift
+        body = json.loads(r["message"])
+        body["eventTime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp / 1000))
+        message = json.dumps(body, separators=(",", ":"))
+        streams[r["logStreamName"]].append({"timestamp": stamp, "message": message})
+    for name, events in streams.items():
+        logs.create_log_stream(logGroupName=group, logStreamName=name)
+        events.sort(key=lambda e: e["timestamp"])
+        logs.put_log_events(logGroupName=group, logStreamName=name, logEvents=events)
+    stamps = [e["timestamp"] / 1000 for events in streams.values() for e in events]
+    return min(stamps), max(stamps)
