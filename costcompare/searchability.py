@@ -18,6 +18,7 @@ from typing import Any
 
 from costcompare.errors import WorkloadError
 from costcompare.model import Estimate
+from costcompare.yamlio import clip
 
 REFERENCE = "shared/reference/searchability.md"
 
@@ -242,14 +243,17 @@ def validate_weights(weights: Mapping[str, Any]) -> dict[str, float]:
     for key, value in weights.items():
         if key not in DIMENSIONS:
             raise WorkloadError(
-                f"unknown searchability dimension '{key}'", "use any of " + ", ".join(DIMENSIONS)
+                f"unknown searchability dimension {clip(str(key))}",
+                "use any of " + ", ".join(DIMENSIONS),
             )
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise WorkloadError(f"weight {key} is {value!r}", "it must be a number ≥ 0") from None
+            raise WorkloadError(
+                f"weight {key} is {clip(value)}", "it must be a number ≥ 0"
+            ) from None
         if not math.isfinite(number) or number < 0:
-            raise WorkloadError(f"weight {key} is {value!r}", "it must be a number ≥ 0")
+            raise WorkloadError(f"weight {key} is {clip(value)}", "it must be a number ≥ 0")
         merged[key] = number
     if not any(merged.values()):
         raise WorkloadError("every searchability weight is 0", "give at least one a weight > 0")
@@ -262,21 +266,13 @@ def load_weights(
     """Weights from a YAML file (``dimension: weight``) and/or ``NAME=VALUE`` flags."""
     weights: dict[str, Any] = {}
     if path:
-        import yaml
+        from costcompare.yamlio import load_yaml_mapping
 
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise WorkloadError(f"weights file {path} does not exist", "check the path") from None
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            raise WorkloadError(
-                f"weights file {path} is not readable YAML", "write `dimension: weight` lines"
-            ) from None
-        if not isinstance(data, Mapping):
-            raise WorkloadError(
-                f"weights file {path} is not a mapping", "write `dimension: weight` lines"
+        weights.update(
+            load_yaml_mapping(
+                path, what="weights file", error=WorkloadError, shape="`dimension: weight` lines"
             )
-        weights.update(data)
+        )
     for flag in flags or []:
         name, sep, value = flag.partition("=")
         if not sep:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from costcompare.errors import WorkloadError
+from costcompare.yamlio import clip, reject_unknown_keys
 
 GIB = 2**30
 DAYS_PER_MONTH = 365 / 12
@@ -242,11 +243,14 @@ _OPTIONAL_NONE = {
 
 
 def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
-    for key in data:
-        if key not in FIELD_NAMES:
-            close = difflib.get_close_matches(str(key), FIELD_NAMES, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "see `costcompare estimate --help`"
-            raise WorkloadError(f"{source}: unknown workload key '{key}'", hint)
+    reject_unknown_keys(
+        data,
+        FIELD_NAMES,
+        where=source,
+        kind="workload key",
+        error=WorkloadError,
+        fallback="see `costcompare estimate --help`",
+    )
 
 
 def from_mapping(data: Mapping[str, Any], source: str = "profile") -> Workload:
@@ -270,7 +274,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "profile") -> Workload:
 
 def _coerce(key: str, value: Any, type_name: str, source: str) -> Any:
     def bad(want: str) -> WorkloadError:
-        return WorkloadError(f"{source}: {key} is {value!r}", f"it must be {want}")
+        return WorkloadError(f"{source}: {key} is {clip(value)}", f"it must be {want}")
 
     if value is None:
         if key in _OPTIONAL_NONE:
@@ -319,7 +323,7 @@ def _finite(value: Any) -> float | None:
 def _lifecycle(value: Any, source: str) -> tuple[LifecycleRule, ...]:
     if isinstance(value, Mapping) or not isinstance(value, list | tuple):
         raise WorkloadError(
-            f"{source}: s3_lifecycle is {value!r}",
+            f"{source}: s3_lifecycle is {clip(value)}",
             "it must be a list of {after_days: N, storage_class: CLASS}",
         )
     rules = []
@@ -488,30 +492,16 @@ def default_profile_path() -> Path:
 
 def load_profile(path: str | Path | None = None) -> Workload:
     """Read a YAML profile; the bundled default (Tokyo, 300 instances) when no path is given."""
-    import yaml
+    from costcompare.yamlio import load_yaml_mapping
 
     profile = Path(path) if path else default_profile_path()
-    try:
-        text = profile.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkloadError(
-            f"profile {profile} does not exist",
-            "check the path, or run `costcompare measure --write-profile FILE` to make one",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkloadError(
-            f"cannot read profile {profile}: {exc}", "pass a UTF-8 YAML file"
-        ) from None
-    try:
-        # libyaml's loader where PyYAML has it: the same safe subset, parsed in C.
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" line {where.line + 1}" if where else ""
-        raise WorkloadError(
-            f"profile {profile}{line} is not valid YAML", "write it as `key: value` lines"
-        ) from None
-    return from_mapping(data or {}, source=str(profile))
+    data = load_yaml_mapping(
+        profile,
+        what="profile",
+        error=WorkloadError,
+        missing_fix="check the path, or run `costcompare measure --write-profile FILE` to make one",
+    )
+    return from_mapping(data, source=str(profile))
 
 
 def dump_profile(workload: Workload, comments: Mapping[str, str] | None = None) -> str:

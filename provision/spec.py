@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from costcompare.workload import AWS_REGIONS, CLOUDWATCH_RETENTION_DAYS, LIFECYCLE_CLASSES
+from costcompare.yamlio import clip, load_yaml_mapping, reject_unknown_keys
 from provision.errors import SpecError
 
 DESTINATIONS = ("cloudwatch", "s3", "both")
@@ -208,42 +209,25 @@ def load_options(path: str | Path | None) -> dict[str, Any]:
     """Read a YAML options file; unknown keys or wrong value types are one-line errors."""
     if path is None:
         return {}
-    data = _read_yaml(Path(path))
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise SpecError(f"{path} must be a mapping of option: value", "see --help for the keys")
-    options: dict[str, Any] = {}
-    for raw_key, value in data.items():
-        key = str(raw_key).replace("-", "_")
-        if key not in OPTION_NAMES and key not in CONNECTION_NAMES:
-            known = OPTION_NAMES + CONNECTION_NAMES
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "see --help for the keys"
-            raise SpecError(f"{path}: unknown key {_shown(raw_key)}", hint)
+    data = load_yaml_mapping(
+        path,
+        what="--config file",
+        error=SpecError,
+        shape="`option: value` lines",
+        missing_fix="check the --config path",
+    )
+    options = {str(key).replace("-", "_"): value for key, value in data.items()}
+    reject_unknown_keys(
+        options,
+        OPTION_NAMES + CONNECTION_NAMES,
+        where=str(path),
+        kind="key",
+        error=SpecError,
+        fallback="see --help for the keys",
+    )
+    for key, value in options.items():
         options[key] = _checked_type(path, key, value)
     return options
-
-
-def _read_yaml(path: Path) -> Any:
-    """The parsed file; unreadable, non-UTF-8 or malformed YAML is one line naming the fix."""
-    import yaml
-
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc.strerror}", "check the --config path") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{path} is not UTF-8 text", "save it as UTF-8 YAML") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise SpecError(f"{path} is not valid YAML{where}: {problem}", "fix the file") from None
-    except RecursionError:
-        raise SpecError(f"{path} is nested too deeply", "write a flat mapping") from None
 
 
 def _checked_type(path: str | Path, key: str, value: Any) -> Any:
@@ -260,12 +244,6 @@ def _checked_type(path: str | Path, key: str, value: Any) -> Any:
         f"{path}: {key} must be {kind}, not {type(value).__name__}",
         f"write e.g. {key}: {'[...]' if key in LIST_OPTIONS else '...'} (see --help)",
     )
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """A value for an error message, shortened: a huge value must not flood the terminal."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def merge_options(from_file: Mapping[str, Any], from_cli: Mapping[str, Any]) -> dict[str, Any]:
@@ -353,7 +331,7 @@ def _retention(options: Mapping[str, Any]) -> int | None:
         return 365
     if str(given).strip().lower() in ("0", "never", "none", "forever"):
         raise SpecError(
-            f"retention_days {_shown(given)} is not a retention CloudWatch Logs accepts",
+            f"retention_days {clip(given)} is not a retention CloudWatch Logs accepts",
             "give a number of days (e.g. 365), or --retain-forever to keep logs forever",
         )
     return _int(given, "retention_days")
@@ -373,7 +351,7 @@ def check_endpoint_url(url: str | None) -> str | None:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise SpecError(
-            f"--endpoint-url {_shown(text)} is not a URL",
+            f"--endpoint-url {clip(text)} is not a URL",
             "give http(s)://host[:port], e.g. http://127.0.0.1:5000",
         )
     return text

@@ -306,7 +306,47 @@ PROVISION_INPUTS = [
     ),
 ]
 
-CORPUS: list[Case] = [*ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS]
+
+def billion_laughs() -> str:
+    """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+PLAN = "provision plan --region ap-northeast-1 --config c.yaml"
+YAML_FILES = [
+    # (id, command, the file it reads) × (kind of bad YAML, content, what the line must name)
+    (f"{command_id}-{kind}", command, file, content, names)
+    for command_id, command, file in [
+        ("profile", "estimate --profile p.yaml --out out.json", "p.yaml"),
+        ("weights", "estimate --weights p.yaml --out out.json", "p.yaml"),
+        ("chart-profile", "chart --out charts --profile p.yaml", "p.yaml"),
+        ("diff", "pricing diff --from 2026-07-01 --to 2026-12-01 --workload p.yaml", "p.yaml"),
+        ("config", PLAN.replace("c.yaml", "p.yaml"), "p.yaml"),
+    ]
+    for kind, content, names in [
+        ("billion-laughs", billion_laughs(), "aliases"),
+        ("nested-20000", "a: " + "[" * 20_000 + "]" * 20_000 + "\n", "nest"),
+        ("utf16", "instances: 3\n".encode("utf-16"), "UTF-16"),
+        ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\xff", "not UTF-8"),
+        ("syntax-error", "instances: [3\nregion: x\n", "line 2 column 7 is not valid YAML"),
+        ("duplicate-key", "instances: 3\ninstances: 4\n", "appears twice"),
+        ("tab-indent", "s3_lifecycle:\n\t- after_days: 30\n", "p.yaml"),
+    ]
+]
+YAML = [
+    Case(
+        f"yaml-{case_id}",
+        command,
+        names,
+        files={file: content, "out.json": "{}\n", "charts/break_even.png": b"\x89PNG old"},
+    )
+    for case_id, command, file, content, names in YAML_FILES
+]
+
+CORPUS: list[Case] = [*ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes | None, int]]:

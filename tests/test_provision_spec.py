@@ -194,7 +194,7 @@ def test_retain_forever_is_explicit_and_exclusive():
         ("destination: s3\nbucket: b-1\ntransition: 30\n", "unknown storage class"),
         ("destination: both\nbucket: [a, b]\n", "bucket must be one value, not list"),
         ("destination: both\nsubnet: {a: 1}\n", "subnet must be a list of values, not dict"),
-        ("destination: both\nbucket: x\n  bad: indent\n", "is not valid YAML at line 3"),
+        ("destination: both\nbucket: x\n  bad: indent\n", "line 3 column 6 is not valid YAML"),
         ("destination: cloudwatch\nvpc_id: vpc-12345678\nsubnet: 5\n", "'5' is not a subnet"),
     ],
 )
@@ -211,7 +211,8 @@ def test_config_wrong_types_and_syntax_are_one_line(tmp_path, text, message):
 def test_config_not_utf8_is_one_line(tmp_path, encoding):
     path = tmp_path / "p.yaml"
     path.write_bytes("destination: s3\n".encode(encoding) if encoding else bytes(range(256)))
-    with pytest.raises(SpecError, match="is not UTF-8 text"):
+    expected = "is UTF-16 text" if encoding else "is not UTF-8 text"
+    with pytest.raises(SpecError, match=expected):
         load_options(path)
 
 
