@@ -1,4 +1,4 @@
-"""The AWS side shared by the S3, Athena and CloudWatch backends: clients, errors, waiting."""
+"""Search's view of the one AWS edge (``costcompare.aws``): its clients, its errors, waiting."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from costcompare.aws import ACCESS_DENIED_CODES, AwsContext, aws_error, error_code
 from costcompare.errors import CostCompareError
-from costcompare.measure.aws import AwsOptions, aws_error
 from costcompare.search.query import SearchError
+
+AwsOptions = AwsContext
 
 # What each backend needs, named in the one-line error when AWS says access is denied.
 PERMISSIONS = {
@@ -26,10 +28,14 @@ def translate(exc: Exception, backend: str, what: str) -> CostCompareError:
     """One line for a failed AWS call; access denied names the permissions the backend needs."""
     if isinstance(exc, CostCompareError):
         return exc
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-    if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+    if error_code(exc) in ACCESS_DENIED_CODES:
         return SearchError(f"{what}: access denied", f"the caller needs {PERMISSIONS[backend]}")
-    return aws_error(exc, what)
+    fixes = {
+        "NoSuchBucket": "check the bucket in --s3",
+        "ResourceNotFoundException": "check --log-group and --region",
+        "InvalidRequestException": "check --athena-table, --athena-workgroup and --athena-output",
+    }
+    return aws_error(exc, what, error=SearchError, fixes=fixes)
 
 
 def wait(

@@ -108,6 +108,8 @@ def _jobs(query, sources: Sources, aws: AwsOptions, book, progress):
 def _resolve_book(pricing: _Pricing, aws: AwsOptions) -> None:
     """The prices of the region searched; a search still runs when the table lacks them."""
     pricing.region = aws_region(aws)
+    if pricing.region is None:
+        return  # the first client call says no region is set
     try:
         pricing.book = pricing.table.resolve(pricing.region, pricing.date)
     except CostCompareError as exc:
@@ -118,6 +120,7 @@ def _book_date(pricing: _Pricing) -> dt.date | None:
     return pricing.book.pricing_date if pricing.book else pricing.date
 
 
-def aws_region(aws: AwsOptions) -> str:
+def aws_region(aws: AwsOptions) -> str | None:
     """The region the clients will use (flag, AWS_REGION, AWS_DEFAULT_REGION or the profile)."""
-    return aws.client("sts").meta.region_name
+    aws.session  # noqa: B018 - resolves the region
+    return aws.region
