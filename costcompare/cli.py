@@ -261,6 +261,13 @@ def estimate(
         list[str] | None,
         typer.Option(help="One searchability weight, NAME=VALUE (repeatable), e.g. alerting=3."),
     ] = None,
+    searches_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="A saved `costcompare search -o json` result: its measured cost and time per "
+            "search replace the modelled ones."
+        ),
+    ] = None,
     instances: Annotated[int | None, typer.Option(help="EC2 instances in the fleet.")] = None,
     sessions_per_instance_per_day: Annotated[float | None, typer.Option()] = None,
     sessions_per_month: Annotated[
@@ -356,6 +363,8 @@ def estimate(
         table=load_table(pricing_file),
         weights=search_weights,
     )
+    if searches_from:
+        _apply_searches(result, searches_from)
     text = render(result, output.value, money=money, explain=explain)
     if out:
         write_atomic(out, text)
@@ -433,6 +442,20 @@ def chart(
     if report:
         write_atomic(report, design_review_markdown(result, paths, report, money))
         typer.echo(f"wrote {report}")
+
+
+def _apply_searches(result, path: Path) -> None:
+    """Measured searches (``--searches-from``) replace the modelled figures per search."""
+    from costcompare.search.result import load_measured
+    from costcompare.searchability import apply_measured
+
+    measured = load_measured(path)
+    changed = apply_measured(result.searchability, measured, result.workload.searches_per_month)
+    if changed:
+        result.notes.append(
+            f"Cost and time per search of {', '.join(changed)} are measured ({path}); the "
+            "cost lines still model searches over the workload's volumes."
+        )
 
 
 def _money(currency: str, fx_rate: float | None):

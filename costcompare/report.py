@@ -81,7 +81,8 @@ def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[lis
             [
                 f"{search.score:.0f}/100",
                 duration_text(search.time_to_searchable_s),
-                money(search.cost_per_search_usd, digits=4),
+                money(search.cost_per_search_usd, digits=4)
+                + (" (measured)" if search.measured else ""),
             ]
             if search
             else []
@@ -275,7 +276,8 @@ def searchability_markdown(estimate: Estimate, money: Money = Money()) -> str:
         lost = " (lost if the instance stops)" if s.loses_session_on_instance_stop else ""
         rows.append(
             f"| {dest.name} | {s.score:.0f} | {duration_text(s.time_to_searchable_s)}{lost} | "
-            f"{money(s.cost_per_search_usd, digits=4)} | {money(s.monthly_search_usd)} | "
+            f"{money(s.cost_per_search_usd, digits=4)}{' (measured)' if s.measured else ''} | "
+            f"{money(s.monthly_search_usd)} | "
             f"{s.capabilities.full_text_search} | {s.capabilities.query_language} | "
             f"{s.alerting}/2 | {s.immutability}/3 |"
         )

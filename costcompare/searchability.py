@@ -142,6 +142,10 @@ class Searchability:
     dimension_scores: dict[str, float]
     weights: dict[str, float]
     capabilities: Capabilities
+    # Set by apply_measured: a real search's time to result, and which figures were measured.
+    search_seconds: float | None = None
+    measured: tuple[str, ...] = ()
+    measured_from: str | None = None
 
     @property
     def score(self) -> float:
@@ -165,6 +169,9 @@ class Searchability:
             },
             "dimension_scores": dict(self.dimension_scores),
             "weights": dict(self.weights),
+            "search_seconds": self.search_seconds,
+            "measured": list(self.measured),
+            "measured_from": self.measured_from,
             "full_text_search": self.capabilities.full_text_search,
             "query_language": self.capabilities.query_language,
             "source": self.capabilities.source,
@@ -235,6 +242,35 @@ def assess(
             capabilities=caps,
         )
     return result
+
+
+# Which modelled destinations a measured search stands for: auditors search CloudWatch when
+# logs go to both (the model prices no Athena for `both`).
+MEASURED_FOR = {"cloudwatch": ("cloudwatch", "both"), "s3": ("s3",)}
+
+
+def apply_measured(
+    assessed: Mapping[str, Searchability], measured: Mapping[str, Any], searches_per_month: float
+) -> list[str]:
+    """Replace the modelled cost per search with a measured one (``costcompare search``'s saved
+    result: per destination, ``cost_usd``, ``seconds``, ``backend``, ``source``), rescore, and
+    record the time to result. Returns the destinations changed."""
+    changed = []
+    for measured_name, search in measured.items():
+        for name in MEASURED_FOR.get(measured_name, ()):
+            s = assessed.get(name)
+            if s is None:
+                continue
+            s.cost_per_search_usd = float(search.cost_usd)
+            s.monthly_search_usd = s.cost_per_search_usd * searches_per_month
+            s.dimension_scores["search_cost"] = _log_scale(
+                s.cost_per_search_usd, *SEARCH_COST_SCALE_USD
+            )
+            s.search_seconds = float(search.seconds)
+            s.measured = ("cost_per_search_usd", "monthly_search_usd", "search_seconds")
+            s.measured_from = f"{search.backend} search of {search.source}"
+            changed.append(name)
+    return changed
 
 
 def validate_weights(weights: Mapping[str, Any]) -> dict[str, float]:

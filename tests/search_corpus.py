@@ -58,3 +58,17 @@ def load_cloudwatch(logs, group: str = LOG_GROUP) -> tuple[float, float]:
         logs.put_log_events(logGroupName=group, logStreamName=name, logEvents=events)
     stamps = [e["timestamp"] / 1000 for events in streams.values() for e in events]
     return min(stamps), max(stamps)
+
+
+def report_insights_bytes(monkeypatch, scanned: int) -> None:
+    """Make moto's GetQueryResults carry statistics.bytesScanned, as Logs Insights does."""
+    from moto.logs.models import LogQuery
+
+    plain = LogQuery.to_result_json
+
+    def with_statistics(self):
+        reply = plain(self)
+        reply["statistics"] = {"bytesScanned": float(scanned), "recordsMatched": 1.0}
+        return reply
+
+    monkeypatch.setattr(LogQuery, "to_result_json", with_statistics)

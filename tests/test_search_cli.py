@@ -87,3 +87,95 @@ def test_a_failing_backend_still_reports_the_others():
         "error: local folder /nonexistent: /nonexistent does not exist — pass an existing "
         "folder to --path"
     ]
+
+
+def test_every_backend_finds_the_same_sessions_and_estimate_reads_the_result(tmp_path, monkeypatch):
+    """The acceptance run on moto: the sample transcripts in S3, their events streamed to a log
+    group; `search sudo` on the folder, the S3 scan, Athena and Insights gives one answer, and
+    `estimate --searches-from` takes the measured cost and time per search from it."""
+    import boto3
+    from moto import mock_aws
+    from moto.athena.models import athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from search_corpus import (
+        BUCKET,
+        LOG_GROUP,
+        PREFIX,
+        REGION,
+        load_cloudwatch,
+        load_s3,
+        report_insights_bytes,
+    )
+    from test_search_s3 import _canned_rows
+
+    saved = tmp_path / "search.json"
+    report_insights_bytes(monkeypatch, 5 << 30)
+    with mock_aws():
+        load_s3(boto3.client("s3", region_name=REGION))
+        load_cloudwatch(boto3.client("logs", region_name=REGION))
+        boto3.client("athena", region_name=REGION).create_work_group(Name="costcompare")
+        athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue.append(
+            _canned_rows(b"sudo")
+        )
+        result = runner.invoke(
+            app,
+            ["search", "sudo", "--path", str(SAMPLE / "s3"), "--s3", f"s3://{BUCKET}/{PREFIX}/",
+             "--athena-table", "ssm_logs.session_lines", "--athena-workgroup", "costcompare",
+             "--athena-output", "s3://results/", "--log-group", LOG_GROUP,
+             "--region", REGION, "-o", "json", "--out", str(saved)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(saved.read_text())
+    backends = [b["backend"] for b in doc["backends"]]
+    assert backends == ["local", "s3-scan", "athena", "cloudwatch-insights"]
+    for backend in backends:
+        assert _sessions(doc, backend) == SUDO_SESSIONS, backend
+    assert doc["region"] == REGION and doc["pricing_date"]
+    scan = doc["backends"][1]
+    assert scan["cost_usd"] == pytest.approx(sum(line["usd"] for line in scan["cost"]))
+    assert scan["cost_usd"] > 0 and scan["seconds"] > 0
+
+    estimate = runner.invoke(
+        app, ["estimate", "--region", REGION, "--searches-from", str(saved), "-o", "json"]
+    )
+    assert estimate.exit_code == 0, estimate.output
+    out = {d["name"]: d["searchability"] for d in json.loads(estimate.stdout)["destinations"]}
+    athena = doc["backends"][2]  # cheaper than the scan? the cheapest S3 search counts
+    cheapest_s3 = min(scan["cost_usd"], athena["cost_usd"])
+    assert out["s3"]["cost_per_search_usd"] == pytest.approx(cheapest_s3)
+    assert out["s3"]["measured"] == ["cost_per_search_usd", "monthly_search_usd", "search_seconds"]
+    insights = doc["backends"][3]
+    assert insights["bytes_scanned"] == 5 << 30 and insights["priced"]
+    for name in ("cloudwatch", "both"):
+        assert out[name]["cost_per_search_usd"] == pytest.approx(insights["cost_usd"])
+        assert out[name]["search_seconds"] == pytest.approx(insights["seconds"])
+        assert out[name]["measured_from"].startswith("cloudwatch-insights search of log group")
+    assert out["cloudwatch-ia"]["measured"] == [] and out["cloudwatch-ia"]["search_seconds"] is None
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "does not exist"),
+        ("not json", "not a JSON file"),
+        ('{"kind": "something else"}', "not a saved search result"),
+    ],
+)
+def test_estimate_rejects_a_bad_searches_from_file(tmp_path, content, words):
+    path = tmp_path / "search.json"
+    if content is not None:
+        path.write_text(content)
+    result = runner.invoke(app, ["estimate", "--searches-from", str(path)])
+    assert result.exit_code == 2 and words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_local_search_measures_no_destination(tmp_path):
+    saved = tmp_path / "local.json"
+    runner.invoke(
+        app, ["search", "sudo", "--path", str(SAMPLE / "s3"), "-o", "json", "--out", str(saved)]
+    )
+    result = runner.invoke(app, ["estimate", "--searches-from", str(saved)])
+    assert (
+        result.exit_code == 2 and "no successful, priced S3 or CloudWatch search" in result.stderr
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from moto import mock_aws
-from search_corpus import LOG_GROUP, REGION, load_cloudwatch, sessions_with
+from search_corpus import LOG_GROUP, REGION, load_cloudwatch, report_insights_bytes, sessions_with
 
 from costcompare.pricing import default_table
 from costcompare.search.awsutil import AwsOptions
@@ -37,18 +37,8 @@ def book():
 
 @pytest.fixture
 def reported_bytes(monkeypatch):
-    """Make moto's GetQueryResults carry statistics.bytesScanned, as Insights does."""
-    from moto.logs.models import LogQuery
-
     scanned = 123_456_789
-    plain = LogQuery.to_result_json
-
-    def with_statistics(self):
-        reply = plain(self)
-        reply["statistics"] = {"bytesScanned": float(scanned), "recordsMatched": 1.0}
-        return reply
-
-    monkeypatch.setattr(LogQuery, "to_result_json", with_statistics)
+    report_insights_bytes(monkeypatch, scanned)
     return scanned
 
 
@@ -77,7 +67,7 @@ def test_insights_without_statistics_is_not_priced(aws, book):
     result = search_cloudwatch(
         LogGroupTarget(LOG_GROUP, "insights"), SearchQuery("sudo"), aws, book
     )
-    assert result.bytes_scanned is None and result.cost == []
+    assert result.bytes_scanned is None and result.cost == [] and not result.priced
     assert any("no bytesScanned" in n for n in result.notes)
 
 

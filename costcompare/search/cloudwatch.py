@@ -127,6 +127,7 @@ def _insights(logs, target, query, since, until, book) -> BackendResult:
     result.sessions = [s for s in sessions.values() if s.matches]
     scanned = reply.get("statistics", {}).get("bytesScanned")
     if scanned is None:
+        result.priced = False
         result.notes.append("the service returned no bytesScanned statistic: cost not priced")
     else:
         result.bytes_scanned = int(scanned)

@@ -112,6 +112,7 @@ class BackendResult:
     query_text: str | None = None
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    priced: bool = True  # False: the service reported no usage to price (cost_usd is not it)
 
     @property
     def cost_usd(self) -> float:
@@ -132,6 +133,7 @@ class BackendResult:
             "bytes_scanned": self.bytes_scanned,
             "bytes_basis": self.bytes_basis,
             "cost_usd": self.cost_usd,
+            "priced": self.priced,
             "cost": [line.as_dict() for line in self.cost],
             "query_text": self.query_text,
             "notes": list(self.notes),
@@ -298,7 +300,7 @@ def load_measured(path: str | Path) -> dict[str, MeasuredSearch]:
             raise SearchError(
                 f"--searches-from {file} has a malformed backend entry", fix
             ) from None
-        if not raw.get("ok") or not item.destination:
+        if not raw.get("ok") or not raw.get("priced", True) or not item.destination:
             continue
         if not (math.isfinite(item.cost_usd) and item.cost_usd >= 0 and item.seconds >= 0):
             raise SearchError(f"--searches-from {file} has a negative or infinite figure", fix)
@@ -307,8 +309,8 @@ def load_measured(path: str | Path) -> dict[str, MeasuredSearch]:
             measured[item.destination] = item
     if not measured:
         raise SearchError(
-            f"--searches-from {file} holds no successful S3 or CloudWatch search",
-            "search an S3 prefix (--s3) or a log group (--log-group); a local folder measures "
-            "no destination",
+            f"--searches-from {file} holds no successful, priced S3 or CloudWatch search",
+            "search an S3 prefix (--s3, --athena-table) or a log group (--log-group); a local "
+            "folder measures no destination, an unpriced search no cost",
         )
     return measured

@@ -73,6 +73,7 @@ def run_search(
             errors.append(exc)
             backend = BackendResult(kind, None, label, error=str(exc))
         if backend.ok and backend.destination and pricing.problem:
+            backend.priced = False
             backend.notes.append(f"not priced: {pricing.problem}")
         results.append(backend)
     if len(errors) == len(results):
