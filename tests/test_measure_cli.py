@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -35,6 +36,7 @@ def test_path_writes_a_profile_that_estimate_reads(tmp_path, corpus):
             str(out),
             "--instances",
             "3",
+            "--file-times",
             "--no-progress",
         ],
     )
@@ -99,3 +101,33 @@ def test_user_errors_are_one_line(tmp_path, args, message):
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert not (tmp_path / "p.yaml").exists()
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "sample-sessions"
+
+
+def test_copied_transcripts_are_not_dated_by_their_copy_time(tmp_path):
+    """Issue 12.2: the shipped transcripts carry checkout times; measure asks for the period
+    instead of reading 24 sessions in one day, and measures 4/day once given --days 6."""
+    out = tmp_path / "m.yaml"
+    args = ["measure", "--path", str(SAMPLE / "s3"), "--instances", "40", "--no-progress"]
+    shown = runner.invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "sessions/day" not in shown.stdout.replace("in sessions/day", "")
+    assert "pass --days" in shown.stdout
+    refused = runner.invoke(app, [*args, "--write-profile", str(out)])
+    assert refused.exit_code == 2 and "--days" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and not out.exists()
+    given = runner.invoke(app, [*args, "--days", "6", "--write-profile", str(out), "-o", "json"])
+    assert given.exit_code == 0, given.output
+    (source,) = json.loads(given.stdout)["sources"]
+    assert source["sessions"] == 24 and source["sessions_per_day"] == 4
+    assert load_profile(out).sessions_per_instance_per_day == pytest.approx(4 / 40)
+
+
+def test_transcripts_next_to_their_cloudwatch_export_take_its_dates():
+    result = runner.invoke(app, ["measure", "--path", str(SAMPLE), "-o", "json"])
+    (source,) = json.loads(result.stdout)["sources"]
+    assert source["sessions"] == 24 and source["size_basis"] == "transcript"
+    assert source["sessions_per_day"] == 4
+    assert (source["first_day"], source["last_day"]) == ("2025-03-01", "2025-03-06")

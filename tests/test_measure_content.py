@@ -10,9 +10,9 @@ from costcompare.measure.content import (
     MAX_EVENT_RAW_BYTES,
     NoiseCounter,
     pack_lines,
-    parse_event,
     scan_transcript,
 )
+from costcompare.measure.events import parse_event
 from costcompare.measure.fixtures import recordings
 
 # Independent definition: CSI (params/intermediates 0x20-0x3F, final 0x40-0x7E), OSC up to BEL

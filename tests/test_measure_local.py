@@ -35,7 +35,7 @@ def test_transcripts_give_counts_sizes_dates_and_content(s3_folder):
     files = sorted((s3_folder / "sessions").glob("*.log"))
     sizes = [f.stat().st_size for f in files]
     data = b"".join(f.read_bytes() for f in files)
-    m = measure_local(s3_folder)
+    m = measure_local(s3_folder, file_times=True)
     assert m.sessions == len(files) == 24
     assert m.sizes["total_bytes"] == sum(sizes)
     assert m.sizes["mean"] == pytest.approx(statistics.fmean(sizes))
@@ -141,7 +141,8 @@ def test_empty_or_missing_folder(tmp_path):
 
 
 def test_profile_round_trips_into_estimate(tmp_path, s3_folder):
-    m = measure_local(s3_folder)
+    m = measure_local(s3_folder, days=8)
+    assert m.sessions_per_day == 24 / 8
     workload, comments = to_workload([m], Workload(), instances=4)
     assert workload.session_bytes == pytest.approx(m.sizes["mean"], abs=0.1)
     assert workload.instances == 4
@@ -228,3 +229,67 @@ def test_compression_ratios_are_deflate_without_gzip_headers(s3_folder):
     m = measure_local(s3_folder)
     expected = sum(len(gzip.compress(d, 6)) - 18 for d in data) / sum(map(len, data))
     assert m.transcript_compression_ratio == pytest.approx(expected, rel=1e-3)
+
+
+def test_transcripts_dated_by_their_header_or_path_not_by_file_time(tmp_path):
+    """Issue 12.2: copy times (all today) never make a rate; dates written in the transcript or
+    its path do, and undated ones need --days."""
+    (tmp_path / "2025" / "03" / "02").mkdir(parents=True)
+    (tmp_path / "2025" / "03" / "02" / "bob-0000000000000000a.log").write_bytes(b"$ ls\r\n")
+    (tmp_path / "carol-0000000000000000b.log").write_bytes(
+        b"Script started on 2025-03-05 09:00:00+00:00 [TERM=xterm]\n$ ls\r\n"
+    )
+    (tmp_path / "dave-0000000000000000c.log").write_bytes(
+        b"**********************\r\nWindows PowerShell transcript start\r\n"
+        b"Start time: 20250303120000\r\nUsername: EC2AMAZ\\ssm-user\r\n"
+    )
+    m = measure_local(tmp_path)
+    assert (m.first_day, m.last_day) == (dt.date(2025, 3, 2), dt.date(2025, 3, 5))
+    assert m.sessions_per_day == pytest.approx(3 / 4)
+    (tmp_path / "eve-0000000000000000d.log").write_bytes(b"$ whoami\r\n")
+    m = measure_local(tmp_path)
+    assert m.sessions == 4 and m.sessions_per_day == pytest.approx(3 / 4)
+    assert any("had no date" in note for note in m.notes)
+    assert measure_local(tmp_path, days=8).sessions_per_day == pytest.approx(4 / 8)
+
+
+def test_undated_transcripts_need_days_for_a_profile(tmp_path, s3_folder):
+    today = dt.datetime.now(dt.UTC).timestamp()
+    for f in (s3_folder / "sessions").glob("*.log"):
+        os.utime(f, (today, today))  # as a copy leaves them
+    m = measure_local(s3_folder)
+    assert m.sessions == 24 and m.sessions_per_day is None and m.first_day is None
+    with pytest.raises(MeasureError, match=r"carry no dates.*--days"):
+        to_workload([m], Workload())
+    with pytest.raises(MeasureError, match="--days"):
+        measure_local(s3_folder, days=0)
+
+
+def test_four_large_files_give_every_ratio_within_the_sample_budget(tmp_path):
+    """Issue 12.3: every file is larger than the budget's share of it; each gives a range of
+    its share instead of being skipped (or read whole)."""
+    block = b"\x1b[01;34mdir\x1b[0m  file.txt  some output line of text\r\n" * 1000
+    for n in range(4):
+        with (tmp_path / f"alice-{n:017x}.log").open("wb") as fh:
+            for _ in range(4 * 2**20 // len(block) + 1):
+                fh.write(block)
+    total = sum(f.stat().st_size for f in tmp_path.iterdir())
+    budget = 2 << 20
+    m = measure_local(tmp_path, sample_bytes=budget, noise_bytes=budget)
+    assert m.sessions == 4 and m.sizes["total_bytes"] == total
+    assert budget * 0.99 <= m.overhead_sample_bytes <= budget * 1.01
+    assert budget * 0.99 <= m.noise_scanned_bytes <= budget * 1.01
+    gz = (len(gzip.compress(block * 40, 6)) - 18) / (len(block) * 40)
+    assert m.transcript_compression_ratio == pytest.approx(gz, rel=0.05)
+    assert m.ansi_share == pytest.approx(reference(block)[0] / len(block), rel=0.01)
+    assert m.overhead_ratio > 1 and 0 < m.compression_ratio < 1
+
+
+def test_samples_grow_with_the_corpus_between_floor_and_cap():
+    from costcompare.measure.local import NOISE_SAMPLE, STREAM_SAMPLE
+
+    assert STREAM_SAMPLE.budget(1 << 20) == STREAM_SAMPLE.floor
+    assert STREAM_SAMPLE.budget(2 << 30) == (2 << 30) // 256
+    assert STREAM_SAMPLE.budget(1 << 40) == STREAM_SAMPLE.cap
+    assert NOISE_SAMPLE.budget(1 << 30) == (1 << 30) // 32
+    assert STREAM_SAMPLE.budget(1 << 40, fixed=5) == 5

@@ -15,7 +15,9 @@ from costcompare.errors import MeasureError
 MEASURE_EXAMPLES = """
 Examples:
 
-  costcompare measure --path ./session-logs --write-profile measured.yaml
+  costcompare measure --path ./session-logs --days 14 --write-profile measured.yaml
+
+  aws s3 sync s3://my-ssm-logs/sessions/ ./logs && costcompare measure --path ./logs --file-times
 
   costcompare measure --s3 s3://my-ssm-logs/sessions/ --region ap-northeast-1
 
@@ -115,13 +117,30 @@ def measure_command(
     inventory_prefix: Annotated[
         str, typer.Option(help="Only inventory keys under this prefix (the sessions' prefix).")
     ] = "",
-    days: Annotated[int, typer.Option(help="CloudWatch: measure the last N days.")] = 30,
+    days: Annotated[
+        float | None,
+        typer.Option(
+            help="CloudWatch: measure the last N days (default 30). Local: the days the logs "
+            "cover, needed when transcripts carry no dates."
+        ),
+    ] = None,
+    file_times: Annotated[
+        bool,
+        typer.Option(
+            "--file-times",
+            help="Local: date transcripts by file time (right only for `aws s3 sync` copies).",
+        ),
+    ] = False,
     sample: Annotated[
         int, typer.Option(help="S3/CloudWatch: objects or sessions read for content.")
     ] = 50,
     sample_mb: Annotated[
-        int, typer.Option(help="Local: MB of transcripts gzipped and stream-simulated.")
-    ] = 32,
+        int | None,
+        typer.Option(
+            help="Local: MB of transcripts gzipped and stream-simulated "
+            "(default: 1/256 of the corpus, 4 to 32 MB)."
+        ),
+    ] = None,
     instances: Annotated[
         int | None,
         typer.Option(help="Instances the measured sessions came from (S3 logs do not say)."),
@@ -155,18 +174,29 @@ def measure_command(
         to_json,
         to_workload,
     )
+    from costcompare.measure.cloudwatch import DEFAULT_DAYS
 
     if not (path or s3 or s3_inventory or log_group):
         raise MeasureError("nothing to measure", "give --path, --s3, --s3-inventory or --log-group")
-    if sample < 1 or sample_mb < 1:
+    if sample < 1 or (sample_mb is not None and sample_mb < 1):
         raise MeasureError("--sample and --sample-mb must be at least 1")
+    if days is not None and not 0 < days <= 3653:
+        raise MeasureError(f"--days {days:g}", "give a number of days from 1 to 3653")
     aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
     show = sys.stderr.isatty() if progress is None else progress
     results = []
     with _RichProgress() if show else _Quiet() as bar:
         for folder in path or []:
+            sample_bytes = sample_mb << 20 if sample_mb else None
             results.append(
-                measure_local(folder, sample_bytes=sample_mb << 20, seed=seed, progress=bar)
+                measure_local(
+                    folder,
+                    days=days,
+                    file_times=file_times,
+                    sample_bytes=sample_bytes,
+                    seed=seed,
+                    progress=bar,
+                )
             )
         for uri in s3 or []:
             results.append(measure_s3(uri, aws, sample=sample, seed=seed, progress=bar))
@@ -174,7 +204,9 @@ def measure_command(
             results.append(measure_inventory(manifest, aws, prefix=inventory_prefix, progress=bar))
         for group in log_group or []:
             results.append(
-                measure_cloudwatch(group, aws, days=days, sample=sample, seed=seed, progress=bar)
+                measure_cloudwatch(
+                    group, aws, days=days or DEFAULT_DAYS, sample=sample, seed=seed, progress=bar
+                )
             )
     workload = None
     if write_profile:

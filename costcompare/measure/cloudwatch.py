@@ -17,8 +17,9 @@ import random
 
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import AwsOptions, aws_error
-from costcompare.measure.content import MalformedEvent, epoch_seconds, parse_event
+from costcompare.measure.events import MalformedEvent, parse_event
 from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
+from costcompare.measure.times import epoch_seconds
 
 DEFAULT_SAMPLE = 50
 DEFAULT_DAYS = 30

@@ -1,28 +1,28 @@
 """What the bytes of a session log are: terminal noise, compressibility, streamed-JSON overhead.
 
-Two formats (shared/reference/searchability.md, "Formats the tool must read"):
+Two formats (the AWS Session Manager documentation on session logging):
 - a transcript (the S3 object): raw terminal output, ANSI and control characters intact;
 - streamed CloudWatch events: JSON with the output lines in ``sessionData`` (≤ 33,000 raw bytes per
   event, escape sequences written as ``\\u001b``), or plain text when streaming is off.
 
-Cheap figures (size, ANSI/control share, UTF-8 validity) are computed on every byte with numpy;
-the costly ones (gzip, the simulated JSON stream) only on files chosen for the sample.
+Size is counted on every byte; ANSI/control share and UTF-8 validity (numpy) on a noise range,
+gzip and the simulated JSON stream (the costliest) on a sample range, each chosen per file by
+the caller so that samples grow with the corpus but stay within a budget.
 """
 
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 CHUNK = 1 << 20
-HEAD_BYTES = 64 * 1024
+HEAD_BYTES = 8 * 1024  # enough to tell binary files, as git's 8,000-byte check does
 MAX_EVENT_RAW_BYTES = 33_000  # the agent's limit of raw output bytes per streamed event
 GZIP_LEVEL = 6  # gzip's default level: the stand-in for CloudWatch's (unpublished) archive codec
 # Below this many sampled bytes a compression ratio says more about gzip's block overhead than
@@ -32,7 +32,7 @@ _LF, _TAB, _ESC, _BEL, _DEL = 0x0A, 0x09, 0x1B, 0x07, 0x7F
 _CARRY_LIMIT = 4096  # an escape sequence longer than this is counted as ended at the chunk end
 
 
-def _gzip() -> Any:
+def deflater() -> Any:
     """gzip -6's deflate stream without gzip's 18-byte header and trailer: a container per
     file or stream would otherwise weigh on small samples, and no archive stores it per line."""
     return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -15)
@@ -221,7 +221,7 @@ class StreamSimulator:
         self.raw_bytes = 0
         self.json_bytes = 0
         self.events = 0
-        self._gz = _gzip()
+        self._gz = deflater()
         self.gzip_bytes = 0
         self._tail = b""
 
@@ -252,18 +252,24 @@ class StreamSimulator:
 
 # -- one transcript ---------------------------------------------------------------------------
 
+Range = tuple[int, int]  # [start, stop) byte offsets within one transcript
+WHOLE: Range = (0, 1 << 62)
+
 
 @dataclass
 class TranscriptScan:
-    """What one transcript held. ``kind`` is "transcript", "binary" or "empty"."""
+    """What one transcript held. ``kind`` is "transcript", "binary" or "empty".
+
+    Escape/control bytes and UTF-8 validity are counted over ``noise_bytes`` (the noise range),
+    gzip and the simulated stream over ``sample_bytes`` (the sample range)."""
 
     size: int = 0
     kind: str = "transcript"
     non_utf8: bool = False
     escape_bytes: int = 0
     control_bytes: int = 0
-    sampled: bool = False  # gzipped and stream-simulated
-    noise: bool = True  # escape/control bytes counted
+    noise_bytes: int = 0
+    sample_bytes: int = 0
     gzip_bytes: int = 0
     stream_json_bytes: int = 0
     stream_gzip_bytes: int = 0
@@ -274,45 +280,66 @@ def looks_binary(head: bytes) -> bool:
     """NUL bytes or mostly undecodable bytes: not terminal output (a zip, an image, garbage)."""
     if not head:
         return False
-    bad = head.count(b"\x00") + head.decode("utf-8", "replace").count("\ufffd")
+    bad = head.count(b"\x00")
+    if not head.isascii():
+        bad += head.decode("utf-8", "replace").count("\ufffd")
     return bad / len(head) > 0.10
 
 
-class TranscriptScanner:
-    """Feed a transcript chunk by chunk; ``close()`` gives its TranscriptScan.
+def _part(data: bytes | memoryview, start: int, wanted: Range | None) -> bytes:
+    """The bytes of ``data`` (which starts at offset ``start``) that fall in ``wanted``."""
+    if wanted is None:
+        return b""
+    lo, hi = max(wanted[0] - start, 0), min(wanted[1] - start, len(data))
+    return bytes(data[lo:hi]) if lo < hi else b""
 
-    ``sample=True`` also gzips it and simulates its streamed JSON (the costly part);
-    ``noise=False`` skips counting escape/control bytes (the next costliest).
+
+class TranscriptScanner:
+    """Feed a transcript chunk by chunk (bytes or a memoryview the caller reuses afterwards);
+    ``close()`` gives its TranscriptScan.
+
+    Every byte counts to the size. Bytes in ``noise`` also have their escape/control bytes
+    counted and their UTF-8 checked; bytes in ``sample`` are also gzipped and turned into the
+    simulated JSON stream (the costly part). ``None`` skips a figure; ``WHOLE`` is every byte.
     """
 
-    def __init__(self, sample: bool = False, noise: bool = True) -> None:
-        self.scan = TranscriptScan(sampled=sample, noise=noise or sample)
+    def __init__(self, sample: Range | None = None, noise: Range | None = WHOLE) -> None:
+        self.scan = TranscriptScan()
+        self._ranges = (sample, noise)
         self._noise = NoiseCounter()
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._gz = _gzip() if sample else None
+        self._gz = deflater() if sample else None
         self._stream = StreamSimulator() if sample else None
-        self._first = True
 
-    def feed(self, data: bytes) -> bool:
+    def feed(self, data: bytes | memoryview) -> bool:
         """Returns False once the content is known to be binary (stop reading)."""
-        if self._first:
-            self._first = False
-            if looks_binary(data[:HEAD_BYTES]):
-                self.scan.kind = "binary"
-                return False
-        self.scan.size += len(data)
-        if self.scan.noise:
-            self._noise.feed(data)
-        if not self.scan.non_utf8 and not data.isascii():
-            try:
-                self._utf8.decode(data)
-            except UnicodeDecodeError:
-                self.scan.non_utf8 = True
-        if self._gz is not None:
-            self.scan.gzip_bytes += len(self._gz.compress(data))
-        if self._stream is not None:
-            self._stream.feed(data)
+        scan = self.scan
+        start = scan.size
+        if start == 0 and looks_binary(bytes(data[:HEAD_BYTES])):
+            scan.kind = "binary"
+            return False
+        scan.size += len(data)
+        sample, noise = self._ranges
+        if part := _part(data, start, noise):
+            self._count_noise(part, first=scan.noise_bytes == 0 and start > 0)
+        if part := _part(data, start, sample):
+            scan.sample_bytes += len(part)
+            assert self._gz is not None and self._stream is not None
+            scan.gzip_bytes += len(self._gz.compress(part))
+            self._stream.feed(part)
         return True
+
+    def _count_noise(self, part: bytes, first: bool) -> None:
+        self.scan.noise_bytes += len(part)
+        self._noise.feed(part)
+        if self.scan.non_utf8 or part.isascii():
+            return
+        if first:  # a range that starts inside a character: skip its continuation bytes
+            part = part[next((i for i, b in enumerate(part[:4]) if b & 0xC0 != 0x80), 0) :]
+        try:
+            self._utf8.decode(part)
+        except UnicodeDecodeError:
+            self.scan.non_utf8 = True
 
     def close(self) -> TranscriptScan:
         scan = self.scan
@@ -323,9 +350,10 @@ class TranscriptScanner:
             return scan
         self._noise.feed(b"", final=True)
         scan.escape_bytes, scan.control_bytes = self._noise.escape_bytes, self._noise.control_bytes
-        if not scan.non_utf8:
+        noise = self._ranges[1]
+        if not scan.non_utf8 and noise is not None and noise[1] >= scan.size:
             try:
-                self._utf8.decode(b"", final=True)
+                self._utf8.decode(b"", final=True)  # a character cut by the end of the file
             except UnicodeDecodeError:
                 scan.non_utf8 = True
         if self._gz is not None and self._stream is not None:
@@ -338,114 +366,10 @@ class TranscriptScanner:
 
 
 def scan_transcript(chunks: Iterable[bytes], sample: bool = False) -> TranscriptScan:
-    scanner = TranscriptScanner(sample)
+    """Every figure of one whole transcript (gzip and stream too when ``sample``)."""
+    scanner = TranscriptScanner(WHOLE if sample else None)
     for chunk in chunks:
         if not scanner.feed(chunk):
             break
     return scanner.close()
-
-
-# -- streamed events (CloudWatch) -------------------------------------------------------------
-
-
-@dataclass
-class StreamEvent:
-    """One CloudWatch event of a session, as ingested."""
-
-    message_bytes: int  # what CloudWatch ingests and bills (UTF-8 bytes of the message)
-    raw_bytes: int  # the transcript bytes it carries (sessionData lines plus their newlines)
-    session_id: str | None = None
-    target: str | None = None
-    timestamp: float | None = None  # epoch seconds
-    json: bool = True  # False: a plain-text event (streaming off)
-    lines: list[str] = field(default_factory=list, repr=False)
-
-
-# Times outside these bounds are corrupt: Session Manager launched in 2018.
-EARLIEST_EPOCH = 946_684_800.0  # 2000-01-01T00:00:00Z
-LATEST_EPOCH = 4_102_444_800.0  # 2100-01-01T00:00:00Z
-
-
-class MalformedEvent(ValueError):
-    """One event (an export line) that cannot be read; ``str()`` is the reason counted."""
-
-
-def parse_json(text: str | bytes) -> Any:
-    """``json.loads`` for untrusted input: nesting too deep for the parser is a ValueError
-    like any syntax error, so one hostile line cannot abort a measurement."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-
-
-def epoch_seconds(value: Any, scale: float = 1.0) -> float | None:
-    """``value / scale`` as epoch seconds if it is a real number within 2000–2100, else None
-    (NaN, infinities, 1e20, booleans, strings)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        seconds = float(value) / scale
-    except OverflowError:  # an int beyond float range
-        return None
-    return seconds if EARLIEST_EPOCH <= seconds < LATEST_EPOCH else None
-
-
-def parse_event(message: str, timestamp: float | None = None) -> StreamEvent:
-    """Read one event message. JSON with ``sessionData`` is a streamed event; anything else is
-    a plain-text event (streaming off), whose raw bytes are its message bytes. A streamed event
-    whose ``sessionId`` is not a string raises MalformedEvent."""
-    size = len(message.encode("utf-8", "surrogatepass"))
-    if message.startswith("{"):
-        try:
-            body = parse_json(message)
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("sessionData"), list):
-            session_id = body.get("sessionId")
-            if session_id is not None and not isinstance(session_id, str):
-                raise MalformedEvent("sessionId is not a string")
-            lines = [str(x) for x in body["sessionData"]]
-            raw = sum(len(x.encode("utf-8", "surrogatepass")) + 1 for x in lines)
-            target = body.get("target")
-            target_id = target.get("id") if isinstance(target, dict) else None
-            return StreamEvent(
-                size,
-                raw,
-                session_id=session_id,
-                target=target_id if isinstance(target_id, str) else None,
-                timestamp=iso_seconds(body.get("eventTime")) or timestamp,
-                lines=lines,
-            )
-    return StreamEvent(size, size, timestamp=timestamp, json=False)
-
-
-def iso_seconds(value: Any) -> float | None:
-    """Epoch seconds of an ISO-8601 time (``Z`` accepted, no zone = UTC), None when it is not
-    one or lies outside 2000–2100."""
-    if not isinstance(value, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        return epoch_seconds(when.timestamp())
-    except (ValueError, OverflowError):
-        return None
-
-
-class EventCompressor:
-    """gzip of ingested event messages: the stand-in for CloudWatch's archive compression."""
-
-    def __init__(self) -> None:
-        self._gz = _gzip()
-        self.raw = 0
-        self.compressed = 0
-
-    def add(self, message: str) -> None:
-        data = message.encode("utf-8", "surrogatepass")
-        self.raw += len(data)
-        self.compressed += len(self._gz.compress(data))
-
-    def close(self) -> None:
-        self.compressed += len(self._gz.flush())
+    return scanner.close()

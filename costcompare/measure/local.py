@@ -1,59 +1,83 @@
 """Measure a local folder: S3-style transcripts and CloudWatch exports, recursively.
 
-- ``<sessionId>.log`` (or ``.txt``), optionally gzipped: one transcript per session, dated by
-  the file's modification time (``aws s3 sync``/``cp`` set it to the object's LastModified).
+- ``<sessionId>.log`` (or ``.txt``), optionally gzipped: one transcript per session.
 - ``*.json``/``*.jsonl``/``*.ndjson`` (optionally gzipped) and export-task ``*.gz`` files:
-  CloudWatch events, one session per ``sessionId`` (or log stream). JSON lines of event records
-  (``{"timestamp", "message", "logStreamName"}``), of the streamed events themselves, export-task
-  lines (``<ISO time> <message>``), or one ``aws logs filter-log-events`` document.
+  CloudWatch events, one session per ``sessionId`` (or log stream); see ``exports``.
 
-Unreadable and malformed files are counted and reported, never fatal. Every byte is read (sizes
-of gzipped files, UTF-8 validity, binary garbage); the costlier figures come from hash-chosen
-samples of files: escape/control bytes from ``noise_bytes`` (default 256 MiB), gzip and the
-simulated streamed JSON from ``sample_bytes`` (default 32 MiB). Ratios estimated from a sample of
-whole files are byte-weighted like the whole; the sample is deterministic for a seed.
+When did a transcript's session happen? A file copied from elsewhere carries its copy time, not
+the session's, so file times are used only when asked (``file_times``: ``aws s3 sync`` and
+``aws s3 cp`` set them to the object's LastModified). Otherwise a transcript is dated by a header
+it holds (``script``'s "Script started on", a PowerShell transcript's "Start time"), by a date in
+its path (``2025/03/01/``), or by the CloudWatch events of the same session in the folder. When
+none of these says, sessions per day need the period: ``days``.
+
+One walk of the tree; every byte is read once into a reused buffer (sizes of gzipped files,
+binary garbage). The costlier figures come from byte ranges of hash-chosen files whose total
+grows with the corpus between a floor and a cap: escape/control bytes and UTF-8 validity from
+the noise sample, gzip and the simulated streamed JSON from the (smaller) stream sample. A file
+gives a whole-file range or, when large, a range of its share, so four files of 256 MiB give
+every ratio within the budget. Unreadable and malformed files are counted, never fatal.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from costcompare.errors import MeasureError
-from costcompare.measure.content import (
-    CHUNK,
-    MalformedEvent,
-    TranscriptScanner,
-    epoch_seconds,
-    iso_seconds,
-    parse_event,
-    parse_json,
-)
+from costcompare.measure.content import CHUNK, WHOLE, Range, TranscriptScanner
+from costcompare.measure.exports import Corrupt, StreamedSession, read_events
 from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
+from costcompare.measure.times import path_time, transcript_time
 
 TRANSCRIPT_SUFFIXES = (".log", ".txt")
 EVENT_SUFFIXES = (".json", ".jsonl", ".ndjson")
-MAX_JSON_DOCUMENT = 256 << 20  # a filter-log-events document is parsed whole up to this size
-DEFAULT_SAMPLE_BYTES = 32 << 20
-DEFAULT_NOISE_BYTES = 256 << 20
+MIN_RANGE = 256 << 10  # a sampled range is at least this long (or the whole file)
 
 
-class Corrupt(Exception):
-    """A file that cannot be decoded; its message is the reason shown in the report."""
+@dataclass(frozen=True)
+class SamplePlan:
+    """How many bytes a sample takes: ``fraction`` of the corpus, within [floor, cap]."""
+
+    fraction: float
+    floor: int
+    cap: int
+
+    def budget(self, total: int, fixed: int | None = None) -> int:
+        return (
+            fixed
+            if fixed is not None
+            else max(self.floor, min(self.cap, int(total * self.fraction)))
+        )
 
 
-def _files(root: Path) -> Iterator[tuple[str, str]]:
-    """(path, path relative to root) of regular files under root, recursively and in name
-    order; hidden ones and symlinked folders skipped. A file root yields itself."""
+# gzip + the simulated stream run at ~10 MB/s, the escape-byte count at ~100 MB/s: each sample
+# costs about a quarter of a second per GiB-equivalent of its floor, whatever the corpus.
+STREAM_SAMPLE = SamplePlan(1 / 256, 4 << 20, 32 << 20)
+NOISE_SAMPLE = SamplePlan(1 / 32, 16 << 20, 256 << 20)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: str
+    rel: str  # relative to the measured root
+    size: int  # on disk (compressed for .gz)
+    mtime: float
+
+
+def walk(root: Path) -> Iterator[LocalFile]:
+    """Regular files under root, recursively and in name order (one ``scandir`` per folder,
+    one ``stat`` per file); hidden ones and symlinked folders skipped. A file root yields itself."""
     if root.is_file():
-        yield str(root), root.name
+        info = root.stat()
+        yield LocalFile(str(root), root.name, info.st_size, info.st_mtime)
         return
+    base = len(str(root).rstrip(os.sep)) + 1
     stack = [str(root)]
     while stack:
         folder = stack.pop()
@@ -69,12 +93,13 @@ def _files(root: Path) -> Iterator[tuple[str, str]]:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    yield entry.path, os.path.relpath(entry.path, root)
+                    info = entry.stat(follow_symlinks=False)
+                    yield LocalFile(entry.path, entry.path[base:], info.st_size, info.st_mtime)
             except OSError:
                 continue
 
 
-def _kind(name: str) -> str | None:
+def file_kind(name: str) -> str | None:
     """transcript | events | sniff (a bare .gz) | None (not a session log)."""
     lower = name.lower()
     if lower.endswith(".gz"):
@@ -88,24 +113,31 @@ def _kind(name: str) -> str | None:
     return None
 
 
-def _size(name: str) -> int:
-    try:
-        return os.stat(name).st_size
-    except OSError:
-        return 0
-
-
-def _chunks(fh: IO[bytes], progress: Progress) -> Iterator[bytes]:
+def read_chunks(
+    fh: IO[bytes], progress: Progress, buffer: bytearray | None = None
+) -> Iterator[bytes | memoryview]:
     """The file's bytes in chunks, gunzipped when it starts with the gzip magic (concatenated
-    members too, bounded output per step); reports bytes read from disk to ``progress``."""
-    data = fh.read(CHUNK)
-    progress.advance(len(data))
-    if data[:2] != b"\x1f\x8b":
-        while data:
-            yield data
-            data = fh.read(CHUNK)
-            progress.advance(len(data))
+    members too, bounded output per step); reports bytes read from disk to ``progress``.
+
+    With ``buffer``, plain files are read into it and yielded as views of it, each valid only
+    until the next one is asked for: no allocation per chunk."""
+    if buffer is None:
+        buffer = bytearray(CHUNK)
+        view = None
+    else:
+        view = memoryview(buffer)
+    n = fh.readinto(buffer)
+    progress.advance(n)
+    if buffer[:2] != b"\x1f\x8b" or n < 2:
+        while n:
+            yield view[:n] if view is not None else bytes(buffer[:n])
+            n = fh.readinto(buffer)
+            progress.advance(n)
         return
+    yield from _gunzip(bytes(buffer[:n]), fh, progress)
+
+
+def _gunzip(data: bytes, fh: IO[bytes], progress: Progress) -> Iterator[bytes]:
     d = zlib.decompressobj(47)
     try:
         while data:
@@ -129,248 +161,167 @@ def _chunks(fh: IO[bytes], progress: Progress) -> Iterator[bytes]:
         raise Corrupt("truncated gzip")
 
 
-@dataclass
-class _Session:
-    raw: int = 0
-    first: float | None = None
-    last: float | None = None
-    target: str | None = None
-
-
 def measure_local(
     path: str | Path,
     *,
-    sample_bytes: int = DEFAULT_SAMPLE_BYTES,
-    noise_bytes: int = DEFAULT_NOISE_BYTES,
+    days: float | None = None,
+    file_times: bool = False,
+    sample_bytes: int | None = None,
+    noise_bytes: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> Measurement:
-    """Measure every session log under ``path``."""
+    """Measure every session log under ``path``.
+
+    ``days``: the period the logs cover (sessions per day = sessions ÷ days), needed when the
+    transcripts carry no dates. ``file_times``: date transcripts by file modification time
+    (right for folders written by ``aws s3 sync``). ``sample_bytes``/``noise_bytes``: fixed
+    sample sizes instead of the corpus-proportional defaults."""
     root = Path(path)
     if not root.exists():
         raise MeasureError(f"{root} does not exist", "pass an existing folder to --path")
+    if days is not None and not days > 0:
+        raise MeasureError(f"--days {days:g}", "give the number of days the logs cover, above 0")
+    run = _Run(Collector(), file_times, seed)
+    files = []
+    for f in walk(root):
+        if file_kind(f.rel):
+            files.append(f)
+        else:
+            run.col.ignored += 1
+    total = sum(f.size for f in files)
+    stream_budget = STREAM_SAMPLE.budget(total, sample_bytes)
+    run.shares = (
+        min(1.0, stream_budget / total) if total else 1.0,
+        min(1.0, max(stream_budget, NOISE_SAMPLE.budget(total, noise_bytes)) / total)
+        if total
+        else 1.0,
+    )
     progress = progress or NoProgress()
-    total = sum(_size(name) for name, rel in _files(root) if _kind(rel))
-    share = min(1.0, sample_bytes / total) if total else 1.0
-    noise_share = max(share, min(1.0, noise_bytes / total) if total else 1.0)
-    col = Collector()
-    streamed: dict[str, _Session] = {}
-    transcript_ids: set[str] = set()
     progress.start(f"reading {root}", total)
-    for name, rel in _files(root):
-        kind = _kind(rel)
-        if kind is None:
-            col.ignored += 1
-            continue
+    for f in files:
+        run.read(f, progress)
+    return run.finish(f"local folder {root}", days)
+
+
+@dataclass
+class _Transcript:
+    session_id: str
+    size: int
+
+
+class _Run:
+    """One measurement of a folder: the collector, streamed sessions, undated transcripts."""
+
+    def __init__(self, col: Collector, file_times: bool, seed: int) -> None:
+        self.col = col
+        self.file_times = file_times
+        self.seed = seed
+        self.shares = (1.0, 1.0)  # stream sample, noise sample: share of the corpus bytes
+        self.streamed: dict[str, StreamedSession] = {}
+        self.transcript_ids: set[str] = set()
+        self.undated: list[_Transcript] = []
+        self.buffer = bytearray(CHUNK)
+
+    def read(self, f: LocalFile, progress: Progress) -> None:
+        kind = file_kind(f.rel)
         try:
-            mtime = os.stat(name).st_mtime
-            with open(name, "rb") as fh:
-                chunks = _chunks(fh, progress)
+            with open(f.path, "rb", buffering=0) as fh:
+                chunks = read_chunks(fh, progress, self.buffer)
                 if kind == "sniff":
                     kind, chunks = _sniff(chunks)
                 if kind == "events":
-                    _read_events(chunks, streamed, col, rel)
+                    read_events(chunks, self.streamed, self.col, f.rel)
                 else:
-                    pick = zlib.crc32(f"{seed}:{rel}".encode()) / 2**32
-                    _read_transcript(
-                        chunks, (pick < share, pick < noise_share), col, rel, mtime, transcript_ids
-                    )
+                    self._transcript(chunks, f)
         except Corrupt as exc:
-            col.skip(str(exc), rel)
+            self.col.skip(str(exc), f.rel)
         except OSError as exc:
-            col.skip(f"unreadable ({exc.strerror or exc})", rel)
-    for sid, s in streamed.items():
-        if sid in transcript_ids:
-            continue  # the same session as a transcript: counted once, by its transcript size
-        duration = s.last - s.first if s.first is not None and s.last is not None else None
-        col.add_session(s.raw, s.last, s.target, duration)
-    kinds = []
-    if transcript_ids:
-        kinds.append("transcripts")
-    if streamed:
-        kinds.append("CloudWatch exports")
-    basis = "transcript" if transcript_ids else "stream"
-    if len(kinds) == 2:
-        col.notes.append("folder holds transcripts and CloudWatch exports; sizes are transcripts")
-    return col.finish(f"local folder {root}", "local", size_basis=basis)
+            self.col.skip(f"unreadable ({exc.strerror or exc})", f.rel)
+
+    def ranges(self, f: LocalFile) -> tuple[Range | None, Range | None]:
+        """(stream sample, noise sample) ranges of one file, chosen by a hash of its path."""
+        pick = zlib.crc32(f"{self.seed}:{f.rel}".encode()) / 2**32
+        where = zlib.crc32(f"{self.seed}:{f.rel}:at".encode()) / 2**32
+        return tuple(_range(f.size, share, pick, where) for share in self.shares)  # type: ignore[return-value]
+
+    def _transcript(self, chunks: Iterator[bytes | memoryview], f: LocalFile) -> None:
+        scanner = TranscriptScanner(*self.ranges(f))
+        when = None
+        for number, chunk in enumerate(chunks):
+            if number == 0:
+                when = transcript_time(bytes(chunk[:2048]))
+            if not scanner.feed(chunk):
+                break
+        scan = scanner.close()
+        if scan.kind != "transcript":
+            self.col.skip("binary, not a transcript" if scan.kind == "binary" else "empty", f.rel)
+            return
+        session_id = f.rel.rsplit("/", 1)[-1].split(".")[0]
+        self.transcript_ids.add(session_id)
+        self.col.add_scan(scan)
+        when = when or path_time(f.rel) or (f.mtime if self.file_times else None)
+        if when is None:
+            self.undated.append(_Transcript(session_id, scan.size))
+        else:
+            self.col.add_session(scan.size, when)
+
+    def finish(self, source: str, days: float | None) -> Measurement:
+        col = self.col
+        by_events = 0
+        for t in self.undated:  # dated by the CloudWatch events of the same session, if any
+            s = self.streamed.get(t.session_id)
+            by_events += s is not None and s.first is not None
+            col.add_session(t.size, s.first if s is not None else None)
+        for sid, s in self.streamed.items():
+            if sid in self.transcript_ids:
+                continue  # the same session as a transcript: counted once, by its transcript size
+            duration = s.last - s.first if s.first is not None and s.last is not None else None
+            col.add_session(s.raw, s.last, s.target, duration)
+        if self.transcript_ids and self.streamed:
+            col.notes.append(
+                "folder holds transcripts and CloudWatch exports; sizes are transcripts"
+            )
+        if by_events:
+            col.notes.append(
+                f"{by_events:,} transcripts dated by their sessions' CloudWatch events"
+            )
+        if col.undated and not days:
+            col.notes.append(
+                f"{col.undated:,} transcripts carry no date (a copied file's time is its copy "
+                "time): pass --days, the number of days they cover, or --file-times if they "
+                "came from `aws s3 sync`"
+            )
+        basis = "transcript" if self.transcript_ids else "stream"
+        if days:
+            return col.finish(
+                source, "local", size_basis=basis, window_days=days,
+                window_basis=f"{days:g} days, given with --days",
+            )  # fmt: skip
+        return col.finish(source, "local", size_basis=basis)
 
 
-def _sniff(chunks: Iterator[bytes]) -> tuple[str, Iterator[bytes]]:
+def _range(size: int, share: float, pick: float, where: float) -> Range | None:
+    """The byte range a file gives to a sample of ``share`` of the corpus: the whole of a small
+    file with probability ``share``, else ``share`` of a large one (at least MIN_RANGE, picked
+    with the matching probability); expected bytes ``share × size`` either way."""
+    if share >= 1:
+        return WHOLE
+    wanted = share * size
+    length = min(size, max(MIN_RANGE, int(wanted)))
+    if length <= 0 or pick >= wanted / length:
+        return None
+    if length >= size:
+        return WHOLE  # the whole file (for a .gz, all of it once decompressed)
+    start = int(where * (size - length))
+    return start, start + length
+
+
+def _sniff(chunks: Iterator[bytes | memoryview]) -> tuple[str, Iterator[bytes | memoryview]]:
     """A bare ``.gz`` (export task): events if it starts like JSON or ``<time> {``."""
-    head = next(chunks, b"")
+    head = bytes(next(chunks, b""))
     stripped = head.lstrip()
     events = stripped.startswith((b"{", b"[")) or (
         stripped[:4].isdigit() and b" {" in stripped[:40]
     )
     return ("events" if events else "transcript"), itertools.chain([head], chunks)
-
-
-def _read_transcript(
-    chunks: Iterator[bytes],
-    sample: tuple[bool, bool],
-    col: Collector,
-    rel: str,
-    mtime: float,
-    transcript_ids: set[str],
-) -> None:
-    scanner = TranscriptScanner(*sample)
-    for chunk in chunks:
-        if not scanner.feed(chunk):
-            break
-    scan = scanner.close()
-    if scan.kind == "binary":
-        col.skip("binary, not a transcript", rel)
-    elif scan.kind == "empty":
-        col.skip("empty", rel)
-    else:
-        col.add_session(scan.size, mtime)
-        col.add_scan(scan)
-        session_id = Path(rel).name.split(".")[0]
-        transcript_ids.add(session_id)
-
-
-def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    tail = b""
-    for chunk in chunks:
-        parts = (tail + chunk).split(b"\n")
-        tail = parts.pop()
-        yield from parts
-    if tail:
-        yield tail
-
-
-def _read_events(
-    chunks: Iterator[bytes], sessions: dict[str, _Session], col: Collector, rel: str
-) -> None:
-    """Every event of one export file. A line that is not a readable event is counted (by
-    reason, with its line number among the examples) and skipped; it never aborts the file."""
-    good = 0
-    lines = _lines(chunks)
-    first = next(lines, None)
-    if first is None:
-        col.skip("empty", rel)
-        return
-    # a pretty-printed filter-log-events document, or JSON/export-task lines
-    records = _document(first, lines) if _opens_document(first) else _records(first, lines)
-    for number, record in records:
-        try:
-            _add_record(record, sessions, col, rel)
-            good += 1
-        except MalformedEvent as exc:
-            col.bad_line(str(exc), f"{rel}:{number}")
-    if not good:
-        col.skip("malformed, no CloudWatch events", rel)
-
-
-def _opens_document(first: bytes) -> bool:
-    """True when the first line opens a multi-line JSON document (``{``, ``[``,
-    ``{"events": [``) rather than being a JSON line of its own."""
-    head = first.strip()
-    return head in (b"{", b"[") or (head.startswith(b"{") and head.endswith((b"[", b"{")))
-
-
-def _records(first: bytes, rest: Iterator[bytes]) -> Iterator[tuple[int, Any]]:
-    """(line number, record or MalformedEvent) of JSON lines, or of export-task lines
-    ``<ISO time> <message>``; a one-line filter-log-events document yields its events."""
-    for number, raw in enumerate(itertools.chain([first], rest), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, MalformedEvent("not UTF-8")
-            continue
-        if text.startswith("{"):
-            try:
-                body = parse_json(text)
-            except ValueError:
-                yield number, MalformedEvent("not JSON")
-                continue
-            if isinstance(body, dict) and isinstance(body.get("events"), list):
-                for item in body["events"]:
-                    yield number, (item, None)
-            else:
-                yield number, (body, text)
-        elif text[:4].isdigit() and " " in text:
-            stamp, message = text.split(" ", 1)
-            yield number, ({"message": message, "_iso": stamp}, message)
-        else:
-            yield number, MalformedEvent("not an event")
-
-
-def _document(first: bytes, rest: Iterator[bytes]) -> Iterator[tuple[int, Any]]:
-    buf = bytearray(first)
-    for line in rest:
-        buf += b"\n" + line
-        if len(buf) > MAX_JSON_DOCUMENT:
-            raise Corrupt("JSON document over 256 MB: export it as JSON lines")
-    try:
-        doc = parse_json(bytes(buf))
-    except (ValueError, UnicodeDecodeError):
-        raise Corrupt("malformed JSON") from None
-    events = doc.get("events") if isinstance(doc, dict) else doc
-    if not isinstance(events, list):
-        raise Corrupt("JSON without an events list")
-    for number, item in enumerate(events, 1):
-        yield number, (item, None)
-
-
-def _add_record(record: Any, sessions: dict[str, _Session], col: Collector, rel: str) -> None:
-    """Add one event to its session; MalformedEvent (the reason) when it is not one."""
-    if isinstance(record, MalformedEvent):
-        raise record
-    body, text = record
-    if not isinstance(body, dict):
-        raise MalformedEvent("not an event object")
-    if isinstance(body.get("message"), str):  # an event record wrapping the message
-        message = body["message"]
-        when = _record_time(body)
-        stream = body.get("logStreamName")
-        if stream is not None and not isinstance(stream, str):
-            raise MalformedEvent("logStreamName is not a string")
-    elif isinstance(body.get("sessionData"), list):  # the streamed event itself
-        message = text if text is not None else json.dumps(body, ensure_ascii=False)
-        when, stream = None, None
-    else:
-        raise MalformedEvent("no message or sessionData")
-    event = parse_event(message, when)
-    key = event.session_id or stream or rel
-    s = sessions.setdefault(key, _Session())
-    s.raw += event.raw_bytes
-    if event.timestamp is not None:
-        s.first = event.timestamp if s.first is None else min(s.first, event.timestamp)
-        s.last = event.timestamp if s.last is None else max(s.last, event.timestamp)
-    s.target = s.target or event.target
-    col.add_event(event, message)
-
-
-def _record_time(body: dict[str, Any]) -> float | None:
-    """Epoch seconds of an event record: ``timestamp`` (ms) or an export-task line's time.
-    A time that is present but not a plausible one makes the line malformed."""
-    if "_iso" in body:
-        when = iso_seconds(body["_iso"])
-        if when is None:
-            raise MalformedEvent("time out of range")
-        return when
-    stamp = body.get("timestamp")
-    if stamp is None:
-        return None
-    when = epoch_seconds(stamp, 1000)
-    if when is None:
-        raise MalformedEvent("timestamp out of range")
-    return when
-
-
-def event_records(chunks: Iterator[bytes]) -> Iterator[tuple[int, Any]]:
-    """(line number, ``(body, text)`` or MalformedEvent) of one export file, in any of the
-    formats above; shared with ``costcompare search`` so both read exports the same way."""
-    lines = _lines(chunks)
-    first = next(lines, None)
-    if first is not None:
-        yield from _document(first, lines) if _opens_document(first) else _records(first, lines)
-
-
-def record_time(body: dict[str, Any]) -> float | None:
-    """Epoch seconds of an event record (MalformedEvent when present but implausible)."""
-    return _record_time(body)

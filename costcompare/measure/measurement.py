@@ -18,12 +18,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from costcompare.errors import MeasureError
-from costcompare.measure.content import (
-    MIN_RATIO_SAMPLE_BYTES,
-    EventCompressor,
-    StreamEvent,
-    TranscriptScan,
-)
+from costcompare.measure.content import MIN_RATIO_SAMPLE_BYTES, TranscriptScan
+from costcompare.measure.events import EventCompressor, StreamEvent
 from costcompare.measure.stats import DayCounts, SizeStats, describe
 from costcompare.workload import DAYS_PER_MONTH, GIB, Workload, from_mapping, load_profile
 
@@ -113,6 +109,7 @@ class Collector:
     escape_bytes: int = 0
     control_bytes: int = 0
     noise_scanned: int = 0
+    noise_sessions: int = 0  # transcripts whose noise (and UTF-8) was checked, wholly or in part
     non_utf8: int = 0
     # Transcripts in the sample: gzip of the transcript, and of its simulated stream.
     sample_raw: int = 0
@@ -158,13 +155,14 @@ class Collector:
 
     def add_scan(self, scan: TranscriptScan) -> None:
         """Content figures of one transcript (the session itself is added separately)."""
-        if scan.noise:
+        if scan.noise_bytes:
             self.escape_bytes += scan.escape_bytes
             self.control_bytes += scan.control_bytes
-            self.noise_scanned += scan.size
-        self.non_utf8 += scan.non_utf8
-        if scan.sampled:
-            self.sample_raw += scan.size
+            self.noise_scanned += scan.noise_bytes
+            self.noise_sessions += 1
+            self.non_utf8 += scan.non_utf8
+        if scan.sample_bytes:
+            self.sample_raw += scan.sample_bytes
             self.sample_gzip += scan.gzip_bytes
             self.sample_json += scan.stream_json_bytes
             self.sample_json_gzip += scan.stream_gzip_bytes
@@ -197,6 +195,7 @@ class Collector:
         *,
         size_basis: str = "transcript",
         window_days: float | None = None,
+        window_basis: str | None = None,
         all_targets_known: bool | None = None,
         sessions: int | None = None,
     ) -> Measurement:
@@ -208,7 +207,8 @@ class Collector:
         m = Measurement(source, kind, sessions, self.sizes.summary(), size_basis)
         m.first_day, m.last_day = self.days.first, self.days.last
         if window_days:
-            m.days_covered, m.days_basis = window_days, f"the last {window_days:g} days"
+            m.days_covered = window_days
+            m.days_basis = window_basis or f"the last {window_days:g} days"
         elif self.days.sessions:
             m.days_covered = self.days.span_days
             m.days_basis = "first to last session, calendar days (UTC)"
@@ -218,7 +218,7 @@ class Collector:
         busiest = self.days.busiest()
         if busiest:
             m.busiest_day = {"date": busiest[0].isoformat(), "sessions": busiest[1]}
-        if self.undated and sessions:
+        if self.undated and self.days.sessions and not window_days:
             m.notes.append(f"{self.undated:,} sessions had no date and are not in sessions/day")
         m.targets_seen = len(self.targets)
         known = (self.untargeted == 0) if all_targets_known is None else all_targets_known
@@ -233,7 +233,10 @@ class Collector:
             m.noise_scanned_bytes = self.noise_scanned
         m.non_utf8_sessions = self.non_utf8
         if self.non_utf8:
-            m.notes.append(f"{self.non_utf8:,} sessions hold bytes that are not UTF-8 (counted)")
+            m.notes.append(
+                f"{self.non_utf8:,} of {self.noise_sessions:,} sessions checked hold bytes that "
+                "are not UTF-8 (counted)"
+            )
         m.skipped = dict(self.skipped)
         m.skipped_examples = list(self.examples)
         m.malformed_lines = dict(self.malformed_lines)
@@ -386,6 +389,14 @@ def to_workload(
         raise MeasureError(
             "nothing was measured: no session logs were found",
             "check the source (path, bucket and prefix, log group, --days) and try again",
+        )
+    undated = next((m for m in measurements if m.sessions and m.sessions_per_day is None), None)
+    if undated is not None and "sessions_per_day" not in chosen:
+        raise MeasureError(
+            f"the {undated.sessions:,} sessions in {undated.source} carry no dates, so there is "
+            "no rate per day (a copied file's time is its copy time)",
+            "pass --days N, the number of days they cover (or --file-times for files written "
+            "by `aws s3 sync`)",
         )
     values: dict[str, Any] = {}
     comments: dict[str, str] = {}

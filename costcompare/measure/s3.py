@@ -15,7 +15,7 @@ import numpy as np
 
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import AwsOptions, aws_error
-from costcompare.measure.content import CHUNK, TranscriptScanner
+from costcompare.measure.content import CHUNK, WHOLE, TranscriptScanner
 from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
 
 DEFAULT_SAMPLE = 50
@@ -116,7 +116,7 @@ def _read_object(s3, bucket: str, key: str):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     except Exception:
         return None
-    scanner = TranscriptScanner(sample=True)
+    scanner = TranscriptScanner(sample=WHOLE)
     read = 0
     try:
         for chunk in body.iter_chunks(CHUNK):

@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from costcompare.measure.content import parse_event
+from costcompare.measure.events import parse_event
 from costcompare.pricing import PriceBook
 from costcompare.search.awsutil import AwsOptions, translate, wait
 from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of

@@ -19,15 +19,9 @@ import time
 from pathlib import Path
 
 from costcompare.errors import MeasureError
-from costcompare.measure.content import MalformedEvent, parse_event
-from costcompare.measure.local import (
-    Corrupt,
-    _chunks,
-    _files,
-    _kind,
-    event_records,
-    record_time,
-)
+from costcompare.measure.events import MalformedEvent, parse_event
+from costcompare.measure.exports import Corrupt, event_records, record_time
+from costcompare.measure.local import file_kind, read_chunks, walk
 from costcompare.measure.measurement import NoProgress, Progress
 from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of
 from costcompare.search.result import BackendResult, SessionMatch
@@ -42,7 +36,7 @@ def search_local(
         raise SearchError(f"{root} does not exist", "pass an existing folder to --path")
     progress = progress or NoProgress()
     started = time.perf_counter()
-    files = [(name, rel, kind) for name, rel in _files(root) if (kind := _kind(rel))]
+    files = [(f.path, f.rel, kind) for f in walk(root) if (kind := file_kind(f.rel))]
     transcript_ids = {_session_of(rel) for _, rel, kind in files if kind == "transcript"}
     result = BackendResult("local", None, f"local folder {root}", bytes_basis="read from disk")
     sessions: dict[str, SessionMatch] = {}
@@ -53,7 +47,7 @@ def search_local(
     for name, rel, kind in files:
         try:
             with open(name, "rb") as fh:
-                chunks = Counted(_chunks(fh, progress))
+                chunks = Counted(read_chunks(fh, progress))
                 if kind == "sniff":
                     kind = "events" if _looks_like_events(name) else "transcript"
                 if kind == "transcript":
