@@ -141,6 +141,14 @@ def _search_command():
     return typer.main.get_command(single)
 
 
+def _coverage_command():
+    from costcompare.coverage_cli import COVERAGE_EXAMPLES, coverage_command
+
+    single = typer.Typer(rich_markup_mode=None)
+    single.command("coverage", epilog=COVERAGE_EXAMPLES)(coverage_command)
+    return typer.main.get_command(single)
+
+
 def _pricing_group():
     from costcompare.pricing_cli import app as pricing_app
 
@@ -162,6 +170,10 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "search": LazyCommand(
         "Search session logs for a command or text, and measure what the search cost.",
         _search_command,
+    ),
+    "coverage": LazyCommand(
+        "Check that every session CloudTrail saw start was recorded, per account, instance, user.",
+        _coverage_command,
     ),
     "pricing": LazyCommand(
         "Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",

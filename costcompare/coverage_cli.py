@@ -1,0 +1,104 @@
+"""``costcompare coverage``: parse options, join CloudTrail with the destinations, print."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+COVERAGE_EXAMPLES = """
+Examples:
+
+  costcompare coverage --cloudtrail ./trail-logs --path notebooks/data/sample-sessions/s3
+
+  costcompare coverage --cloudtrail s3://org-trail/AWSLogs/123456789012/CloudTrail/ \\
+      --s3 s3://my-ssm-logs/sessions/ --log-group /ssm/sessions --min-coverage 99
+
+  costcompare coverage --cloudtrail ./trail-logs --path ./logs --since 7d -o json
+
+Exit codes: 0 coverage at or above --min-coverage, 1 below it, 2 bad input.
+"""
+
+
+class CoverageOutput(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def coverage_command(
+    cloudtrail: Annotated[
+        list[str],
+        typer.Option(
+            metavar="PATH|S3URI", help="CloudTrail log files: a local copy or s3:// prefix."
+        ),
+    ],
+    s3: Annotated[
+        list[str] | None,
+        typer.Option("--s3", metavar="S3URI", help="Transcripts prefix: s3://bucket/prefix."),
+    ] = None,
+    log_group: Annotated[
+        list[str] | None, typer.Option(metavar="NAME", help="CloudWatch Logs log group.")
+    ] = None,
+    path: Annotated[
+        list[Path] | None,
+        typer.Option(metavar="DIR", help="Local copy: transcripts (S3) and exports (CloudWatch)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Sessions started from (YYYY-MM-DD, 7d).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Sessions started before this time.")] = None,
+    user: Annotated[str | None, typer.Option(help="Only this user's sessions.")] = None,
+    instance: Annotated[str | None, typer.Option(help="Only sessions on this instance.")] = None,
+    min_coverage: Annotated[
+        float | None, typer.Option(help="Exit 1 when coverage (%) is below this.")
+    ] = None,
+    output: Annotated[CoverageOutput, typer.Option("--output", "-o")] = CoverageOutput.table,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the output to this file (atomically).")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")
+    ] = None,
+) -> None:
+    """Check that every session CloudTrail saw start was recorded, per account, instance, user."""
+    from costcompare.aws import AwsContext
+    from costcompare.coverage import (
+        CoverageError,
+        Only,
+        cloudwatch_arrivals,
+        join,
+        local_arrivals,
+        read_trail,
+        render,
+        s3_arrivals,
+    )
+    from costcompare.report import write_atomic
+    from costcompare.search.query import SearchError, parse_time
+
+    if min_coverage is not None and not (math.isfinite(min_coverage) and 0 <= min_coverage <= 100):
+        raise CoverageError(f"--min-coverage {min_coverage:g}", "give a percentage from 0 to 100")
+    only = Only(parse_time(since, "--since"), parse_time(until, "--until"), user, instance)
+    if only.since is not None and only.until is not None and only.since >= only.until:
+        raise SearchError("the window is empty: --since is not before --until", "widen it")
+    aws = AwsContext(profile=profile, region=region, endpoint_url=endpoint_url)
+    destinations = [a for p in path or [] for a in local_arrivals(p)]
+    destinations += [s3_arrivals(uri, aws) for uri in s3 or []]
+    destinations += [cloudwatch_arrivals(group, aws) for group in log_group or []]
+    trail = read_trail(list(cloudtrail), aws)
+    result = join(trail, destinations, only)
+    text = render(result, output.value)
+    if out:
+        write_atomic(out, text)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
+    if min_coverage is not None and (result.percent or 0.0) < min_coverage:
+        pct = "n/a" if result.percent is None else f"{result.percent:.1f}%"
+        typer.echo(f"coverage {pct} is below --min-coverage {min_coverage:g}%", err=True)
+        raise typer.Exit(1)
