@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from costcompare import awsfacts
 from costcompare.aws import AwsContext, region_from_environment, translated
 from costcompare.errors import OutputError, PricingError
 from costcompare.pricing import (
@@ -179,7 +180,6 @@ UNIT_FACTORS: dict[tuple[str, str], Decimal] = {
     ("minutes", "Minutes"): Decimal(1),
 }
 
-_REGION_CODE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 # The Price List Query API answers in these regions only.
 PRICING_API_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
 _OFFER_FILE = "or download the offer file and pass it to --offer-file"
@@ -190,13 +190,8 @@ _API_FIXES = {
 
 
 def check_region(region: str) -> str:
-    """A region code, or a one-line error saying how to write one."""
-    value = region.strip()
-    if not _REGION_CODE.fullmatch(value):
-        raise PricingError(
-            f"--region {region!r} is not an AWS region code", "write it like ap-northeast-1"
-        )
-    return value
+    """A region code (a region newer than the tool's list is let through for the Price List)."""
+    return awsfacts.check_region(region, error=PricingError, known_only=False)
 
 
 def usage_prefix_ok(prefix: str, region: str, style: str) -> bool:

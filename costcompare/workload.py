@@ -7,7 +7,6 @@ and flags override single keys. Validation happens here, once, with messages tha
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from costcompare.awsfacts import (
+    LifecycleRule,
+    check_lifecycle,
+    check_region,
+    check_retention_days,
+    check_storage_class,
+    parse_bool,
+)
 from costcompare.errors import WorkloadError
 from costcompare.yamlio import clip, reject_unknown_keys
 
@@ -22,39 +29,8 @@ GIB = 2**30
 DAYS_PER_MONTH = 365 / 12
 HOURS_PER_MONTH = 730
 
-# CloudWatch Logs PutRetentionPolicy accepts only these (shared/reference/searchability.md).
-CLOUDWATCH_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-)  # fmt: skip
-# In S3's transition order: a rule may only move objects further down this list.
-LIFECYCLE_CLASSES = ("STANDARD_IA", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
-# S3 keeps objects 30 days in STANDARD before a transition to either IA class.
-MIN_DAYS_BEFORE_IA = 30
 # Larger inputs are typos; beyond this the model's arithmetic would overflow anyway.
 MAX_INPUT = 1e15
-
-# Commercial AWS regions (codes only). Prices exist only for the regions in the pricing table;
-# this list tells a typo ("ap-northeast1") from a real region the table does not cover yet.
-AWS_REGIONS = (
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2",
-    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
-    "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ap-northeast-1",
-    "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1",
-    "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2",
-    "eu-north-1", "il-central-1", "me-south-1", "me-central-1", "mx-central-1", "sa-east-1",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class LifecycleRule:
-    """Move objects to ``storage_class`` once they are ``after_days`` old."""
-
-    after_days: int
-    storage_class: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"after_days": self.after_days, "storage_class": self.storage_class}
 
 
 @dataclass(frozen=True)
@@ -283,11 +259,10 @@ def _coerce(key: str, value: Any, type_name: str, source: str) -> Any:
     if key == "s3_lifecycle":
         return _lifecycle(value, source)
     if "bool" in type_name:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
-            return value.lower() in ("true", "yes")
-        raise bad("true or false")
+        flag = parse_bool(value)
+        if flag is None:
+            raise bad("true or false")
+        return flag
     if "int" in type_name and "float" not in type_name:
         number = _finite(value)
         if number is None or not number.is_integer() or isinstance(value, bool):
@@ -343,7 +318,10 @@ def _lifecycle(value: Any, source: str) -> tuple[LifecycleRule, ...]:
                 f"{source}: s3_lifecycle after_days is {days!r}",
                 "it must be a whole number of days greater than 0",
             )
-        rules.append(LifecycleRule(int(number), str(item["storage_class"]).upper()))
+        storage_class = check_storage_class(
+            item["storage_class"], error=WorkloadError, what=f"{source}: s3_lifecycle entry"
+        )
+        rules.append(LifecycleRule(int(number), storage_class))
     return tuple(rules)
 
 
@@ -351,14 +329,7 @@ def _validate(w: Workload) -> None:
     def fail(problem: str, fix: str) -> None:
         raise WorkloadError(problem, fix)
 
-    if w.region not in AWS_REGIONS:
-        close = difflib.get_close_matches(w.region, AWS_REGIONS, n=1)
-        fail(
-            f"unknown region '{w.region}'",
-            f"did you mean '{close[0]}'?"
-            if close
-            else "use an AWS region code like ap-northeast-1",
-        )
+    check_region(w.region, error=WorkloadError)
     positive = {
         "session_bytes": w.session_bytes,
         "compression_ratio": w.compression_ratio,
@@ -412,39 +383,8 @@ def _validate(w: Workload) -> None:
             "vpc_endpoints is on but availability_zones is 0",
             "set availability_zones to the number of AZs with instance subnets",
         )
-    if w.retention_days is not None and w.retention_days not in CLOUDWATCH_RETENTION_DAYS:
-        fail(
-            f"retention_days {w.retention_days} is not a value CloudWatch Logs accepts",
-            "use one of " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)) + " (or null: forever)",
-        )
-    previous_days, previous_rank = 0, -1
-    for rule in w.s3_lifecycle:
-        if rule.storage_class not in LIFECYCLE_CLASSES:
-            fail(
-                f"s3_lifecycle storage_class '{rule.storage_class}' is not supported",
-                "use one of " + ", ".join(LIFECYCLE_CLASSES),
-            )
-        if rule.after_days <= previous_days:
-            fail(
-                f"s3_lifecycle after_days {rule.after_days} must be greater than {previous_days}",
-                "list transitions in increasing order of age, each after a positive number of days",
-            )
-        rank = LIFECYCLE_CLASSES.index(rule.storage_class)
-        if rank <= previous_rank:
-            fail(
-                f"s3_lifecycle moves objects from {LIFECYCLE_CLASSES[previous_rank]} to "
-                f"{rule.storage_class}, which S3 does not allow",
-                "transitions only go down " + " → ".join(LIFECYCLE_CLASSES),
-            )
-        if (
-            rule.storage_class in ("STANDARD_IA", "ONEZONE_IA")
-            and rule.after_days < MIN_DAYS_BEFORE_IA
-        ):
-            fail(
-                f"s3_lifecycle moves objects to {rule.storage_class} after {rule.after_days} days",
-                f"S3 needs at least {MIN_DAYS_BEFORE_IA} days in STANDARD first",
-            )
-        previous_days, previous_rank = rule.after_days, rank
+    check_retention_days(w.retention_days, error=WorkloadError)
+    check_lifecycle(w.s3_lifecycle, error=WorkloadError)
 
 
 def _validate_choices(w: Workload) -> None:

@@ -572,7 +572,7 @@ def lifecycle_rule(spec: ProvisionSpec) -> dict[str, Any]:
     }
     if want.transitions:
         rule["Transitions"] = [
-            {"Days": t.days, "StorageClass": t.storage_class} for t in want.transitions
+            {"Days": t.after_days, "StorageClass": t.storage_class} for t in want.transitions
         ]
     if want.expiration_days is not None:
         rule["Expiration"] = {"Days": want.expiration_days}

@@ -7,14 +7,13 @@ never leave a half-built setup behind.
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costcompare.workload import AWS_REGIONS, CLOUDWATCH_RETENTION_DAYS, LIFECYCLE_CLASSES
+from costcompare import awsfacts
+from costcompare.awsfacts import LifecycleRule, parse_bool, partition
 from costcompare.yamlio import clip, load_yaml_mapping, reject_unknown_keys
 from provision.errors import SpecError
 
@@ -30,32 +29,6 @@ KEY_ALIASES = {
     "cloudwatch": "alias/costcompare/session-logs-cloudwatch",
     "s3": "alias/costcompare/session-logs-s3",
 }
-# Minimum days an object must sit in a class before S3 lifecycle may move it on (S3 rejects less).
-_IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
-
-_LOG_GROUP_RE = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
-_ROLE_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_VPC_RE = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
-_KMS_ARN_RE = re.compile(
-    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"(?P<kind>key|alias)/(?P<id>[A-Za-z0-9/_-]+)$"
-)
-_KEY_ID_RE = re.compile(
-    r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
-)
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_LINUX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{0,512}$")
-
-
-def partition(region: str) -> str:
-    """ARN partition of a region: policies built for aws-cn or GovCloud need it."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 @dataclass(frozen=True)
@@ -80,10 +53,8 @@ class LogGroupSpec:
     key: KeySpec | None
 
 
-@dataclass(frozen=True)
-class Transition:
-    days: int
-    storage_class: str
+# One S3 transition: the same type the workload profile's s3_lifecycle uses.
+Transition = LifecycleRule
 
 
 @dataclass(frozen=True)
@@ -266,18 +237,9 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
     log_group = None
     if wants_cw:
         name = str(options.get("log_group") or DEFAULT_LOG_GROUP)
-        if not _LOG_GROUP_RE.match(name) or name.startswith("aws/"):
-            raise SpecError(
-                f"log group name {name!r} is invalid",
-                "use 1-512 characters from A-Z a-z 0-9 . - _ / # (not starting with aws/)",
-            )
+        awsfacts.check_log_group_name(name, error=SpecError)
         retention = _retention(options)
-        if retention is not None and retention not in CLOUDWATCH_RETENTION_DAYS:
-            nearest = min(CLOUDWATCH_RETENTION_DAYS, key=lambda d: (abs(d - retention), -d))
-            raise SpecError(
-                f"retention of {retention} days is not one CloudWatch Logs accepts",
-                f"use one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} (nearest: {nearest})",
-            )
+        awsfacts.check_retention_days(retention, error=SpecError)
         log_class = _choice(
             str(options.get("log_class") or "STANDARD").upper(), LOG_CLASSES, "log_class"
         )
@@ -301,7 +263,7 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
 
     session = _session_spec(options, region)
     role = options.get("role")
-    if role is not None and not _ROLE_RE.match(str(role)):
+    if role is not None and not awsfacts.IAM_ROLE_NAME.match(str(role)):
         raise SpecError(f"role name {role!r} is invalid", "use up to 64 of A-Z a-z 0-9 +=,.@_-")
     network = network_spec(options)
     return ProvisionSpec(
@@ -358,35 +320,13 @@ def check_endpoint_url(url: str | None) -> str | None:
 
 
 def check_region(region: str | None) -> str:
-    if not region:
-        raise SpecError(
-            "no AWS region given", "pass --region or set AWS_REGION / AWS_DEFAULT_REGION"
-        )
-    if region not in AWS_REGIONS and not region.startswith(("cn-", "us-gov-")):
-        close = difflib.get_close_matches(region, AWS_REGIONS, n=1)
-        hint = f"did you mean {close[0]}?" if close else "use a region code such as ap-northeast-1"
-        raise SpecError(f"{region!r} is not an AWS region", hint)
-    return region
+    """The region, or a SpecError in the words every command uses (costcompare.awsfacts)."""
+    return awsfacts.check_region(region, error=SpecError)
 
 
 def check_kms_arn(value: str, region: str, what: str) -> str:
-    """A full key (or alias) ARN in ``region``: the only form the log group and agent accept."""
-    match = _KMS_ARN_RE.match(value)
-    if not match:
-        raise SpecError(
-            f"{what} {value!r} is not a KMS key ARN",
-            "give arn:aws:kms:<region>:<account>:key/<key id>",
-        )
-    if match["region"] != region:
-        raise SpecError(
-            f"{what} is in {match['region']}, not {region}",
-            "a log group, bucket or session can only use a key in its own region",
-        )
-    if match["partition"] != partition(region):
-        raise SpecError(f"{what} has partition {match['partition']!r}", "match the region")
-    if match["kind"] == "key" and not _KEY_ID_RE.match(match["id"]):
-        raise SpecError(f"{what} {value!r} has a malformed key id", "copy the ARN from KMS")
-    return value
+    """A key ARN in ``region`` (costcompare.awsfacts), or a SpecError."""
+    return awsfacts.check_kms_arn(value, region, what, error=SpecError)
 
 
 def _key_option(value: Any, purpose: str, name: str, region: str) -> KeySpec | None:
@@ -405,23 +345,8 @@ def _key_option(value: Any, purpose: str, name: str, region: str) -> KeySpec | N
 
 
 def check_bucket_name(name: str) -> str:
-    """S3 naming rules, plus no dots: dotted names break virtual-hosted TLS (reference)."""
-    if "." in name:
-        raise SpecError(
-            f"bucket name {name!r} contains dots", "use hyphens: dotted names break HTTPS"
-        )
-    if name != name.lower():
-        raise SpecError(f"bucket name {name!r} has uppercase letters", "use lowercase only")
-    if not _BUCKET_RE.match(name):
-        raise SpecError(
-            f"bucket name {name!r} is invalid",
-            "use 3-63 of a-z 0-9 -, starting and ending with a letter or digit",
-        )
-    reserved_prefix = ("xn--", "sthree-", "amzn-s3-demo-")
-    reserved_suffix = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
-    if name.startswith(reserved_prefix) or name.endswith(reserved_suffix):
-        raise SpecError(f"bucket name {name!r} uses a reserved prefix or suffix", "rename it")
-    return name  # IP-address-like names contain dots, rejected above
+    """S3's naming rules, no dots (costcompare.awsfacts), or a SpecError."""
+    return awsfacts.check_bucket_name(name, error=SpecError)
 
 
 def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
@@ -435,7 +360,7 @@ def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
             f"key prefix {prefix!r} has a leading, trailing or double slash",
             "Session Manager adds the '/' itself: write e.g. session-logs",
         )
-    if not _KEY_PREFIX_RE.match(prefix):
+    if not awsfacts.S3_KEY_PREFIX.match(prefix):
         raise SpecError(
             f"key prefix {prefix!r} has unsafe characters", "use A-Z a-z 0-9 ! _ . * ' ( ) / -"
         )
@@ -452,13 +377,13 @@ def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
     elif options.get("bucket_kms_key") not in (None, "create"):
         raise SpecError("--bucket-kms-key needs --bucket-encryption sse-kms", "drop one of them")
     transitions = tuple(_transition(item) for item in _as_list(options.get("transition")))
-    _check_transitions(transitions)
+    awsfacts.check_lifecycle(transitions, error=SpecError)
     expiration = options.get("expiration_days")
     expiration = None if expiration is None else _int(expiration, "expiration_days", 1, 36500)
-    if expiration is not None and transitions and expiration <= transitions[-1].days:
+    if expiration is not None and transitions and expiration <= transitions[-1].after_days:
         raise SpecError(
             f"expiration after {expiration} days is not after the last transition "
-            f"({transitions[-1].days} days)",
+            f"({transitions[-1].after_days} days)",
             "expire later than the last transition",
         )
     lock = options.get("object_lock_days")
@@ -480,39 +405,8 @@ def _transition(item: Any) -> Transition:
         days, cls = item.get("days", item.get("after_days")), item.get("storage_class")
     else:
         days, _, cls = str(item).partition(":")
-    cls = str(cls or "").strip().upper()
-    if cls not in LIFECYCLE_CLASSES:
-        raise SpecError(
-            f"transition {item!r} has an unknown storage class",
-            f"write DAYS:CLASS with CLASS one of {', '.join(LIFECYCLE_CLASSES)}",
-        )
-    return Transition(days=_int(days, "transition days", 0, 36500), storage_class=cls)
-
-
-def _check_transitions(transitions: tuple[Transition, ...]) -> None:
-    """The ordering and minimum-age rules S3 enforces on PutBucketLifecycleConfiguration."""
-    previous: Transition | None = None
-    for t in transitions:
-        if t.storage_class in _IA_CLASSES and t.days < 30:
-            raise SpecError(
-                f"transition to {t.storage_class} after {t.days} days",
-                "S3 needs at least 30 days before STANDARD_IA or ONEZONE_IA",
-            )
-        if previous is not None:
-            order = LIFECYCLE_CLASSES.index
-            if order(t.storage_class) <= order(previous.storage_class) or t.days <= previous.days:
-                raise SpecError(
-                    f"transition {t.days}:{t.storage_class} does not follow "
-                    f"{previous.days}:{previous.storage_class}",
-                    f"list transitions by age, colder each time ({' → '.join(LIFECYCLE_CLASSES)})",
-                )
-            if previous.storage_class in _IA_CLASSES and t.days - previous.days < 30:
-                raise SpecError(
-                    f"{t.storage_class} only {t.days - previous.days} days after "
-                    f"{previous.storage_class}",
-                    "S3 needs objects to stay 30 days in an IA class before moving on",
-                )
-        previous = t
+    cls = awsfacts.check_storage_class(cls, error=SpecError, what=f"transition {item!r}")
+    return Transition(_int(days, "transition days", 0, 36500), cls)
 
 
 def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
@@ -525,7 +419,7 @@ def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
     user = options.get("run_as_user")
     if user is not None:
         user = str(user)
-        if not _LINUX_USER_RE.match(user):
+        if not awsfacts.LINUX_USER_NAME.match(user):
             raise SpecError(f"run-as user {user!r} is not a valid Linux user name", "e.g. ssm-user")
         if run_as is False:
             raise SpecError("--run-as-user given with --no-run-as", "drop one of them")
@@ -568,10 +462,10 @@ def network_spec(options: Mapping[str, Any]) -> NetworkSpec | None:
         return None
     if not vpc or not subnets:
         raise SpecError("VPC endpoints need both --vpc-id and --subnet", "give both, or neither")
-    if not _VPC_RE.match(str(vpc)):
+    if not awsfacts.VPC_ID.match(str(vpc)):
         raise SpecError(f"{vpc!r} is not a VPC id", "write vpc- followed by 8 or 17 hex digits")
     for subnet in subnets:
-        if not _SUBNET_RE.match(subnet):
+        if not awsfacts.SUBNET_ID.match(subnet):
             raise SpecError(
                 f"{subnet!r} is not a subnet id", "write subnet- and 8 or 17 hex digits"
             )
@@ -605,14 +499,10 @@ def _int(value: Any, name: str, low: int | None = None, high: int | None = None)
 
 
 def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise SpecError(f"{name} must be true or false, not {value!r}", "write true or false")
+    flag = parse_bool(value)
+    if flag is None:
+        raise SpecError(f"{name} must be true or false, not {value!r}", "write true or false")
+    return flag
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -116,7 +116,7 @@ def test_yaml_config_and_region_from_environment(bare, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-d", "cloudwatch", "--retention-days", "13"], "retention of 13 days is not one"),
+        (["-d", "cloudwatch", "--retention-days", "13"], "retention_days 13 is not a value"),
         (["-d", "s3", "--bucket", "My.Bucket"], "contains dots"),
         (["-d", "cloudwatch", "--idle-timeout", "90"], "idle_timeout 90 is out of range"),
         (["-d", "s3", "--bucket", "ok-bucket", "--bucket-kms-key", "arn:aws:kms:us-east-1:"

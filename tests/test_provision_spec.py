@@ -61,7 +61,7 @@ def test_existing_key_and_lifecycle():
         run_as_user="ssm-user",
     )
     assert s.log_group.key.existing_arn == KEY and not s.log_group.key.managed
-    assert [(t.days, t.storage_class) for t in s.bucket.transitions] == [
+    assert [(t.after_days, t.storage_class) for t in s.bucket.transitions] == [
         (30, "STANDARD_IA"),
         (90, "GLACIER"),
     ]
@@ -77,7 +77,7 @@ def test_existing_key_and_lifecycle():
         ({"destination": "splunk"}, "not allowed"),
         (
             {"destination": "cloudwatch", "retention_days": 400 + 1},
-            "not one CloudWatch Logs accepts",
+            "not a value CloudWatch Logs accepts",
         ),
         ({"destination": "cloudwatch", "retention_days": 366}, "nearest: 365"),
         ({"destination": "cloudwatch", "log_class": "DELIVERY"}, "log-class"),
@@ -140,7 +140,7 @@ def test_rejected_inputs(options, message):
 
 
 def test_region_is_checked():
-    with pytest.raises(SpecError, match="did you mean ap-northeast-1"):
+    with pytest.raises(SpecError, match="did you mean 'ap-northeast-1'"):
         build_spec({"destination": "cloudwatch"}, "ap-northeast1")
     with pytest.raises(SpecError, match="no AWS region"):
         build_spec({"destination": "cloudwatch"}, "")
@@ -163,7 +163,7 @@ def test_yaml_options_and_cli_override(tmp_path):
     s = build_spec(options, REGION)
     assert s.log_group.retention_days == 400  # the flag wins
     assert s.bucket.name == "audit-logs"  # None on the command line means "not given"
-    assert s.bucket.transitions[0].days == 30
+    assert s.bucket.transitions[0].after_days == 30
     assert s.network.subnet_ids == ("subnet-12345678",)
 
 

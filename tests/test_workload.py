@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from costcompare.awsfacts import CLOUDWATCH_RETENTION_DAYS
 from costcompare.errors import WorkloadError
 from costcompare.workload import (
-    CLOUDWATCH_RETENTION_DAYS,
     DAYS_PER_MONTH,
     GIB,
     LifecycleRule,
