@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from costcompare.errors import CostCompareError
-from costcompare.measure.content import iso_seconds, parse_json
-from costcompare.measure.local import _files, _kind, event_records
+from costcompare.measure.events import parse_json
+from costcompare.measure.exports import event_records
+from costcompare.measure.local import file_kind, read_chunks, walk
+from costcompare.measure.times import iso_seconds
 from costcompare.search.query import iso_time, user_of
 
 # Documents whose sessions Session Manager never logs (AWS's Session Manager logging docs).
@@ -138,9 +140,9 @@ def read_trail(sources: str | Path | list[str | Path], aws=None) -> Trail:
             root = Path(source)
             if not root.exists():
                 raise CoverageError(f"{root} does not exist", "pass the trail's logs or s3:// URI")
-            for name, rel in _files(root):
-                if rel.endswith((".json", ".json.gz")):
-                    _read_file(trail, rel, Path(name).read_bytes())
+            for file in walk(root):
+                if file.rel.endswith((".json", ".json.gz")):
+                    _read_file(trail, file.rel, Path(file.path).read_bytes())
         if trail.files == files:
             raise CoverageError(
                 f"no CloudTrail log files (*.json, *.json.gz) under {source}",
@@ -228,7 +230,6 @@ def cloudwatch_arrivals(group: str, aws) -> Arrivals:
 
 def local_arrivals(path: str | Path) -> list[Arrivals]:
     """A local copy: transcripts stand for S3, CloudWatch exports for the log group."""
-    from costcompare.measure.local import _chunks
     from costcompare.measure.measurement import NoProgress
 
     root = Path(path)
@@ -236,13 +237,14 @@ def local_arrivals(path: str | Path) -> list[Arrivals]:
         raise CoverageError(f"{root} does not exist", "pass an existing folder to --path")
     transcripts: set[str] = set()
     streams: set[str] = set()
-    for name, rel in _files(root):
-        kind = _kind(rel)
+    for file in walk(root):
+        name, rel = file.path, file.rel
+        kind = file_kind(rel)
         if kind == "transcript":
             transcripts.add(Path(rel).name.split(".")[0])
         elif kind == "events":
             with open(name, "rb") as fh:
-                for _, record in event_records(_chunks(fh, NoProgress())):
+                for _, record in event_records(read_chunks(fh, NoProgress())):
                     streams.update(_stream_of(record))
     found = []
     if transcripts:
