@@ -364,6 +364,8 @@ def write_charts(
         "cost_over_time": lambda ax: plot_cost_over_time(estimate, ax, money),
         "break_even": lambda ax: plot_break_even(bemap, ax, estimate, money),
     }
+    if estimate.bands is not None:
+        drawers["cost_bands"] = lambda ax: plot_cost_bands(estimate, ax, money)
     paths = {}
     for name, draw in drawers.items():
         fig = new_figure()
@@ -374,6 +376,47 @@ def write_charts(
         tmp.replace(path)
         paths[name] = path
     return paths
+
+
+def plot_cost_bands(estimate: Estimate, ax: Axes | None = None, money: Money = Money()) -> Axes:
+    """The Monte Carlo distribution of each destination's steady-state month (``bands.attach``):
+    a violin per destination, its P10–P90 as a bar, P50 as a dot, and the chance it is cheapest."""
+    bands = estimate.bands
+    if bands is None:
+        raise ValueError("the estimate has no bands: call costcompare.bands.attach(estimate) first")
+    ax = _axes(ax)
+    ordered = bands.by_median()
+    rows = np.arange(len(ordered))
+    samples = [np.maximum(bands.samples[b.destination], 1e-9) * money.fx_rate for b in ordered]
+    parts = ax.violinplot(samples, positions=rows, orientation="horizontal", showextrema=False)
+    for body, band in zip(parts["bodies"], ordered, strict=True):
+        body.set_facecolor(DESTINATION_COLOURS.get(band.destination, OKABE_ITO["black"]))
+        body.set_alpha(0.45)
+    for y, band in zip(rows, ordered, strict=True):
+        low, mid, high = (v * money.fx_rate for v in band.monthly)
+        colour = DESTINATION_COLOURS.get(band.destination, OKABE_ITO["black"])
+        ax.hlines(y, low, high, color=colour, linewidth=4)
+        ax.plot([mid], [y], "o", color="white", markeredgecolor=colour, markersize=7)
+        ax.annotate(
+            _plain(f"P50 {money(band.monthly_p50)} · cheapest in {band.p_cheapest * 100:.0f} %"),
+            (high, y),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_yticks(rows, [b.destination for b in ordered])
+    ax.set_xscale("log")
+    _money_axis(ax, money, axis="x")
+    ax.set_xlabel(f"steady-state cost per month ({money.currency}), P10–P90 bar, P50 dot")
+    best = max(ordered, key=lambda b: b.p_cheapest)
+    ax.set_title(
+        _plain(
+            f"{best.destination} is cheapest in {best.p_cheapest * 100:.0f} % of "
+            f"{bands.draws:,} draws"
+        )
+    )
+    add_footer(ax, estimate, money)
+    return ax
 
 
 def plot_tornado(tornado, ax: Axes | None = None, money: Money = Money()) -> Axes:

@@ -332,8 +332,20 @@ def estimate(
         str | None,
         typer.Option(help="S3 lifecycle: none, or CLASS:DAYS,… e.g. GLACIER_IR:90."),
     ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="Monte Carlo draws for the P10/P50/P90 bands (default 2000; 0: none)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Random seed of the bands (default 2026; same seed: same bands)."),
+    ] = None,
 ) -> None:
-    """Compare the monthly and horizon cost of each log destination for a workload."""
+    """Compare the monthly and horizon cost of each log destination for a workload.
+
+    The verdict names the assumptions that decide it and the value at which the cheapest
+    destination changes; the bands give P10/P50/P90 cost and the chance each is cheapest.
+    """
     from costcompare.model import estimate as run_estimate
     from costcompare.pricing import load_table, parse_date
     from costcompare.report import render, write_atomic
@@ -377,6 +389,7 @@ def estimate(
     )
     if searches_from:
         _apply_searches(result, searches_from)
+    _verdict_and_bands(result, draws, seed)
     text = render(result, output.value, money=money, explain=explain)
     if out:
         write_atomic(out, text)
@@ -425,8 +438,16 @@ def chart(
     ] = None,
     currency: Annotated[str, typer.Option(help="Display currency.")] = "USD",
     fx_rate: Annotated[float | None, typer.Option(help="Units of --currency per USD.")] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="Monte Carlo draws for the cost-bands chart (default 2000; 0: none)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed of the bands (default 2026).")
+    ] = None,
 ) -> None:
-    """Draw cost vs searchability, cost breakdown, cost over time and the break-even map."""
+    """Draw cost vs searchability, cost breakdown, cost over time, the break-even map and the
+    cost bands."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -448,6 +469,7 @@ def chart(
         table=load_table(pricing_file),
         weights=search_weights,
     )
+    _verdict_and_bands(result, draws, seed)
     paths = write_charts(result, out, fmt=fmt.value, money=money)
     for path in paths.values():
         typer.echo(f"wrote {path}")
@@ -468,6 +490,19 @@ def _apply_searches(result, path: Path) -> None:
             f"Cost and time per search of {', '.join(changed)} are measured ({path}); the "
             "cost lines still model searches over the workload's volumes."
         )
+
+
+def _verdict_and_bands(result, draws: int | None, seed: int | None) -> None:
+    """Attach the verdict's conditions and (unless ``draws`` is 0) the uncertainty bands."""
+    from costcompare import bands, verdict
+
+    draws = bands.DEFAULT_DRAWS if draws is None else draws
+    seed = bands.DEFAULT_SEED if seed is None else seed
+    if draws < 0:
+        raise WorkloadError(f"--draws is {draws}", "use 0 (no bands) or more, e.g. --draws 10000")
+    verdict.attach(result)
+    if draws:
+        bands.attach(result, draws=draws, seed=seed)
 
 
 def _money(currency: str, fx_rate: float | None):

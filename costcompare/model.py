@@ -236,6 +236,9 @@ class Estimate:
     table: PriceTable | None = None
     # destination name → searchability.Searchability (filled by estimate())
     searchability: dict[str, Any] = field(default_factory=dict)
+    # verdict.Verdict and bands.Bands, when computed (costcompare.verdict.attach, bands.attach)
+    verdict: Any = None
+    bands: Any = None
 
     @property
     def horizon_months(self) -> int:
@@ -272,6 +275,8 @@ class Estimate:
                 for d in self.destinations
             ],
             "notes": list(self.notes),
+            **({"verdict": self.verdict.as_dict()} if self.verdict is not None else {}),
+            **({"bands": self.bands.as_dict()} if self.bands is not None else {}),
         }
 
     def rows(self):

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,9 +189,52 @@ def verdict(estimate: Estimate, money: Money = Money()) -> str:
     return text
 
 
+def condition_lines(estimate: Estimate, money: Money = Money()) -> list[str]:
+    """The verdict's conditions, one per line (empty when they were not computed)."""
+    found = estimate.verdict
+    if found is None:
+        return []
+    if not found.conditions:
+        return [f"{found.cheapest} stays cheapest under every alternative checked."]
+    head = f"{found.cheapest} stops being cheapest ({money.currency}/month at that value):"
+    return [head, *(f"  - {c.words(money)}" for c in found.conditions)]
+
+
+def band_rows(estimate: Estimate, money: Money = Money()) -> tuple[list[str], list[list[str]]]:
+    """P10/P50/P90 per destination and the chance each is cheapest, as a header and rows."""
+    bands = estimate.bands
+    header = ["destination", "P10/mo", "P50/mo", "P90/mo", f"P50 {bands.months}-mo", "cheapest"]
+    rows = [
+        [
+            b.destination,
+            money(b.monthly_p10),
+            money(b.monthly_p50),
+            money(b.monthly_p90),
+            money(b.total_p50),
+            f"{b.p_cheapest * 100:.0f} %",
+        ]
+        for b in bands.by_median()
+    ]
+    return header, rows
+
+
+def band_title(estimate: Estimate) -> str:
+    bands = estimate.bands
+    return (
+        f"Uncertainty bands ({bands.draws:,} Monte Carlo draws, seed {bands.seed}; "
+        f"{bands.inputs_text()}):"
+    )
+
+
 def to_text(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
     header, rows = _summary_rows(estimate, money)
     parts = [_heading(estimate, money), "", _grid(header, rows), "", verdict(estimate, money)]
+    parts.extend(
+        textwrap.fill(line, 80, subsequent_indent="    ")
+        for line in condition_lines(estimate, money)
+    )
+    if estimate.bands is not None:
+        parts += ["", band_title(estimate), _grid(*band_rows(estimate, money)), ""]
     parts.append(_baseline_text(estimate, money))
     if estimate.searchability:
         weights = next(iter(estimate.searchability.values())).weights
@@ -215,10 +259,14 @@ def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = F
         _heading(estimate, money).splitlines()[1],
         "",
     ]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    lines += ["", verdict(estimate, money), "", _baseline_text(estimate, money)]
+    lines += _markdown_table(header, rows)
+    lines += ["", verdict(estimate, money)]
+    conditions = condition_lines(estimate, money)
+    if conditions:
+        lines += ["", conditions[0], "", *(c.replace("  - ", "- ", 1) for c in conditions[1:])]
+    if estimate.bands is not None:
+        lines += ["", band_title(estimate), "", *_markdown_table(*band_rows(estimate, money))]
+    lines += ["", _baseline_text(estimate, money)]
     if explain:
         for dest in [*estimate.by_cost(), estimate.baseline]:
             lines += ["", f"#### {dest.title} — {money(dest.steady_state_monthly_usd)}/month", ""]
@@ -233,6 +281,12 @@ def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = F
     if estimate.notes:
         lines += [""] + [f"> {n}" for n in estimate.notes]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table: first column left-aligned, the figures right-aligned."""
+    rule = "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"
+    return ["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(r) + " |" for r in rows)]
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -299,6 +353,7 @@ def design_review_markdown(
         "cost_breakdown": "Where the money goes",
         "cost_over_time": "Cumulative cost over the horizon",
         "break_even": "Cheapest destination by volume and search rate",
+        "cost_bands": "Cost distribution per destination (Monte Carlo)",
     }
     parts = [
         f"# Session Manager log destinations — {estimate.region}",
@@ -306,6 +361,9 @@ def design_review_markdown(
         verdict(estimate, money),
         "",
     ]
+    conditions = condition_lines(estimate, money)
+    if conditions:
+        parts += [conditions[0], "", *(c.replace("  - ", "- ", 1) for c in conditions[1:]), ""]
     for name, caption in captions.items():
         if name in charts:
             parts += [f"![{caption}]({rel(charts[name])})", ""]

@@ -44,6 +44,11 @@ class Workload:
     sessions_per_month: float | None = None
     # Mean transcript bytes per session: the size of one S3 object. Unsourced default; measure it.
     session_bytes: float = 60_000
+    # Measured spread of transcript sizes (p50, p95 bytes) and the day-to-day coefficient of
+    # variation of sessions per day: the widths of the uncertainty bands (None: defaults).
+    session_bytes_p50: float | None = None
+    session_bytes_p95: float | None = None
+    sessions_per_day_cv: float | None = None
     # Mean session length in minutes (time to searchable when not streaming).
     session_minutes: float = 20
     # Overrides sessions × streamed bytes per session for CloudWatch ingestion.
@@ -214,7 +219,7 @@ DERIVED_TOTALS = {
 }  # fmt: skip
 _OPTIONAL_NONE = {
     "sessions_per_month", "monthly_ingest_gb", "retention_days", "cloudwatch_overhead_ratio",
-    "stream_events_per_session",
+    "stream_events_per_session", "session_bytes_p50", "session_bytes_p95", "sessions_per_day_cv",
 }  # fmt: skip
 
 
@@ -353,6 +358,9 @@ def _validate(w: Workload) -> None:
         "cloudwatch_kms_requests_per_month": w.cloudwatch_kms_requests_per_month,
         "stream_events_per_session": w.stream_events_per_session,
         "stream_envelope_bytes": w.stream_envelope_bytes,
+        "session_bytes_p50": w.session_bytes_p50,
+        "session_bytes_p95": w.session_bytes_p95,
+        "sessions_per_day_cv": w.sessions_per_day_cv,
     }
     for key, value in non_negative.items():
         if value is not None and value < 0:
