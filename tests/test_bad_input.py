@@ -202,6 +202,13 @@ PRICING = [
 
 MEASURE = [
     Case("measure-nothing-to-measure", "measure", "--path"),
+    Case(
+        "measure-undated-transcripts-need-days",
+        "measure --path logs --write-profile m.yaml --no-progress",
+        "--days",
+        files={"logs/alice-0123456789abcdef0.log": "$ ls\r\nfile.txt\r\n"},
+    ),
+    Case("measure-days-zero", "measure --path logs --days 0", "--days", files={"logs/a.log": "x"}),
     Case("measure-missing-path", "measure --path logs", "logs"),
     Case(
         "measure-write-profile-missing-folder",

@@ -85,3 +85,6 @@ def test_notebook_3_measures_the_shipped_corpus():
     assert "sessions                    24" in text  # the corpus: 24 sessions
     assert "session_bytes: 31833.5  # measured" in text
     assert "**Measured:** Cheapest:" in text
+    # issue 12.2: the transcripts take their sessions' dates from the export, not copy times
+    assert "sessions per day: 4.0 (first to last session" in text
+    assert "4.00 sessions/day over 6 days" in text
