@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from costcompare.awsfacts import CLOUDWATCH_RETENTION_DAYS
 from costcompare.destinations import resolve_names
 from costcompare.model import Estimate, evaluate_grid
 from costcompare.pricing import PriceBook
 from costcompare.volumes import WorkloadGrid
 from costcompare.workload import (
     ATHENA_SCAN_SCOPES,
-    CLOUDWATCH_RETENTION_DAYS,
     DAYS_PER_MONTH,
     LOGS_ENDPOINTS,
     S3_ENDPOINTS,
