@@ -69,7 +69,7 @@ def _ids(result) -> set[str]:
 
 
 def test_finds_matching_sessions_in_transcripts_gzip_and_exports(folder):
-    result = search_local(folder, SearchQuery("sudo"))
+    result = search_local(folder, SearchQuery("sudo"), file_times=True)
     assert _ids(result) == {ALICE, CAROL, "dave-0000000000000000a"}
     alice = next(s for s in result.sessions if s.session_id == ALICE)
     assert alice.user == "alice" and alice.lines == ["[ssm-user@ip ~]$ sudo su -"]
@@ -90,11 +90,35 @@ def test_filters_user_session_window_instance_and_case(folder):
     }
     carol = search_local(folder, SearchQuery("sudo", ignore_case=True, session=CAROL)).sessions
     assert carol[0].lines == ["[ssm-user@ip ~]$ SUDO -l", "sudo again"]
-    windowed = search_local(folder, SearchQuery("sudo", since=T0 + 30, until=T0 + 7200))
+    windowed = search_local(
+        folder, SearchQuery("sudo", since=T0 + 30, until=T0 + 7200), file_times=True
+    )
     assert _ids(windowed) == {"dave-0000000000000000a"}  # carol's ends at T0+7200: excluded
-    by_instance = search_local(folder, SearchQuery("sudo", instance="i-0aaaaaaaaaaaaaaaa"))
+    by_instance = search_local(
+        folder, SearchQuery("sudo", instance="i-0aaaaaaaaaaaaaaaa"), file_times=True
+    )
     assert _ids(by_instance) == {"dave-0000000000000000a"}
     assert any("do not record their instance" in n for n in by_instance.notes)
+
+
+def test_transcripts_are_dated_by_header_path_or_events_not_by_copy_time(tmp_path):
+    dated = tmp_path / "2025" / "03" / "02"
+    dated.mkdir(parents=True)
+    (dated / f"{ALICE}.log").write_bytes(b"$ sudo ls\r\n")  # dated by its path
+    (tmp_path / f"{BOB}.log").write_bytes(
+        b"Script started on 2025-03-01 16:32:32+00:00 [TERM=xterm]\n$ sudo id\n"
+    )
+    (tmp_path / f"{CAROL}.log").write_bytes(b"$ sudo -v\r\n")  # dated by its events below
+    (tmp_path / "carol.jsonl").write_text(_event(CAROL, "i-0c", T0, ["$ sudo -v"]) + "\n")
+    (tmp_path / "dave-0000000000000000a.log").write_bytes(b"$ sudo true\r\n")  # undated
+    result = {s.session_id: s for s in search_local(tmp_path, SearchQuery("sudo")).sessions}
+    assert result[ALICE].first_time == 1_740_873_600  # 2025-03-02
+    assert result[BOB].first_time == 1_740_846_752  # 2025-03-01T16:32:32Z
+    assert result[CAROL].first_time == T0 and result[CAROL].instance == "i-0c"
+    assert result["dave-0000000000000000a"].first_time is None
+    march_2 = search_local(tmp_path, SearchQuery("sudo", since=1_740_873_600))
+    # the undated session cannot be excluded by a window: it is kept
+    assert {s.session_id for s in march_2.sessions} == {ALICE, "dave-0000000000000000a"}
 
 
 def test_regex_fixed_strings_and_lines_split_across_chunks(tmp_path):

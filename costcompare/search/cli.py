@@ -83,6 +83,12 @@ def search_command(
         bool, typer.Option("--fixed-strings", "-F", help="PATTERN is text, not a regex.")
     ] = False,
     ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i")] = False,
+    file_times: Annotated[
+        bool,
+        typer.Option(
+            help="Date local transcripts by file time (right after `aws s3 sync`, not a copy)."
+        ),
+    ] = False,
     max_objects: Annotated[
         int, typer.Option(help="S3 scan: refuse prefixes with more transcripts than this.")
     ] = 10_000,
@@ -145,6 +151,7 @@ def search_command(
         athena=athena,
         log_groups=[LogGroupTarget(g, cloudwatch_api.value, timeout) for g in log_group or []],
         max_objects=max_objects,
+        file_times=file_times,
     )
     table = load_table(pricing_file)
     aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)

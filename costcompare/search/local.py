@@ -7,12 +7,16 @@ same code ``costcompare measure --path`` uses. Event files are parsed event by e
 (``sessionData`` lines), skipping events whose raw text cannot hold a plain-word pattern.
 
 Who: the user part of the session id. Where: the instance (``target.id``) of streamed events;
-transcripts do not record it. When: event times, or a transcript file's modification time (the
-end of the session when it was copied with ``aws s3 sync``/``cp``).
+transcripts do not record it (the same session's events in the folder do). When: event times;
+for a transcript, as ``costcompare measure`` dates it: a header it holds (``script``'s "Script
+started on", PowerShell's "Start time"), a date in its path, the same session's events, or —
+only with ``file_times`` — the file's modification time (what ``aws s3 sync``/``cp`` set to the
+object's LastModified; a plain copy carries the copy time).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -23,12 +27,17 @@ from costcompare.measure.events import MalformedEvent, parse_event
 from costcompare.measure.exports import Corrupt, event_records, record_time
 from costcompare.measure.local import file_kind, read_chunks, walk
 from costcompare.measure.measurement import NoProgress, Progress
+from costcompare.measure.times import path_time, transcript_time
 from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of
 from costcompare.search.result import BackendResult, SessionMatch
 
 
 def search_local(
-    path: str | Path, query: SearchQuery, progress: Progress | None = None
+    path: str | Path,
+    query: SearchQuery,
+    progress: Progress | None = None,
+    *,
+    file_times: bool = False,
 ) -> BackendResult:
     """Every matching session under ``path`` (a folder, recursively, or one file)."""
     root = Path(path)
@@ -51,7 +60,8 @@ def search_local(
                 if kind == "sniff":
                     kind = "events" if _looks_like_events(name) else "transcript"
                 if kind == "transcript":
-                    scanner.transcript(chunks, rel, os.stat(name).st_mtime, sessions)
+                    hint = os.stat(name).st_mtime if file_times else None
+                    scanner.transcript(chunks, rel, hint, sessions)
                 else:
                     scanner.events(chunks, rel, sessions, transcript_ids)
                 read += chunks.total
@@ -59,9 +69,12 @@ def search_local(
             skipped.append(f"{rel} ({exc})")
         except OSError as exc:
             skipped.append(f"{rel} (unreadable: {exc.strerror or exc})")
-    result.sessions = [s for s in sessions.values() if s.matches]
-    for match in result.sessions:
+    for match in sessions.values():
         match.instance = match.instance or scanner.instances.get(match.session_id)
+        if match.first_time is None:
+            for when in scanner.times.get(match.session_id, ()):
+                match.seen(when)
+    result.sessions = [s for s in sessions.values() if s.matches and query.in_window(s.first_time)]
     result.seconds = time.perf_counter() - started
     result.bytes_scanned = read
     result.notes.append("a local search costs nothing in AWS; it measures no destination")
@@ -123,17 +136,25 @@ class Scanner:
         plain = query.regex == re.escape(query.regex) and query.regex.isascii()
         self.word = query.pattern.lower() if query.ignore_case else query.pattern
         self.prefilter = plain
-        self.instances: dict[str, str] = {}  # transcript sessions' instances, seen in events
+        # What a transcript session's events in the same folder say: where, and when.
+        self.instances: dict[str, str] = {}
+        self.times: dict[str, tuple[float, float]] = {}
 
-    def transcript(self, chunks, rel: str, mtime: float, sessions: dict[str, SessionMatch]):
+    def transcript(
+        self, chunks, rel: str, when: float | None, sessions: dict[str, SessionMatch]
+    ) -> None:
+        """Search one transcript; ``when`` dates it unless a header or its path does."""
         sid = _session_of(rel)
-        if not self.query.wants_session(sid) or not self.query.in_window(mtime):
+        chunks = iter(chunks)
+        first = bytes(next(chunks, b""))
+        when = transcript_time(first[:2048]) or path_time(rel) or when
+        if not self.query.wants_session(sid) or not self.query.in_window(when):
             for _ in chunks:  # still read: bytes scanned is what a scan reads
                 pass
             return
         match = sessions.setdefault(sid, SessionMatch(sid, user_of(sid), source=rel))
         tail = b""
-        for chunk in chunks:
+        for chunk in itertools.chain([first], chunks):
             buf = tail + chunk
             cut = buf.rfind(b"\n") + 1
             if cut == 0 and len(buf) < 1 << 24:
@@ -145,7 +166,7 @@ class Scanner:
         if tail:
             self._lines_in(tail, match)
         if match.matches:
-            match.seen(mtime)
+            match.seen(when)
 
     def _lines_in(self, buf: bytes, match: SessionMatch) -> None:
         """Each line of ``buf`` that holds a match, found by searching the whole buffer."""
@@ -196,6 +217,9 @@ class Scanner:
             # The same session's transcript is searched instead; its events say where it ran.
             if event.target:
                 self.instances.setdefault(sid, event.target)
+            if event.timestamp is not None:
+                low, high = self.times.get(sid, (event.timestamp, event.timestamp))
+                self.times[sid] = (min(low, event.timestamp), max(high, event.timestamp))
             return
         lines = event.lines if event.json else body["message"].splitlines()
         if not self.query.wants_session(sid, event.target) or not self.query.in_window(

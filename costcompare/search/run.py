@@ -28,6 +28,7 @@ class Sources:
     athena: AthenaTarget | None = None
     log_groups: Sequence[LogGroupTarget] = ()
     max_objects: int = DEFAULT_MAX_OBJECTS
+    file_times: bool = False  # date local transcripts by their modification time
 
     @property
     def uses_aws(self) -> bool:
@@ -84,7 +85,11 @@ def run_search(
 def _jobs(query, sources: Sources, aws: AwsOptions, book, progress):
     """(backend kind, what it searches, the call) for every source, in a stable order."""
     for path in sources.paths:
-        yield "local", f"local folder {path}", lambda p=path: search_local(p, query, progress)
+        yield (
+            "local",
+            f"local folder {path}",
+            lambda p=path: search_local(p, query, progress, file_times=sources.file_times),
+        )
     for uri in sources.s3:
         yield (
             "s3-scan",
