@@ -1,8 +1,9 @@
 """`costcompare pricing show|refresh|diff`: keep the prices the model multiplies by current.
 
-Thin: parse options, call ``costcompare.refresh`` / ``costcompare.pricing``, print. Domain errors
-propagate to the root app, which prints one line and exits 2. boto3 is imported only when a
-refresh actually calls AWS, so `costcompare estimate` starts fast.
+Thin: parse options, call ``costcompare.pricelist`` (refresh), ``costcompare.pricediff`` (diff)
+or ``costcompare.pricing`` (show), print. Domain errors propagate to the root app, which prints
+one line and exits 2. boto3 is imported only when a refresh actually calls AWS, so `costcompare
+estimate` starts fast and `pricing show` never loads it.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ def show(
 ) -> None:
     """The prices the model will use: rate, effective date, confidence, source; flags old ones."""
     from costcompare.destinations import all_price_keys
+    from costcompare.pricelist.products import check_region
     from costcompare.pricing import load_table, parse_date, stale_cutoff
-    from costcompare.refresh import check_region
 
     table = load_table(pricing_file)
     when = parse_date(date, "--date")
@@ -236,7 +237,7 @@ def refresh(
     output: Annotated[ReportFormat, typer.Option("--output", "-o")] = ReportFormat.table,
 ) -> None:
     """Append current prices from the AWS Price List (Query API or offer files) to a table."""
-    from costcompare import refresh as lib
+    from costcompare import pricelist as lib
 
     if api_region is not None and api_region not in lib.PRICING_API_REGIONS:
         raise PricingError(
@@ -322,8 +323,9 @@ def diff(
 ) -> None:
     """What changed in prices between two dates, and its effect on the workload's cost."""
     from costcompare.destinations import all_price_keys
+    from costcompare.pricediff import diff_cost, diff_prices, first_complete_date
+    from costcompare.pricelist.products import check_region
     from costcompare.pricing import load_table, parse_date
-    from costcompare.refresh import check_region, diff_cost, diff_prices, first_complete_date
     from costcompare.workload import load_profile
 
     start = parse_date(date_from, "--from")

@@ -13,7 +13,17 @@ from typing import Any
 FIXTURES = Path(__file__).parent / "fixtures" / "pricelist"
 BUNDLED = FIXTURES / "bundled"
 EXCERPTS = FIXTURES / "excerpts"
+S3_EXCERPT = EXCERPTS / "AmazonS3-ap-northeast-1.json"
 LOCATION = {"ap-northeast-1": "Asia Pacific (Tokyo)", "us-east-1": "US East (N. Virginia)"}
+
+
+def copy_bundled(tmp_path: Path) -> Path:
+    """A writable copy of the bundled pricing table."""
+    from costcompare.pricing import bundled_path
+
+    target = tmp_path / "prices.csv"
+    target.write_bytes(bundled_path("prices.csv").read_bytes())
+    return target
 
 
 def dim(begin: str, end: str, usd: str, unit: str) -> dict[str, Any]:

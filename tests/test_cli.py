@@ -175,7 +175,7 @@ def test_pricing_file_from_the_environment(tmp_path, monkeypatch):
 HEAVY_MODULES = (
     "provision",
     "costcompare.measure",
-    "costcompare.refresh",
+    "costcompare.pricediff",
     "costcompare.pricelist",
     "costcompare.pricing_cli",
     "matplotlib",

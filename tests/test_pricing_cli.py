@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from pricelist_shapes import BUNDLED, EXCERPTS, dim, filters, price_item, pricing_client, stub_query
 from typer.testing import CliRunner
 
-from costcompare import refresh as lib
+from costcompare import pricelist as lib
 from costcompare.cli import app
 from costcompare.pricing import bundled_path
 
@@ -83,6 +83,17 @@ class TestShow:
 
     def test_unknown_region(self):
         one_line_error(run("pricing", "show", "--region", "eu-west-1"), "pricing refresh")
+
+    def test_show_validates_a_region_without_loading_boto3(self):
+        code = (
+            "import sys\nfrom costcompare.cli import app\n"
+            "try: app(['pricing', 'show', '--region', 'ap-northeast1'])\n"
+            "except SystemExit as exc: print(exc.code, 'boto3' in sys.modules, 'botocore' in "
+            "sys.modules)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.stdout.strip() == "2 False False", out.stderr
+        assert "did you mean 'ap-northeast-1'" in out.stderr
 
     def test_bad_date(self):
         one_line_error(run("pricing", "show", "--date", "July"), "--date 'July'", "YYYY-MM-DD")

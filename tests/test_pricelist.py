@@ -1,5 +1,5 @@
-"""Refresh from the AWS Price List: mapping, matching, streaming offer files, the Query API
-(stubbed with botocore's Stubber: moto does not mock Pricing), appending rows, and diff."""
+"""The Price List adapter: mapping, matching, streaming offer files, the Query API (stubbed
+with botocore's Stubber: moto does not mock Pricing) and appending rows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from botocore.stub import Stubber
 from pricelist_shapes import (
     BUNDLED,
-    EXCERPTS,
+    S3_EXCERPT,
+    copy_bundled,
     dim,
     filters,
     items_from_offer_file,
@@ -23,24 +24,17 @@ from pricelist_shapes import (
     stub_query,
 )
 
-from costcompare import refresh as lib
+from costcompare import pricelist as lib
 from costcompare.destinations import all_price_keys
 from costcompare.errors import PricingError
-from costcompare.pricing import PriceTable, bundled_path
+from costcompare.pricing import PriceTable
 
 REGIONS = ["ap-northeast-1", "us-east-1"]
 TODAY = dt.date(2027, 2, 1)
-S3_EXCERPT = EXCERPTS / "AmazonS3-ap-northeast-1.json"
 
 
 def bundled_offer_files() -> list[Path]:
     return sorted(BUNDLED.glob("*/*/index.json"))
-
-
-def copy_bundled(tmp_path: Path) -> Path:
-    target = tmp_path / "prices.csv"
-    target.write_bytes(bundled_path("prices.csv").read_bytes())
-    return target
 
 
 def identity(row) -> tuple:
@@ -591,28 +585,3 @@ class TestRows:
     def test_unknown_key(self, tmp_path):
         with pytest.raises(PricingError, match=r"unknown price key s3\.nope"):
             lib.refresh(["us-east-1"], pricing_file=tmp_path / "p.csv", keys=["s3.nope"])
-
-
-class TestDiff:
-    def test_changed_prices_and_cost_effect(self, tmp_path):
-        from costcompare.workload import load_profile
-
-        target = copy_bundled(tmp_path)
-        lib.refresh(["ap-northeast-1"], pricing_file=target, offer_files=[S3_EXCERPT])
-        table = PriceTable.load(target)
-        old = table.resolve("ap-northeast-1", dt.date(2026, 8, 1))
-        new = table.resolve("ap-northeast-1", dt.date(2027, 2, 1))
-        changes = {c.price_key: c for c in lib.diff_prices(old, new)}
-        assert set(changes) == {"s3.storage.STANDARD"}
-        assert changes["s3.storage.STANDARD"].first_rate_change_pct == pytest.approx(4.0)
-        costs = {
-            c.destination: c
-            for c in lib.diff_cost(table, load_profile(), dt.date(2026, 8, 1), dt.date(2027, 2, 1))
-        }
-        assert costs["s3"].monthly_delta_usd > 0
-        assert costs["cloudwatch"].monthly_delta_usd == 0
-
-    def test_first_complete_date(self, table):
-        keys = all_price_keys()
-        assert lib.first_complete_date(table, "ap-northeast-1", keys) == dt.date(2026, 7, 1)
-        assert lib.first_complete_date(table, "ap-northeast-1", ["nope"]) is None
