@@ -293,3 +293,23 @@ def test_samples_grow_with_the_corpus_between_floor_and_cap():
     assert STREAM_SAMPLE.budget(1 << 40) == STREAM_SAMPLE.cap
     assert NOISE_SAMPLE.budget(1 << 30) == (1 << 30) // 32
     assert STREAM_SAMPLE.budget(1 << 40, fixed=5) == 5
+
+
+def test_streamed_events_feed_the_per_event_model(tmp_path, corpus):
+    """An export gives events per session and the envelope; the profile takes them instead of
+    a flat overhead ratio, and the model then reproduces the measured ingested bytes."""
+    export = write_cloudwatch_export(corpus, tmp_path / "cw" / "events.jsonl")
+    m = measure_local(export.parent)
+    events = sum(len(s.events) for s in corpus)
+    message_bytes = sum(len(msg.encode()) for s in corpus for _, msg in s.events)
+    assert m.stream_events_per_session == pytest.approx(events / len(corpus))
+    # every byte of an event that is not transcript (sessionData) is envelope
+    envelope = (message_bytes - m.sizes["total_bytes"]) / events
+    assert m.stream_envelope_bytes == pytest.approx(envelope)
+    assert 200 < envelope < 2000
+    workload, comments = to_workload([m], Workload())
+    assert workload.cloudwatch_overhead_ratio is None
+    assert workload.stream_events_per_session == pytest.approx(events / len(corpus), abs=0.01)
+    assert workload.control_bytes_share == 0  # sessionData sizes are already stripped
+    assert "per event" in comments["stream_envelope_bytes"]
+    assert workload.session_bytes_p95 >= workload.session_bytes_p50 > 0

@@ -56,6 +56,7 @@ class Measurement:
     days_covered: float | None = None
     days_basis: str = ""
     sessions_per_day: float | None = None
+    sessions_per_day_cv: float | None = None  # day-to-day coefficient of variation
     busiest_day: dict[str, Any] | None = None
     instances: int | None = None  # distinct targets, only when every session's target is known
     targets_seen: int = 0
@@ -63,6 +64,8 @@ class Measurement:
     overhead_ratio: float | None = None  # streamed JSON bytes ÷ transcript bytes
     overhead_basis: str | None = None  # "measured" or "simulated"
     overhead_sample_bytes: int = 0
+    stream_events_per_session: float | None = None  # real streamed JSON events per session
+    stream_envelope_bytes: float | None = None  # (event bytes - sessionData bytes) per event
     compression_ratio: float | None = None  # gzip bytes ÷ ingested (streamed JSON) bytes
     compression_basis: str | None = None
     compression_sample_bytes: int = 0
@@ -122,6 +125,7 @@ class Collector:
     event_compressor: EventCompressor = field(default_factory=EventCompressor)
     plain_events: int = 0
     json_events: int = 0
+    event_sessions: set[str] = field(default_factory=set)
     skipped: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
     malformed_lines: Counter[str] = field(default_factory=Counter)
@@ -174,6 +178,7 @@ class Collector:
         self.event_compressor.add(message)
         if event.json:
             self.json_events += 1
+            self.event_sessions.add(event.session_id or "")
         else:
             self.plain_events += 1
 
@@ -215,6 +220,7 @@ class Collector:
         if m.days_covered and sessions:
             dated = self.days.sessions if not window_days else sessions
             m.sessions_per_day = dated / m.days_covered
+        m.sessions_per_day_cv = self.days.variation()
         busiest = self.days.busiest()
         if busiest:
             m.busiest_day = {"date": busiest[0].isoformat(), "sessions": busiest[1]}
@@ -259,6 +265,9 @@ class Collector:
             m.compression_sample_bytes = compressor.raw
             if self.plain_events and not self.json_events:
                 m.notes.append("events are plain text: streaming is off for this log group")
+            if self.json_events and not self.plain_events:
+                m.stream_events_per_session = self.json_events / len(self.event_sessions)
+                m.stream_envelope_bytes = (self.event_json - self.event_raw) / self.json_events
         elif self.sample_raw:
             m.overhead_ratio = self.sample_json / self.sample_raw
             m.overhead_basis = "simulated"
@@ -309,6 +318,17 @@ def _candidates(m: Measurement, streaming: bool) -> dict[str, _Candidate]:
             f"(p50 {_n(sizes['p50'])}, p95 {_n(sizes['p95'])}, max {_n(sizes['max'])} bytes)",
             2 if m.size_basis == "transcript" else 1,
         )
+    if sizes["count"] and sizes["p95"] > sizes["p50"] > 0:
+        for q in ("p50", "p95"):
+            out[f"session_bytes_{q}"] = _Candidate(
+                round(sizes[q], 1), f"measured: {q} of {sizes['count']:,} sessions in {where}", 2
+            )
+    if m.sessions_per_day_cv is not None:
+        out["sessions_per_day_cv"] = _Candidate(
+            round(m.sessions_per_day_cv, 4),
+            f"measured: day-to-day variation of sessions/day in {where}, {period}",
+            3 if m.kind == "cloudwatch" else 2,
+        )
     if m.sessions_per_day is not None:
         out["sessions_per_day"] = _Candidate(
             m.sessions_per_day,
@@ -337,8 +357,30 @@ def _candidates(m: Measurement, streaming: bool) -> dict[str, _Candidate]:
                 f"{where} by the agent's rule (lines packed ≤ 33,000 bytes per event); a lower "
                 "bound, per-second flushing adds envelopes: measure a log group for the real one"
             )
-        out["cloudwatch_overhead_ratio"] = _Candidate(
-            round(m.overhead_ratio, 4), note, 2 if m.overhead_basis == "measured" else 1
+        if m.stream_events_per_session is None:  # measured events feed the per-event model
+            out["cloudwatch_overhead_ratio"] = _Candidate(
+                round(m.overhead_ratio, 4), note, 2 if m.overhead_basis == "measured" else 1
+            )
+    if m.ansi_share is not None and m.control_share is not None and m.size_basis == "transcript":
+        out["control_bytes_share"] = _Candidate(
+            round(m.ansi_share + m.control_share, 4),
+            f"measured: escape and control bytes ÷ transcript bytes in {where} (stripped on Linux)",
+            2,
+        )
+    elif m.size_basis == "stream" and sizes["count"]:
+        out["control_bytes_share"] = _Candidate(
+            0.0, "session_bytes are streamed sessionData, already stripped of control codes", 1
+        )
+    if m.stream_events_per_session is not None and m.stream_envelope_bytes is not None:
+        out["stream_events_per_session"] = _Candidate(
+            round(m.stream_events_per_session, 2),
+            f"measured: streamed JSON events per session in {where}",
+            2,
+        )
+        out["stream_envelope_bytes"] = _Candidate(
+            round(m.stream_envelope_bytes, 1),
+            f"measured: (event bytes - sessionData bytes) per event in {where}, escaping included",
+            2,
         )
     ratio, basis, sample = m.compression_ratio, m.compression_basis, m.compression_sample_bytes
     if not streaming and m.transcript_compression_ratio is not None:
@@ -470,6 +512,9 @@ def _rows(m: Measurement) -> list[tuple[str, str]]:
         )
     if m.overhead_ratio is not None:
         rows.append(("streamed JSON ÷ transcript", f"{m.overhead_ratio:.3f} ({m.overhead_basis})"))
+    if m.stream_events_per_session is not None and m.stream_envelope_bytes is not None:
+        rows.append(("streamed events/session", f"{m.stream_events_per_session:,.1f}"))
+        rows.append(("envelope bytes/event", f"{m.stream_envelope_bytes:,.0f}"))
     if m.compression_ratio is not None:
         rows.append(("gzip ÷ ingested", f"{m.compression_ratio:.3f} ({m.compression_basis})"))
     if m.transcript_compression_ratio is not None:

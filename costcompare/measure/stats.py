@@ -162,6 +162,17 @@ class DayCounts:
         """Calendar days from the first to the last session, both included."""
         return max(self.days) - min(self.days) + 1 if self.days else 0
 
+    def variation(self) -> float | None:
+        """Day-to-day coefficient of variation of sessions per calendar day (days without a
+        session count as 0); None under a week of data, too little to tell."""
+        if self.span_days < 7:
+            return None
+        counts = np.zeros(self.span_days)
+        first = min(self.days)
+        for day, n in self.days.items():
+            counts[day - first] = n
+        return float(counts.std() / counts.mean())
+
     def busiest(self) -> tuple[dt.date, int] | None:
         if not self.days:
             return None
