@@ -289,9 +289,9 @@ def test_samples_grow_with_the_corpus_between_floor_and_cap():
     from costcompare.measure.local import NOISE_SAMPLE, STREAM_SAMPLE
 
     assert STREAM_SAMPLE.budget(1 << 20) == STREAM_SAMPLE.floor
-    assert STREAM_SAMPLE.budget(2 << 30) == (2 << 30) // 256
+    assert STREAM_SAMPLE.budget(2 << 30) == (2 << 30) // 512
     assert STREAM_SAMPLE.budget(1 << 40) == STREAM_SAMPLE.cap
-    assert NOISE_SAMPLE.budget(1 << 30) == (1 << 30) // 32
+    assert NOISE_SAMPLE.budget(1 << 30) == (1 << 30) // 64
     assert STREAM_SAMPLE.budget(1 << 40, fixed=5) == 5
 
 

@@ -138,7 +138,7 @@ def measure_command(
         int | None,
         typer.Option(
             help="Local: MB of transcripts gzipped and stream-simulated "
-            "(default: 1/256 of the corpus, 4 to 32 MB)."
+            "(default: 1/512 of the corpus, 2 to 32 MB)."
         ),
     ] = None,
     instances: Annotated[

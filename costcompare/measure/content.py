@@ -12,7 +12,9 @@ the caller so that samples grow with the corpus but stay within a budget.
 
 from __future__ import annotations
 
+import bisect
 import codecs
+import itertools
 import json
 import zlib
 from collections.abc import Iterable, Iterator
@@ -194,6 +196,11 @@ def stream_event(lines: list[str], envelope: dict[str, Any] | None = None) -> st
 def pack_lines(lines: Iterable[bytes]) -> Iterator[list[bytes]]:
     """Group output lines into events of at most MAX_EVENT_RAW_BYTES raw bytes (longer lines
     are split), the agent's size rule. Without timing this is the fewest events possible."""
+    lines = lines if isinstance(lines, list) else list(lines)
+    sizes = list(map(len, lines))
+    if sizes and max(sizes) <= MAX_EVENT_RAW_BYTES:
+        yield from _pack_short(lines, sizes)
+        return
     event: list[bytes] = []
     size = 0
     for line in lines:
@@ -210,6 +217,18 @@ def pack_lines(lines: Iterable[bytes]) -> Iterator[list[bytes]]:
         size += len(line)
     if event:
         yield event
+
+
+def _pack_short(lines: list[bytes], sizes: list[int]) -> Iterator[list[bytes]]:
+    """pack_lines when no line needs splitting: each event is the longest run of lines whose
+    sizes sum to at most the limit, found by bisection on the running total (no per-line loop
+    in Python)."""
+    ends = list(itertools.accumulate(sizes))
+    start, before = 0, 0
+    while start < len(lines):
+        stop = bisect.bisect_right(ends, before + MAX_EVENT_RAW_BYTES, lo=start)
+        yield lines[start:stop]
+        before, start = ends[stop - 1], stop
 
 
 class StreamSimulator:
@@ -240,7 +259,10 @@ class StreamSimulator:
             cut = cut if cut >= 0 else len(buf)
             parts, self._tail = buf[:cut].split(b"\n"), buf[cut + 1 :]
         for group in pack_lines(parts):
-            text = stream_event([p.decode("utf-8", "replace") for p in group]).encode()
+            # one decode per event: "\n" is never inside a UTF-8 sequence, so this equals
+            # decoding line by line
+            lines = b"\n".join(group).decode("utf-8", "replace").split("\n")
+            text = stream_event(lines).encode()
             self.events += 1
             self.json_bytes += len(text)
             self.gzip_bytes += len(self._gz.compress(text))
@@ -278,7 +300,7 @@ class TranscriptScan:
 
 def looks_binary(head: bytes) -> bool:
     """NUL bytes or mostly undecodable bytes: not terminal output (a zip, an image, garbage)."""
-    if not head:
+    if not head or (head.isascii() and b"\x00" not in head):  # the common case, at memory speed
         return False
     bad = head.count(b"\x00")
     if not head.isascii():
@@ -306,8 +328,9 @@ class TranscriptScanner:
     def __init__(self, sample: Range | None = None, noise: Range | None = WHOLE) -> None:
         self.scan = TranscriptScan()
         self._ranges = (sample, noise)
-        self._noise = NoiseCounter()
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        # Made only for the files that need them: most files of a large corpus are in no sample.
+        self._noise = NoiseCounter() if noise else None
+        self._utf8 = codecs.getincrementaldecoder("utf-8")() if noise else None
         self._gz = deflater() if sample else None
         self._stream = StreamSimulator() if sample else None
 
@@ -330,6 +353,7 @@ class TranscriptScanner:
         return True
 
     def _count_noise(self, part: bytes, first: bool) -> None:
+        assert self._noise is not None and self._utf8 is not None
         self.scan.noise_bytes += len(part)
         self._noise.feed(part)
         if self.scan.non_utf8 or part.isascii():
@@ -348,6 +372,19 @@ class TranscriptScanner:
         if scan.size == 0:
             scan.kind = "empty"
             return scan
+        if scan.noise_bytes:
+            self._close_noise()
+        if self._gz is not None and self._stream is not None:
+            scan.gzip_bytes += len(self._gz.flush())
+            self._stream.close()
+            scan.stream_json_bytes = self._stream.json_bytes
+            scan.stream_gzip_bytes = self._stream.gzip_bytes
+            scan.stream_events = self._stream.events
+        return scan
+
+    def _close_noise(self) -> None:
+        assert self._noise is not None and self._utf8 is not None
+        scan = self.scan
         self._noise.feed(b"", final=True)
         scan.escape_bytes, scan.control_bytes = self._noise.escape_bytes, self._noise.control_bytes
         noise = self._ranges[1]
@@ -356,13 +393,6 @@ class TranscriptScanner:
                 self._utf8.decode(b"", final=True)  # a character cut by the end of the file
             except UnicodeDecodeError:
                 scan.non_utf8 = True
-        if self._gz is not None and self._stream is not None:
-            scan.gzip_bytes += len(self._gz.flush())
-            self._stream.close()
-            scan.stream_json_bytes = self._stream.json_bytes
-            scan.stream_gzip_bytes = self._stream.gzip_bytes
-            scan.stream_events = self._stream.events
-        return scan
 
 
 def scan_transcript(chunks: Iterable[bytes], sample: bool = False) -> TranscriptScan:

@@ -53,6 +53,8 @@ _PATH_DATE = re.compile(r"(?<!\d)(20\d\d)([-/_])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|
 
 def transcript_time(head: bytes) -> float | None:
     """Epoch seconds (UTC) of the session start written in a transcript's first bytes."""
+    if b"Script started on" not in head and b"Start time:" not in head:
+        return None  # the common case (an agent's Linux transcript), without a regex
     if m := _SCRIPT_STARTED.search(head[:512]):
         return iso_seconds(f"{m[1].decode()}T{m[2].decode()}")
     if m := _START_TIME.search(head[:2048]):
