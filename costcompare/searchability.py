@@ -1,6 +1,6 @@
 """What each destination lets an auditor find, how fast, at what cost — as numbers, not adjectives.
 
-Capability facts come from ``shared/reference/searchability.md`` (each carries its source). The
+Capability facts come from AWS's documentation (each names its public source). The
 workload-dependent metrics (time until a command is searchable, cost of a search) come from the
 workload and from the cost engine, so they are the same numbers ``estimate`` prints. A 0–100
 score weighs seven dimensions with weights the user can change. No published rubric exists: the
@@ -20,7 +20,15 @@ from costcompare.errors import WorkloadError
 from costcompare.model import Estimate
 from costcompare.yamlio import clip
 
-REFERENCE = "shared/reference/searchability.md"
+# Public sources of the capability facts (what each log class and S3 + Athena can do).
+LOG_CLASSES_DOC = (
+    "AWS CloudWatch Logs User Guide, log classes "
+    "(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html)"
+)
+SESSION_LOGGING_DOC = (
+    "AWS Systems Manager User Guide, logging session activity "
+    "(https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-logging.html)"
+)
 
 DIMENSIONS = (
     "time_to_searchable",
@@ -78,7 +86,7 @@ CLOUDWATCH_STANDARD = Capabilities(
     reach=2,
     masking=True,
     live_tail=True,
-    source=f"{REFERENCE}: capabilities table, CloudWatch Logs Standard column",
+    source=f"{LOG_CLASSES_DOC}: Standard class; {SESSION_LOGGING_DOC}",
 )
 CAPABILITIES: dict[str, Capabilities] = {
     "cloudwatch": CLOUDWATCH_STANDARD,
@@ -93,7 +101,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         reach=1,
         masking=False,
         live_tail=False,
-        source=f"{REFERENCE}: capabilities table, Infrequent Access column",
+        source=f"{LOG_CLASSES_DOC}: what Infrequent Access lacks",
     ),
     "s3": Capabilities(
         full_text_search="no built-in; Athena SQL/regex over a table, or list + get + grep",
@@ -106,7 +114,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         reach=2,
         masking=False,
         live_tail=False,
-        source=f"{REFERENCE}: capabilities table, S3 (+ Athena) column",
+        source=f"{SESSION_LOGGING_DOC}; Athena pricing (https://aws.amazon.com/athena/pricing/)",
     ),
 }
 
