@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from costcompare import options as opt
 from costcompare.errors import CostCompareError, WorkloadError
 
 
@@ -197,123 +198,118 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-def _destinations(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
-
-
-ESTIMATE_EXAMPLES = """
-Examples:
-
-  costcompare estimate                                  # the bundled Tokyo default
-
-  costcompare estimate --profile measured.yaml --explain
-
-  costcompare estimate --region us-east-1 --instances 1000 --output json
-
-  costcompare estimate --destinations s3,both --months 12 --output markdown --out cost.md
-
-  costcompare estimate --currency JPY --fx-rate 150
-
-  costcompare estimate --logs-endpoint existing --s3-lifecycle none --athena-scope window
-"""
+ESTIMATE_EXAMPLES = opt.examples(
+    """
+    costcompare estimate                          # the bundled Tokyo default
+    costcompare estimate -w measured.yaml --explain
+    costcompare estimate --region us-east-1 --instances 1000 -o json
+    costcompare estimate -d s3,both --months 12 -o markdown --out cost.md
+    costcompare estimate --currency JPY --fx-rate 150
+    costcompare estimate --logs-endpoint existing --s3-lifecycle none --athena-scope window
+    """
+)
 
 
 @app.command(epilog=ESTIMATE_EXAMPLES)
 def estimate(
-    profile: Annotated[
-        Path | None, typer.Option(help="Workload profile YAML (default: the bundled Tokyo one).")
+    workload_file: opt.Workload = None,
+    region: opt.Region = None,
+    destination: opt.Destinations = None,
+    months: Annotated[
+        int | None, typer.Option(metavar="N", help="Projection horizon in months.")
     ] = None,
-    region: Annotated[
-        str | None, typer.Option(help="AWS region code, e.g. ap-northeast-1.")
-    ] = None,
-    destinations: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--destinations",
-            "-d",
-            help="Comma-separated subset of cloudwatch, cloudwatch-ia, s3, both.",
-        ),
-    ] = None,
-    months: Annotated[int | None, typer.Option(help="Projection horizon in months.")] = None,
-    pricing_date: Annotated[
-        str | None, typer.Option(help="Use the prices in force on this date (YYYY-MM-DD).")
-    ] = None,
-    pricing_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="A pricing table CSV instead of the bundled one (e.g. the one `pricing "
-            "refresh` wrote).",
-            envvar="COSTCOMPARE_PRICING_FILE",
-        ),
-    ] = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
-    out: Annotated[
-        Path | None, typer.Option(help="Write the output to this file (atomically).")
-    ] = None,
+    pricing_date: opt.PricingDate = None,
+    pricing_file: opt.PricingFile = None,
+    output: opt.output_option(*opt.OutputFormat) = opt.OutputFormat.table,
+    out: opt.Out = None,
     explain: Annotated[
         bool, typer.Option(help="Show every line as quantity × unit price = cost, with source.")
     ] = False,
-    currency: Annotated[str, typer.Option(help="Display currency (USD, or e.g. JPY).")] = "USD",
-    fx_rate: Annotated[
-        float | None, typer.Option(help="Units of --currency per USD (needed unless USD).")
-    ] = None,
-    weights: Annotated[
-        Path | None, typer.Option(help="Searchability weights YAML (dimension: weight).")
-    ] = None,
-    weight: Annotated[
-        list[str] | None,
-        typer.Option(help="One searchability weight, NAME=VALUE (repeatable), e.g. alerting=3."),
+    wide: opt.Wide = False,
+    currency: opt.Currency = "USD",
+    fx_rate: opt.FxRate = None,
+    weights: opt.Weights = None,
+    weight: opt.Weight = None,
+    instances: opt.Instances = None,
+    sessions_per_instance_per_day: Annotated[
+        float | None, typer.Option(metavar="N", help="Sessions per instance per day.")
     ] = None,
     searches_from: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="A saved `costcompare search -o json` result: its measured cost and time per "
-            "search replace the modelled ones."
+            "search replace the modelled ones.",
         ),
     ] = None,
-    instances: Annotated[int | None, typer.Option(help="EC2 instances in the fleet.")] = None,
-    sessions_per_instance_per_day: Annotated[float | None, typer.Option()] = None,
     sessions_per_month: Annotated[
-        float | None, typer.Option(help="Total sessions per month (overrides the two above).")
+        float | None,
+        typer.Option(metavar="N", help="Total sessions per month (overrides the two above)."),
     ] = None,
     session_bytes: Annotated[
-        float | None, typer.Option(help="Mean transcript bytes per session.")
+        float | None, typer.Option(metavar="BYTES", help="Mean transcript bytes per session.")
     ] = None,
     monthly_ingest_gb: Annotated[
-        float | None, typer.Option(help="CloudWatch ingestion GB/month (overrides the estimate).")
+        float | None,
+        typer.Option(metavar="GB", help="CloudWatch ingestion GB/month (overrides the estimate)."),
     ] = None,
-    retention_days: Annotated[int | None, typer.Option(help="Days logs are kept.")] = None,
-    searches_per_month: Annotated[float | None, typer.Option()] = None,
-    search_window_days: Annotated[float | None, typer.Option()] = None,
-    growth_pct_per_month: Annotated[float | None, typer.Option()] = None,
-    compression_ratio: Annotated[float | None, typer.Option()] = None,
-    cloudwatch_overhead_ratio: Annotated[float | None, typer.Option()] = None,
-    availability_zones: Annotated[int | None, typer.Option("--azs")] = None,
-    kms: Annotated[bool | None, typer.Option("--kms/--no-kms")] = None,
+    retention_days: Annotated[
+        int | None, typer.Option(metavar="DAYS", help="Days logs are kept.")
+    ] = None,
+    searches_per_month: Annotated[
+        float | None, typer.Option(metavar="N", help="Searches auditors run per month.")
+    ] = None,
+    search_window_days: Annotated[
+        float | None, typer.Option(metavar="DAYS", help="Days of logs each search covers.")
+    ] = None,
+    growth_pct_per_month: Annotated[
+        float | None, typer.Option(metavar="PCT", help="Volume growth, % per month.")
+    ] = None,
+    compression_ratio: Annotated[
+        float | None,
+        typer.Option(metavar="RATIO", help="CloudWatch archived ÷ ingested bytes (AWS: 0.15)."),
+    ] = None,
+    cloudwatch_overhead_ratio: Annotated[
+        float | None,
+        typer.Option(metavar="RATIO", help="Streamed JSON bytes ÷ transcript bytes."),
+    ] = None,
+    availability_zones: Annotated[
+        int | None,
+        typer.Option("--azs", metavar="N", help="Availability Zones with interface endpoints."),
+    ] = None,
+    kms: Annotated[
+        bool | None, typer.Option("--kms/--no-kms", help="Encrypt the logs with a KMS key.")
+    ] = None,
     vpc_endpoints: Annotated[
-        bool | None, typer.Option("--vpc-endpoints/--no-vpc-endpoints")
+        bool | None,
+        typer.Option(
+            "--vpc-endpoints/--no-vpc-endpoints", help="Instances reach AWS via VPC endpoints."
+        ),
     ] = None,
-    streaming: Annotated[bool | None, typer.Option("--streaming/--no-streaming")] = None,
-    free_tier: Annotated[bool | None, typer.Option("--free-tier/--no-free-tier")] = None,
+    streaming: Annotated[
+        bool | None,
+        typer.Option(
+            "--streaming/--no-streaming", help="Stream to CloudWatch (else at session end)."
+        ),
+    ] = None,
+    free_tier: Annotated[
+        bool | None,
+        typer.Option("--free-tier/--no-free-tier", help="Apply the always-free tier."),
+    ] = None,
     logs_endpoint: Annotated[
         str | None,
         typer.Option(
+            metavar="new|existing|nat|public",
             help="How data reaches CloudWatch Logs: new (a logs endpoint per AZ), existing "
-            "(data processing only), nat (per GB), public."
+            "(data processing only), nat (per GB), public.",
         ),
     ] = None,
     s3_endpoint: Annotated[
         str | None,
-        typer.Option(help="How uploads reach S3: gateway (free), nat (per GB), interface."),
+        typer.Option(
+            metavar="gateway|nat|interface",
+            help="How uploads reach S3: gateway (free), nat (per GB), interface.",
+        ),
     ] = None,
     kms_rotation: Annotated[
         bool | None,
@@ -322,24 +318,26 @@ def estimate(
         ),
     ] = None,
     kms_rotation_days: Annotated[
-        int | None, typer.Option(help="KMS rotation period, 90-2560 days.")
+        int | None, typer.Option(metavar="DAYS", help="KMS rotation period, 90-2560 days.")
     ] = None,
     athena_scope: Annotated[
         str | None,
-        typer.Option(help="What a search scans: prefix (every object) or window (date-keyed)."),
+        typer.Option(
+            metavar="prefix|window",
+            help="What a search scans: prefix (every object) or window (date-keyed).",
+        ),
     ] = None,
     s3_lifecycle: Annotated[
         str | None,
-        typer.Option(help="S3 lifecycle: none, or CLASS:DAYS,… e.g. GLACIER_IR:90."),
+        typer.Option(
+            metavar="none|CLASS:DAYS",
+            help="S3 lifecycle: none, or CLASS:DAYS,… e.g. GLACIER_IR:90.",
+        ),
     ] = None,
-    draws: Annotated[
-        int | None,
-        typer.Option(help="Monte Carlo draws for the P10/P50/P90 bands (default 2000; 0: none)."),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(help="Random seed of the bands (default 2026; same seed: same bands)."),
-    ] = None,
+    draws: opt.Draws = None,
+    seed: opt.Seed = None,
+    old_profile: opt.WorkloadAsProfile = None,
+    old_destinations: opt.DestinationsOld = None,
 ) -> None:
     """Compare the monthly and horizon cost of each log destination for a workload.
 
@@ -352,9 +350,11 @@ def estimate(
     from costcompare.searchability import load_weights
     from costcompare.workload import load_profile, parse_lifecycle
 
+    workload_file = opt.deprecated(workload_file, old_profile, "--profile", "--workload")
+    destination = opt.deprecated(destination, old_destinations, "--destinations", "--destination")
     money = _money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
-    workload = load_profile(profile).with_overrides(
+    workload = load_profile(opt.find_workload(workload_file)).with_overrides(
         logs_endpoint=logs_endpoint,
         s3_endpoint=s3_endpoint,
         kms_rotation=kms_rotation,
@@ -382,7 +382,7 @@ def estimate(
     )
     result = run_estimate(
         workload,
-        destinations=_destinations(destinations),
+        destinations=opt.split_names(destination),
         pricing_date=parse_date(pricing_date, "--pricing-date"),
         table=load_table(pricing_file),
         weights=search_weights,
@@ -398,15 +398,13 @@ def estimate(
         typer.echo(text, nl=False)
 
 
-CHART_EXAMPLES = """
-Examples:
-
-  costcompare chart --out charts/                        # the bundled Tokyo default
-
-  costcompare chart --profile measured.yaml --out review/ --report review/report.md
-
-  costcompare chart --out charts/ --format svg --weight alerting=4 --weight search_cost=1
-"""
+CHART_EXAMPLES = opt.examples(
+    """
+    costcompare chart --out-dir charts/           # the bundled Tokyo default
+    costcompare chart -w measured.yaml --out-dir review/ --report review/report.html
+    costcompare chart --out-dir charts/ --format svg --weight alerting=4
+    """
+)
 
 
 class ChartFormat(StrEnum):
@@ -416,35 +414,31 @@ class ChartFormat(StrEnum):
 
 @app.command(epilog=CHART_EXAMPLES)
 def chart(
-    out: Annotated[Path, typer.Option(help="Folder to write the charts into.")],
-    profile: Annotated[
-        Path | None, typer.Option(help="Workload profile YAML (default: the bundled Tokyo one).")
-    ] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region code.")] = None,
-    fmt: Annotated[ChartFormat, typer.Option("--format")] = ChartFormat.png,
+    out_dir: opt.OutDir = None,
+    workload_file: opt.Workload = None,
+    region: opt.Region = None,
+    fmt: Annotated[
+        ChartFormat, typer.Option("--format", metavar="png|svg", help="Image format.")
+    ] = ChartFormat.png,
     report: Annotated[
-        Path | None, typer.Option(help="Also write a one-page Markdown report embedding them.")
-    ] = None,
-    pricing_date: Annotated[str | None, typer.Option(help="Prices in force on YYYY-MM-DD.")] = None,
-    pricing_file: Annotated[
         Path | None,
-        typer.Option(help="Another pricing table CSV.", envvar="COSTCOMPARE_PRICING_FILE"),
+        typer.Option(
+            metavar="FILE",
+            help="Also write a one-page report: .html (self-contained) or .md (links the charts).",
+        ),
     ] = None,
-    weights: Annotated[
-        Path | None, typer.Option(help="Searchability weights YAML (dimension: weight).")
+    pricing_date: opt.PricingDate = None,
+    pricing_file: opt.PricingFile = None,
+    weights: opt.Weights = None,
+    weight: opt.Weight = None,
+    currency: opt.Currency = "USD",
+    fx_rate: opt.FxRate = None,
+    old_profile: opt.WorkloadAsProfile = None,
+    old_out: Annotated[
+        Path | None, typer.Option("--out", hidden=True, help="Old name of --out-dir.")
     ] = None,
-    weight: Annotated[
-        list[str] | None, typer.Option(help="One searchability weight, NAME=VALUE (repeatable).")
-    ] = None,
-    currency: Annotated[str, typer.Option(help="Display currency.")] = "USD",
-    fx_rate: Annotated[float | None, typer.Option(help="Units of --currency per USD.")] = None,
-    draws: Annotated[
-        int | None,
-        typer.Option(help="Monte Carlo draws for the cost-bands chart (default 2000; 0: none)."),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Random seed of the bands (default 2026).")
-    ] = None,
+    draws: opt.Draws = None,
+    seed: opt.Seed = None,
 ) -> None:
     """Draw cost vs searchability, cost breakdown, cost over time, the break-even map and the
     cost bands."""
@@ -458,11 +452,15 @@ def chart(
     from costcompare.searchability import load_weights
     from costcompare.workload import load_profile
 
+    workload_file = opt.deprecated(workload_file, old_profile, "--profile", "--workload")
+    out = opt.deprecated(out_dir, old_out, "--out", "--out-dir")
+    if out is None:
+        raise WorkloadError("no folder for the charts", "pass --out-dir DIR")
     if out.exists() and not out.is_dir():
-        raise WorkloadError(f"--out {out} is a file", "give a folder for the charts")
+        raise WorkloadError(f"--out-dir {out} is a file", "give a folder for the charts")
     money = _money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
-    workload = load_profile(profile).with_overrides(region=region)
+    workload = load_profile(opt.find_workload(workload_file)).with_overrides(region=region)
     result = run_estimate(
         workload,
         pricing_date=parse_date(pricing_date, "--pricing-date"),

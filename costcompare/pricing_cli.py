@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from costcompare import options as opt
 from costcompare.errors import PricingError
 
 app = typer.Typer(
@@ -24,27 +24,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-PricingFile = Annotated[
-    Path | None,
-    typer.Option(
-        help="Pricing table CSV to read (default: the bundled one; pass the file `refresh` "
-        "wrote to see refreshed prices).",
-        envvar="COSTCOMPARE_PRICING_FILE",
-    ),
-]
 
 
 def _columns(rows: list[list[str]], header: list[str]) -> str:
@@ -63,41 +42,45 @@ def _short(text: str, width: int = 72) -> str:
 
 # -- show -------------------------------------------------------------------------------------
 
-SHOW_EXAMPLES = """
-Examples:
-
-  costcompare pricing show                                  # every region, prices in force today
-
-  costcompare pricing show --region ap-northeast-1 --date 2026-07-01
-
-  costcompare pricing show --region us-east-1 --all --output json
-
-  costcompare pricing show --pricing-file ~/.local/share/costcompare/prices.csv
-"""
+SHOW_EXAMPLES = opt.examples(
+    """
+    costcompare pricing show                    # every region, prices in force today
+    costcompare pricing show --region ap-northeast-1 --pricing-date 2026-07-01
+    costcompare pricing show --region us-east-1 --all -o json
+    costcompare pricing show --pricing-file ~/.local/share/costcompare/prices.csv
+    """
+)
 
 
 @app.command(epilog=SHOW_EXAMPLES)
 def show(
     region: Annotated[
         list[str] | None,
-        typer.Option(help="Region code (repeatable; default: every region in the table)."),
+        typer.Option(
+            metavar="REGION", help="AWS region code (repeatable; default: every one in the table)."
+        ),
     ] = None,
-    date: Annotated[
-        str | None, typer.Option(help="Prices in force on this date, YYYY-MM-DD (default: today).")
-    ] = None,
-    pricing_file: PricingFile = None,
+    pricing_date: opt.PricingDate = None,
+    pricing_file: opt.PricingFile = None,
     all_keys: Annotated[
         bool, typer.Option("--all", help="Include keys the cost model does not use.")
     ] = False,
-    output: Annotated[Format, typer.Option("--output", "-o")] = Format.table,
+    output: opt.output_option(
+        opt.OutputFormat.table, opt.OutputFormat.json, opt.OutputFormat.csv
+    ) = opt.OutputFormat.table,
+    wide: opt.Wide = False,
+    old_date: Annotated[
+        str | None, typer.Option("--date", hidden=True, help="Old name of --pricing-date.")
+    ] = None,
 ) -> None:
     """The prices the model will use: rate, effective date, confidence, source; flags old ones."""
     from costcompare.destinations import all_price_keys
     from costcompare.pricelist.products import check_region
     from costcompare.pricing import load_table, parse_date, stale_cutoff
 
+    date = opt.deprecated(pricing_date, old_date, "--date", "--pricing-date")
     table = load_table(pricing_file)
-    when = parse_date(date, "--date")
+    when = parse_date(date, "--pricing-date")
     as_of = when or dt.date.today()
     cutoff = stale_cutoff(as_of)
     used = all_price_keys()
@@ -125,7 +108,7 @@ def show(
                     "source": price.source,
                 }
             )
-    if output is Format.json:
+    if output is opt.OutputFormat.json:
         doc = {
             "pricing_file": table.path,
             "as_of": as_of.isoformat(),
@@ -135,7 +118,7 @@ def show(
         }
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
-    if output is Format.csv:
+    if output is opt.OutputFormat.csv:
         import csv
         import io
 
@@ -174,67 +157,62 @@ def show(
 
 # -- refresh ----------------------------------------------------------------------------------
 
-REFRESH_EXAMPLES = """
-Examples:
-
-  costcompare pricing refresh --region ap-northeast-1 --region us-east-1
-
-  costcompare pricing refresh --region eu-west-1 --profile billing --dry-run
-
-  costcompare pricing refresh --region ap-northeast-1 \\
-      --offer-file AmazonS3-apn1.json --offer-file AmazonCloudWatch-apn1.json
-
-  costcompare pricing refresh --region us-east-1 --pricing-file prices.csv --output json
-
-  costcompare estimate --pricing-file ~/.local/share/costcompare/prices.csv
-
-Offer files: https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offerCode>/current/
-<region>/index.json for AmazonCloudWatch, AmazonS3, AmazonAthena, awskms, AmazonVPC, AmazonEC2.
+REFRESH_EXAMPLES = opt.examples(
+    """
+    costcompare pricing refresh --region ap-northeast-1 --region us-east-1
+    costcompare pricing refresh --region eu-west-1 --profile billing --dry-run
+    costcompare pricing refresh --region ap-northeast-1 \\
+    --offer-file AmazonS3-apn1.json --offer-file AmazonCloudWatch-apn1.json
+    costcompare pricing refresh --region us-east-1 --pricing-file prices.csv -o json
+    costcompare estimate --pricing-file ~/.local/share/costcompare/prices.csv
+    """,
+    """
+Offer files (OFFER: AmazonCloudWatch, AmazonS3, AmazonAthena, awskms, AmazonVPC,
+AmazonEC2):
+https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/OFFER/current/REGION/index.json
 Rows are appended with the Price List's date and source; old rows are never edited.
-"""
+""",
+)
 
 
 @app.command(epilog=REFRESH_EXAMPLES)
 def refresh(
     region: Annotated[
         list[str],
-        typer.Option(help="Region whose prices to fetch, e.g. ap-northeast-1 (repeatable)."),
+        typer.Option(
+            metavar="REGION",
+            help="AWS region code whose prices to fetch, e.g. ap-northeast-1 (repeatable).",
+        ),
     ],
     offer_file: Annotated[
         list[Path] | None,
         typer.Option(
+            metavar="FILE",
             help="A bulk offer file (index.json, or .json.gz) to read instead of the Query "
-            "API; repeat for several services."
+            "API; repeat for several services.",
         ),
     ] = None,
-    pricing_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="Table to append to (created from the bundled one if absent). Default: "
-            "$XDG_DATA_HOME/costcompare/prices.csv (~/.local/share/…).",
-            envvar="COSTCOMPARE_PRICING_FILE",
-        ),
-    ] = None,
+    pricing_file: opt.PricingFileTarget = None,
     key: Annotated[
-        list[str] | None, typer.Option(help="Only this price key (repeatable; default: all).")
+        list[str] | None,
+        typer.Option(metavar="PRICE_KEY", help="Only this price key (repeatable; default: all)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would be appended; write nothing.")
     ] = False,
-    profile: Annotated[
-        str | None, typer.Option(help="AWS profile for the Query API (default: AWS_PROFILE).")
-    ] = None,
+    profile: opt.AwsProfile = None,
     api_region: Annotated[
         str | None,
         typer.Option(
+            metavar="REGION",
             help="Region of the Price List API endpoint: us-east-1 (default), eu-central-1 or "
-            "ap-south-1; AWS_REGION is used when it is one of those."
+            "ap-south-1; AWS_REGION is used when it is one of those.",
         ),
     ] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option(help="Price List API endpoint URL (testing, proxies).")
-    ] = None,
-    output: Annotated[ReportFormat, typer.Option("--output", "-o")] = ReportFormat.table,
+    endpoint_url: opt.EndpointUrl = None,
+    output: opt.output_option(opt.OutputFormat.table, opt.OutputFormat.json) = (
+        opt.OutputFormat.table
+    ),
 ) -> None:
     """Append current prices from the AWS Price List (Query API or offer files) to a table."""
     from costcompare import pricelist as lib
@@ -259,9 +237,9 @@ def refresh(
     _print_refresh(report, output)
 
 
-def _print_refresh(report, output: ReportFormat) -> None:
+def _print_refresh(report, output: opt.OutputFormat) -> None:
     required_missing = [r for r in report.missing if r.required]
-    if output is ReportFormat.json:
+    if output is opt.OutputFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
         typer.echo("Read: " + "; ".join(report.origins))
@@ -295,31 +273,28 @@ def _print_refresh(report, output: ReportFormat) -> None:
 
 # -- diff -------------------------------------------------------------------------------------
 
-DIFF_EXAMPLES = """
-Examples:
-
-  costcompare pricing diff --from 2026-07-01 --to 2026-12-01
-
-  costcompare pricing diff --from 2026-07-01 --to 2027-01-15 --region us-east-1 \\
-      --pricing-file ~/.local/share/costcompare/prices.csv --output json
-
-  costcompare pricing diff --from 2026-07-01 --to 2026-12-01 --workload measured.yaml
-"""
+DIFF_EXAMPLES = opt.examples(
+    """
+    costcompare pricing diff --from 2026-07-01 --to 2026-12-01
+    costcompare pricing diff --from 2026-07-01 --to 2027-01-15 --region us-east-1 \\
+    --pricing-file ~/.local/share/costcompare/prices.csv -o json
+    costcompare pricing diff --from 2026-07-01 --to 2026-12-01 -w measured.yaml
+    """
+)
 
 
 @app.command(epilog=DIFF_EXAMPLES)
 def diff(
-    date_from: Annotated[str, typer.Option("--from", help="Earlier date, YYYY-MM-DD.")],
-    date_to: Annotated[str, typer.Option("--to", help="Later date, YYYY-MM-DD.")],
-    region: Annotated[
-        str | None, typer.Option(help="Region (default: the workload's, Tokyo for the default).")
-    ] = None,
-    workload: Annotated[
-        Path | None,
-        typer.Option(help="Workload profile YAML whose cost to compare (default: the bundled)."),
-    ] = None,
-    pricing_file: PricingFile = None,
-    output: Annotated[ReportFormat, typer.Option("--output", "-o")] = ReportFormat.table,
+    date_from: Annotated[
+        str, typer.Option("--from", metavar="YYYY-MM-DD", help="Earlier pricing date.")
+    ],
+    date_to: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="Later pricing date.")],
+    region: opt.Region = None,
+    workload: opt.Workload = None,
+    pricing_file: opt.PricingFile = None,
+    output: opt.output_option(opt.OutputFormat.table, opt.OutputFormat.json) = (
+        opt.OutputFormat.table
+    ),
 ) -> None:
     """What changed in prices between two dates, and its effect on the workload's cost."""
     from costcompare.destinations import all_price_keys
@@ -336,7 +311,7 @@ def diff(
             "swap them: --from is the earlier date",
         )
     table = load_table(pricing_file)
-    load = load_profile(workload)
+    load = load_profile(opt.find_workload(workload))
     if region:
         load = load.with_overrides(region=check_region(region))
     complete = first_complete_date(table, load.region, all_price_keys())
@@ -348,7 +323,7 @@ def diff(
         )
     changes = diff_prices(table.resolve(load.region, start), table.resolve(load.region, end))
     costs = diff_cost(table, load, start, end)
-    if output is ReportFormat.json:
+    if output is opt.OutputFormat.json:
         doc = {
             "region": load.region,
             "from": start.isoformat(),

@@ -1,6 +1,6 @@
 """The workload profile: what a fleet's sessions look like, with documented defaults.
 
-Every key is optional. ``costcompare measure`` writes profiles, ``estimate --profile`` reads them,
+Every key is optional. ``costcompare measure`` writes profiles, ``estimate --workload`` reads them,
 and flags override single keys. Validation happens here, once, with messages that say the fix.
 """
 
@@ -447,7 +447,8 @@ def load_profile(path: str | Path | None = None) -> Workload:
         profile,
         what="profile",
         error=WorkloadError,
-        missing_fix="check the path, or run `costcompare measure --write-profile FILE` to make one",
+        missing_fix="check the path, or make one with `costcompare init` or "
+        "`costcompare measure --write-workload FILE`",
     )
     return from_mapping(data, source=str(profile))
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
+from costcompare import options as opt
+
 app = typer.Typer(
     help="Configure CloudWatch Logs, S3, or both as Session Manager log targets.",
     no_args_is_help=True,
@@ -30,13 +32,26 @@ class Destination(StrEnum):
     both = "both"
 
 
-class Output(StrEnum):
-    table = "table"
-    json = "json"
+Output = opt.output_option(opt.OutputFormat.table, opt.OutputFormat.json)
+
+
+_METAVARS = {
+    "log_group": "NAME",
+    "bucket": "NAME",
+    "role": "NAME",
+    "key_prefix": "PREFIX",
+    "run_as_user": "USER",
+    "shell_profile_linux": "COMMANDS",
+    "shell_profile_windows": "COMMANDS",
+    "session_kms_key_id": "ARN",
+    "vpc_id": "VPC_ID",
+}
 
 
 def _option(name: str, kind: Any, help: str, *decls: str, metavar: str | None = None):
     """One shared option: (parameter name, annotation, default None = "not given")."""
+    if metavar is None and kind is not bool:
+        metavar = _METAVARS.get(name) or {int: "N", Path: "FILE"}.get(kind, "TEXT")
     return (name, Annotated[kind | None, typer.Option(*decls, help=help, metavar=metavar)], None)
 
 
@@ -48,18 +63,12 @@ _SHARED: list[tuple[str, Any, Any]] = [
         "Where session logs go: cloudwatch, s3 or both.",
         "--destination",
         "-d",
+        metavar="cloudwatch|s3|both",
     ),
     _option("config", Path, "YAML file with any of these options (flags win)."),
-    _option(
-        "region",
-        str,
-        "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's).",
-        metavar="REGION",
-    ),
-    _option("profile", str, "AWS profile (default: AWS_PROFILE).", metavar="PROFILE"),
-    _option(
-        "endpoint_url", str, "Any AWS-compatible endpoint, e.g. a local moto server.", metavar="URL"
-    ),
+    ("region", opt.AwsRegion, None),
+    ("profile", opt.AwsProfile, None),
+    ("endpoint_url", opt.EndpointUrl, None),
     _option("log_group", str, "CloudWatch log group name [/ssm/session-manager]."),
     _option("retention_days", int, "Log group retention, one of CloudWatch's values [365]."),
     _option(
@@ -217,7 +226,7 @@ Examples:
 @_shared_options
 def plan(
     shared: SharedOptions,
-    output: Annotated[Output, typer.Option("--output", "-o", help="table or json.")] = Output.table,
+    output: Output = opt.OutputFormat.table,
 ) -> None:
     """Show what apply would create or change (reads only; writes nothing)."""
     from provision.observe import observe
@@ -225,7 +234,7 @@ def plan(
 
     spec, ctx, _ = _spec_and_context(shared)
     result = _read("plan", lambda: make_plan(spec, observe(ctx, spec)))
-    if output == Output.json:
+    if output == opt.OutputFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
         typer.echo(render_plan(result), nl=False)
@@ -280,7 +289,7 @@ Exit code 1 when any finding is an error, 0 otherwise.
 @_shared_options
 def verify(
     shared: SharedOptions,
-    output: Annotated[Output, typer.Option("--output", "-o", help="table or json.")] = Output.table,
+    output: Output = opt.OutputFormat.table,
 ) -> None:
     """Check the account (tool-made or not) for the known logging pitfalls."""
     from provision.spec import network_spec
@@ -297,7 +306,7 @@ def verify(
         network=network_spec(options),
     )
     findings = _read("verify", lambda: run_verify(ctx, target))
-    if output == Output.json:
+    if output == opt.OutputFormat.json:
         typer.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
         typer.echo(render_findings(findings), nl=False)

@@ -58,28 +58,28 @@ def price_file(price: str = "0.000005") -> str:
 
 
 ESTIMATE = [
-    Case("estimate-missing-profile", "estimate --profile nope.yaml", "nope.yaml"),
+    Case("estimate-missing-profile", "estimate --workload nope.yaml", "nope.yaml"),
     Case(
         "estimate-profile-not-yaml",
-        "estimate --profile p.yaml",
+        "estimate --workload p.yaml",
         "p.yaml",
         files={"p.yaml": "region: [ap-northeast-1\ninstances: 3\n"},
     ),
     Case(
         "estimate-profile-unknown-key",
-        "estimate --profile p.yaml",
+        "estimate --workload p.yaml",
         "regoin",
         files={"p.yaml": "regoin: us-east-1\n"},
     ),
     Case(
         "estimate-profile-not-a-mapping",
-        "estimate --profile p.yaml",
+        "estimate --workload p.yaml",
         "p.yaml",
         files={"p.yaml": "- 1\n- 2\n"},
     ),
     Case(
         "estimate-profile-binary",
-        "estimate --profile p.yaml",
+        "estimate --workload p.yaml",
         "p.yaml",
         files={"p.yaml": b"\xff\xfe\x00\x01\x80\x81"},
     ),
@@ -89,6 +89,18 @@ ESTIMATE = [
     Case("estimate-retention-not-accepted", "estimate --retention-days 8", "8"),
     Case("estimate-bad-pricing-date", "estimate --pricing-date 2026-13-01", "2026-13-01"),
     Case("estimate-missing-pricing-file", "estimate --pricing-file p.csv", "p.csv"),
+    Case(
+        "estimate-missing-pricing-file-from-env",
+        "estimate",
+        "COSTCOMPARE_PRICING_FILE=nope.csv",
+        env={"COSTCOMPARE_PRICING_FILE": "nope.csv"},
+    ),
+    Case(
+        "estimate-missing-workload-from-env",
+        "estimate",
+        "nope.yaml",
+        env={"COSTCOMPARE_WORKLOAD": "nope.yaml"},
+    ),
     Case(
         "estimate-pricing-file-bad-header",
         "estimate --pricing-file p.csv",
@@ -145,26 +157,26 @@ ESTIMATE = [
 CHART = [
     Case(
         "chart-out-is-a-file",
-        "chart --out charts",
+        "chart --out-dir charts",
         "charts",
         files={"charts": "not a folder\n"},
     ),
     Case(
         "chart-bad-profile-keeps-charts",
-        "chart --out charts --profile p.yaml",
+        "chart --out-dir charts --workload p.yaml",
         "p.yaml",
         files={"charts/cost_breakdown.png": b"\x89PNG old", "p.yaml": "instances: -3\n"},
     ),
     Case(
         "chart-unknown-region",
-        "chart --out charts --region mars-1",
+        "chart --out-dir charts --region mars-1",
         "mars-1",
     ),
 ]
 
 PRICING = [
     Case("pricing-show-unknown-region", "pricing show --region mars-1", "mars-1"),
-    Case("pricing-show-bad-date", "pricing show --date yesterday", "yesterday"),
+    Case("pricing-show-bad-date", "pricing show --pricing-date yesterday", "yesterday"),
     Case(
         "pricing-show-missing-file",
         "pricing show --pricing-file p.csv",
@@ -212,7 +224,7 @@ MEASURE = [
     Case("measure-missing-path", "measure --path logs", "logs"),
     Case(
         "measure-write-profile-missing-folder",
-        "measure --path logs --write-profile missing/m.yaml",
+        "measure --path logs --write-workload missing/m.yaml",
         "missing",
         files={"logs/s.log": "Script started on 2026-01-01 00:00:00+00:00\n$ ls\n"},
     ),

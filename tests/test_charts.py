@@ -98,7 +98,7 @@ def test_yen_labels(est):
 def test_cli_writes_every_chart_and_report(tmp_path):
     out = tmp_path / "charts"
     report = tmp_path / "report.md"
-    result = CliRunner().invoke(app, ["chart", "--out", str(out), "--report", str(report)])
+    result = CliRunner().invoke(app, ["chart", "--out-dir", str(out), "--report", str(report)])
     assert result.exit_code == 0, result.output
     for name in ("cost_vs_searchability", "cost_breakdown", "cost_over_time", "break_even"):
         data = (out / f"{name}.png").read_bytes()
@@ -110,7 +110,7 @@ def test_cli_writes_every_chart_and_report(tmp_path):
 
 
 def test_cli_svg(tmp_path):
-    result = CliRunner().invoke(app, ["chart", "--out", str(tmp_path), "--format", "svg"])
+    result = CliRunner().invoke(app, ["chart", "--out-dir", str(tmp_path), "--format", "svg"])
     assert result.exit_code == 0
     assert (tmp_path / "break_even.svg").read_text().lstrip().startswith("<?xml")
 
@@ -118,5 +118,5 @@ def test_cli_svg(tmp_path):
 def test_cli_out_is_a_file(tmp_path):
     target = tmp_path / "file"
     target.write_text("x")
-    result = CliRunner().invoke(app, ["chart", "--out", str(target)])
+    result = CliRunner().invoke(app, ["chart", "--out-dir", str(target)])
     assert result.exit_code == 2 and "is a file" in result.stderr

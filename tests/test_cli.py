@@ -45,7 +45,7 @@ def test_help_on_every_command(path):
 
 
 def test_estimate_help_has_examples():
-    assert "costcompare estimate --profile" in run("estimate", "--help").output
+    assert "costcompare estimate -w measured.yaml" in run("estimate", "--help").output
 
 
 def test_default_table():
@@ -85,7 +85,7 @@ def test_flags_change_the_numbers():
 def test_profile_file(tmp_path):
     profile = tmp_path / "p.yaml"
     profile.write_text("region: us-east-1\nsessions_per_month: 1000\nretention_days: 30\n")
-    data = json.loads(run("estimate", "--profile", str(profile), "-o", "json").stdout)
+    data = json.loads(run("estimate", "--workload", str(profile), "-o", "json").stdout)
     assert data["region"] == "us-east-1" and data["workload"]["sessions_per_month"] == 1000
 
 
@@ -122,7 +122,7 @@ def test_pricing_date_reproduces_an_old_estimate(tmp_path):
         (["--session-bytes", "-3"], "session_bytes must be greater than 0"),
         (["--instances", "-1"], "instances cannot be negative"),
         (["--retention-days", "100"], "not a value CloudWatch Logs accepts"),
-        (["--profile", "/nonexistent/profile.yaml"], "does not exist"),
+        (["--workload", "/nonexistent/profile.yaml"], "does not exist"),
         (["--pricing-file", "/nonexistent/prices.csv"], "does not exist"),
         (["--pricing-date", "yesterday"], "YYYY-MM-DD"),
         (["--pricing-date", "2001-01-01"], "earliest"),
@@ -146,7 +146,7 @@ def test_bad_input_is_one_line_exit_2(args, message):
 def test_malformed_profile(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("instances: [1,\n")
-    result = run("estimate", "--profile", str(bad))
+    result = run("estimate", "--workload", str(bad))
     assert result.exit_code == 2 and "not valid YAML" in result.stderr
 
 

@@ -32,7 +32,7 @@ def test_path_writes_a_profile_that_estimate_reads(tmp_path, corpus):
             "measure",
             "--path",
             str(tmp_path / "logs"),
-            "--write-profile",
+            "--write-workload",
             str(out),
             "--instances",
             "3",
@@ -51,7 +51,7 @@ def test_path_writes_a_profile_that_estimate_reads(tmp_path, corpus):
         sum(len(s.transcript) for s in corpus) / 12, abs=0.1
     )
     assert estimate(workload).destinations
-    est = runner.invoke(app, ["estimate", "--profile", str(out), "--output", "json"])
+    est = runner.invoke(app, ["estimate", "--workload", str(out), "--output", "json"])
     assert est.exit_code == 0 and json.loads(est.stdout)["workload"]["instances"] == 3
 
 
@@ -93,9 +93,9 @@ def test_json_output_for_s3(corpus):
     ],
 )
 def test_user_errors_are_one_line(tmp_path, args, message):
-    if message is None:  # an empty folder and --write-profile: nothing written
+    if message is None:  # an empty folder and --write-workload: nothing written
         out = tmp_path / "p.yaml"
-        args = ["--path", str(tmp_path), "--write-profile", str(out)]
+        args = ["--path", str(tmp_path), "--write-workload", str(out)]
         message = "nothing was measured"
     result = runner.invoke(app, ["measure", *args])
     assert result.exit_code == 2

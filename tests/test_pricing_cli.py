@@ -54,7 +54,9 @@ class TestHelp:
 
 class TestShow:
     def test_table_lists_model_prices_with_source_and_date(self):
-        result = run("pricing", "show", "--region", "ap-northeast-1", "--date", "2026-08-01")
+        result = run(
+            "pricing", "show", "--region", "ap-northeast-1", "--pricing-date", "2026-08-01"
+        )
         assert result.exit_code == 0, result.output
         assert "logs.ingestion.standard" in result.output and "0.76/GB" in result.output
         assert "2026-07-01" in result.output and "OLD" not in result.output
@@ -62,7 +64,7 @@ class TestShow:
         assert "vpc.nat_gateway.hours" in run("pricing", "show", "--all").output
 
     def test_rows_older_than_a_year_are_marked(self):
-        result = run("pricing", "show", "--region", "us-east-1", "--date", "2027-05-01")
+        result = run("pricing", "show", "--region", "us-east-1", "--pricing-date", "2027-05-01")
         assert result.exit_code == 0
         athena = next(ln for ln in result.output.splitlines() if "athena.scanned" in ln)
         kms = next(ln for ln in result.output.splitlines() if "kms.key" in ln)
@@ -96,7 +98,9 @@ class TestShow:
         assert "did you mean 'ap-northeast-1'" in out.stderr
 
     def test_bad_date(self):
-        one_line_error(run("pricing", "show", "--date", "July"), "--date 'July'", "YYYY-MM-DD")
+        one_line_error(
+            run("pricing", "show", "--pricing-date", "July"), "--pricing-date 'July'", "YYYY-MM-DD"
+        )
 
 
 class TestRefresh:

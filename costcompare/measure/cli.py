@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from costcompare import options as opt
 from costcompare.errors import MeasureError
 
-MEASURE_EXAMPLES = """
-Examples:
-
-  costcompare measure --path ./session-logs --days 14 --write-profile measured.yaml
-
-  aws s3 sync s3://my-ssm-logs/sessions/ ./logs && costcompare measure --path ./logs --file-times
-
-  costcompare measure --s3 s3://my-ssm-logs/sessions/ --region ap-northeast-1
-
-  costcompare measure --log-group /ssm/sessions --days 14 --output json
-
-  costcompare measure --s3-inventory ./inventory/2025-03-01T01-00Z/manifest.json
-
-  costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions --write-profile m.yaml
-
-  costcompare estimate --profile m.yaml
-"""
-
-
-class MeasureOutput(StrEnum):
-    table = "table"
-    json = "json"
+MEASURE_EXAMPLES = opt.examples(
+    """
+    costcompare measure --path ./session-logs --days 14 --write-workload measured.yaml
+    aws s3 sync s3://my-ssm-logs/sessions/ ./logs && costcompare measure --path ./logs --file-times
+    costcompare measure --s3 s3://my-ssm-logs/sessions/ --region ap-northeast-1
+    costcompare measure --log-group /ssm/sessions --days 14 -o json
+    costcompare measure --s3-inventory ./inventory/2025-03-01T01-00Z/manifest.json
+    costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions --write-workload m.yaml
+    costcompare estimate -w m.yaml
+    """
+)
 
 
 class _RichProgress:
@@ -115,52 +104,60 @@ def measure_command(
         typer.Option(metavar="NAME", help="CloudWatch Logs log group of the sessions."),
     ] = None,
     inventory_prefix: Annotated[
-        str, typer.Option(help="Only inventory keys under this prefix (the sessions' prefix).")
+        str,
+        typer.Option(
+            metavar="PREFIX", help="Only inventory keys under this prefix (the sessions' prefix)."
+        ),
     ] = "",
     days: Annotated[
         float | None,
         typer.Option(
+            metavar="DAYS",
             help="CloudWatch: measure the last N days (default 30). Local: the days the logs "
-            "cover, needed when transcripts carry no dates."
+            "cover, needed when transcripts carry no dates.",
         ),
     ] = None,
-    file_times: Annotated[
-        bool,
-        typer.Option(
-            "--file-times",
-            help="Local: date transcripts by file time (right only for `aws s3 sync` copies).",
-        ),
-    ] = False,
+    file_times: opt.FileTimes = False,
     sample: Annotated[
-        int, typer.Option(help="S3/CloudWatch: objects or sessions read for content.")
+        int, typer.Option(metavar="N", help="S3/CloudWatch: objects or sessions read for content.")
     ] = 50,
     sample_mb: Annotated[
         int | None,
         typer.Option(
+            metavar="MB",
             help="Local: MB of transcripts gzipped and stream-simulated "
-            "(default: 1/512 of the corpus, 2 to 32 MB)."
+            "(default: 1/512 of the corpus, 2 to 32 MB).",
         ),
     ] = None,
-    instances: Annotated[
-        int | None,
-        typer.Option(help="Instances the measured sessions came from (S3 logs do not say)."),
-    ] = None,
-    base_profile: Annotated[
+    instances: opt.Instances = None,
+    workload_file: Annotated[
         Path | None,
-        typer.Option(help="Profile whose unmeasured keys to keep (default: the bundled one)."),
+        typer.Option(
+            "--workload",
+            "-w",
+            metavar="FILE",
+            envvar=opt.WORKLOAD_ENV,
+            help="Workload whose unmeasured keys to keep (default: the bundled one).",
+        ),
+    ] = None,
+    write_workload: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Write the measured workload profile YAML here."),
+    ] = None,
+    output: opt.output_option(opt.OutputFormat.table, opt.OutputFormat.json) = (
+        opt.OutputFormat.table
+    ),
+    profile: opt.AwsProfile = None,
+    region: opt.AwsRegion = None,
+    endpoint_url: opt.EndpointUrl = None,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the random samples.")] = 0,
+    progress: opt.Progress = None,
+    base_profile: Annotated[
+        Path | None, typer.Option("--base-profile", hidden=True, help="Old name of --workload.")
     ] = None,
     write_profile: Annotated[
-        Path | None, typer.Option(help="Write the measured workload profile YAML here.")
-    ] = None,
-    output: Annotated[MeasureOutput, typer.Option("--output", "-o")] = MeasureOutput.table,
-    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region of the bucket/log group.")] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random samples.")] = 0,
-    progress: Annotated[
-        bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")
+        Path | None,
+        typer.Option("--write-profile", hidden=True, help="Old name of --write-workload."),
     ] = None,
 ) -> None:
     """Measure real session volumes and write the workload profile that `estimate` reads."""
@@ -176,6 +173,10 @@ def measure_command(
     )
     from costcompare.measure.cloudwatch import DEFAULT_DAYS
 
+    base_profile = opt.deprecated(workload_file, base_profile, "--base-profile", "--workload")
+    write_profile = opt.deprecated(
+        write_workload, write_profile, "--write-profile", "--write-workload"
+    )
     if not (path or s3 or s3_inventory or log_group):
         raise MeasureError("nothing to measure", "give --path, --s3, --s3-inventory or --log-group")
     if sample < 1 or (sample_mb is not None and sample_mb < 1):
@@ -228,7 +229,7 @@ def measure_command(
         )
         write_atomic(write_profile, header + dump_profile(workload, comments))
         typer.echo(f"wrote {write_profile}", err=True)
-    if output is MeasureOutput.json:
+    if output is opt.OutputFormat.json:
         typer.echo(to_json(results, workload), nl=False)
     else:
         typer.echo(render_table(results), nl=False)

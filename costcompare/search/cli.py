@@ -9,34 +9,25 @@ from typing import Annotated
 
 import typer
 
-SEARCH_EXAMPLES = """
-Examples:
+from costcompare import options as opt
 
-  costcompare search sudo --path notebooks/data/sample-sessions/s3
-
-  costcompare search 'rm -rf' --fixed-strings --path ./session-logs --user alice -o json
-
-  costcompare search 'sudo su' --s3 s3://my-ssm-logs/sessions/ --since 7d
-
-  costcompare search 'sudo' --athena-table ssm_logs.session_lines --athena-workgroup costcompare
-
-  costcompare search 'passwd' --log-group /ssm/sessions --since 2025-03-01 --until 2025-03-02
-
-  costcompare search sudo --log-group /ssm/sessions -o json --out search.json
-
-  costcompare estimate --searches-from search.json
-
-Exit codes: 0 searched, 2 bad input or every backend failed, 3 some backends failed (the others'
-results are printed).
-"""
+SEARCH_EXAMPLES = opt.examples(
+    """
+    costcompare search sudo --path notebooks/data/sample-sessions/s3
+    costcompare search 'rm -rf' -F --path ./session-logs --user alice -o json
+    costcompare search 'sudo su' --s3 s3://my-ssm-logs/sessions/ --since 7d
+    costcompare search sudo --athena-table ssm_logs.session_lines --athena-workgroup cc
+    costcompare search passwd --log-group /ssm/sessions --since 2025-03-01 --until 2025-03-02
+    costcompare search sudo --log-group /ssm/sessions -o json --out search.json
+    costcompare estimate --searches-from search.json
+    """,
+    """
+Exit codes: 0 searched, 2 bad input or every backend failed, 3 some backends failed
+(the others' results are printed).
+""",
+)
 
 PARTIAL_FAILURE_EXIT = 3
-
-
-class SearchOutput(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class CloudWatchApi(StrEnum):
@@ -46,10 +37,15 @@ class CloudWatchApi(StrEnum):
 
 
 def search_command(
-    pattern: Annotated[str, typer.Argument(help="Regular expression (or text with -F).")],
+    pattern: Annotated[
+        str, typer.Argument(metavar="PATTERN", help="Regular expression (or text with -F).")
+    ],
     path: Annotated[
         list[Path] | None,
-        typer.Option(metavar="DIR", help="Local folder of transcripts and CloudWatch exports."),
+        typer.Option(
+            metavar="DIR",
+            help="Folder (recursive) of transcripts (.log, .gz) and CloudWatch exports.",
+        ),
     ] = None,
     s3: Annotated[
         list[str] | None,
@@ -60,10 +56,14 @@ def search_command(
     athena_table: Annotated[
         str | None, typer.Option(metavar="DB.TABLE", help="Athena table of transcript lines.")
     ] = None,
-    athena_workgroup: Annotated[str, typer.Option(help="Athena workgroup.")] = "primary",
+    athena_workgroup: Annotated[
+        str, typer.Option(metavar="NAME", help="Athena workgroup.")
+    ] = "primary",
     athena_output: Annotated[
         str | None,
-        typer.Option(help="s3:// location for Athena results (if the workgroup has none)."),
+        typer.Option(
+            metavar="S3URI", help="s3:// location for Athena results (if the workgroup has none)."
+        ),
     ] = None,
     log_group: Annotated[
         list[str] | None, typer.Option(metavar="NAME", help="CloudWatch Logs log group.")
@@ -73,47 +73,43 @@ def search_command(
         typer.Option(help="auto: FilterLogEvents for ≤ 1 h or one session, else Logs Insights."),
     ] = CloudWatchApi.auto,
     since: Annotated[
-        str | None, typer.Option(help="From this time: YYYY-MM-DD[THH:MM:SSZ] or 12h, 7d ago.")
+        str | None,
+        typer.Option(metavar="TIME", help="From this time: YYYY-MM-DD[THH:MM:SSZ] or 12h, 7d ago."),
     ] = None,
-    until: Annotated[str | None, typer.Option(help="Up to this time (same forms).")] = None,
-    user: Annotated[str | None, typer.Option(help="Only sessions of this user.")] = None,
-    instance: Annotated[str | None, typer.Option(help="Only sessions on this instance.")] = None,
-    session: Annotated[str | None, typer.Option(help="Only this session id.")] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="TIME", help="Up to this time (same forms).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only sessions of this user.")
+    ] = None,
+    instance: Annotated[
+        str | None, typer.Option(metavar="ID", help="Only sessions on this instance.")
+    ] = None,
+    session: Annotated[str | None, typer.Option(metavar="ID", help="Only this session id.")] = None,
     fixed_strings: Annotated[
         bool, typer.Option("--fixed-strings", "-F", help="PATTERN is text, not a regex.")
     ] = False,
-    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i")] = False,
-    file_times: Annotated[
-        bool,
-        typer.Option(
-            help="Date local transcripts by file time (right after `aws s3 sync`, not a copy)."
-        ),
+    ignore_case: Annotated[
+        bool, typer.Option("--ignore-case", "-i", help="Match regardless of case.")
     ] = False,
+    file_times: opt.FileTimes = False,
     max_objects: Annotated[
-        int, typer.Option(help="S3 scan: refuse prefixes with more transcripts than this.")
+        int,
+        typer.Option(metavar="N", help="S3 scan: refuse prefixes with more transcripts than this."),
     ] = 10_000,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for an Athena/Insights query.")
+        float, typer.Option(metavar="SECONDS", help="Seconds to wait for an Athena/Insights query.")
     ] = 300,
-    output: Annotated[SearchOutput, typer.Option("--output", "-o")] = SearchOutput.table,
-    out: Annotated[
-        Path | None, typer.Option(help="Write the output to this file (atomically).")
-    ] = None,
-    pricing_date: Annotated[
-        str | None, typer.Option(help="Price with the table on YYYY-MM-DD.")
-    ] = None,
-    pricing_file: Annotated[
-        Path | None,
-        typer.Option(help="Another pricing table CSV.", envvar="COSTCOMPARE_PRICING_FILE"),
-    ] = None,
-    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")
-    ] = None,
-    progress: Annotated[
-        bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")
-    ] = None,
+    output: opt.output_option(
+        opt.OutputFormat.table, opt.OutputFormat.json, opt.OutputFormat.csv
+    ) = opt.OutputFormat.table,
+    out: opt.Out = None,
+    pricing_date: opt.PricingDate = None,
+    pricing_file: opt.PricingFile = None,
+    profile: opt.AwsProfile = None,
+    region: opt.AwsRegion = None,
+    endpoint_url: opt.EndpointUrl = None,
+    progress: opt.Progress = None,
 ) -> None:
     """Search session logs for a command or text, and measure what the search cost.
 
