@@ -339,9 +339,9 @@ YAML_FILES = [
     # (id, command, the file it reads) × (kind of bad YAML, content, what the line must name)
     (f"{command_id}-{kind}", command, file, content, names)
     for command_id, command, file in [
-        ("profile", "estimate --profile p.yaml --out out.json", "p.yaml"),
+        ("profile", "estimate --workload p.yaml --out out.json", "p.yaml"),
         ("weights", "estimate --weights p.yaml --out out.json", "p.yaml"),
-        ("chart-profile", "chart --out charts --profile p.yaml", "p.yaml"),
+        ("chart-profile", "chart --out-dir charts --workload p.yaml", "p.yaml"),
         ("diff", "pricing diff --from 2026-07-01 --to 2026-12-01 --workload p.yaml", "p.yaml"),
         ("config", PLAN.replace("c.yaml", "p.yaml"), "p.yaml"),
     ]
