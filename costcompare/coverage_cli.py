@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-COVERAGE_EXAMPLES = """
-Examples:
+from costcompare import options as opt
 
-  costcompare coverage --cloudtrail ./trail-logs --path notebooks/data/sample-sessions/s3
-
-  costcompare coverage --cloudtrail s3://org-trail/AWSLogs/123456789012/CloudTrail/ \\
-      --s3 s3://my-ssm-logs/sessions/ --log-group /ssm/sessions --min-coverage 99
-
-  costcompare coverage --cloudtrail ./trail-logs --path ./logs --since 7d -o json
-
-Exit codes: 0 coverage at or above --min-coverage, 1 below it, 2 bad input.
-"""
-
-
-class CoverageOutput(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+COVERAGE_EXAMPLES = opt.examples(
+    """
+    costcompare coverage --cloudtrail ./trail-logs --path notebooks/data/sample-sessions/s3
+    costcompare coverage --cloudtrail s3://org-trail/AWSLogs/123456789012/CloudTrail/ \\
+    --s3 s3://my-ssm-logs/sessions/ --log-group /ssm/sessions --min-coverage 99
+    costcompare coverage --cloudtrail ./trail-logs --path ./logs --since 7d -o json
+    """,
+    "Exit codes: 0 coverage at or above --min-coverage, 1 below it, 2 bad input.",
+)
 
 
 def coverage_command(
@@ -47,24 +39,20 @@ def coverage_command(
         list[Path] | None,
         typer.Option(metavar="DIR", help="Local copy: transcripts (S3) and exports (CloudWatch)."),
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Sessions started from (YYYY-MM-DD, 7d).")
-    ] = None,
-    until: Annotated[str | None, typer.Option(help="Sessions started before this time.")] = None,
-    user: Annotated[str | None, typer.Option(help="Only this user's sessions.")] = None,
-    instance: Annotated[str | None, typer.Option(help="Only sessions on this instance.")] = None,
+    since: opt.Since = None,
+    until: opt.Until = None,
+    user: opt.User = None,
+    instance: opt.Instance = None,
     min_coverage: Annotated[
-        float | None, typer.Option(help="Exit 1 when coverage (%) is below this.")
+        float | None, typer.Option(metavar="PCT", help="Exit 1 when coverage (%) is below this.")
     ] = None,
-    output: Annotated[CoverageOutput, typer.Option("--output", "-o")] = CoverageOutput.table,
-    out: Annotated[
-        Path | None, typer.Option(help="Write the output to this file (atomically).")
-    ] = None,
-    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")
-    ] = None,
+    output: opt.output_option(
+        opt.OutputFormat.table, opt.OutputFormat.json, opt.OutputFormat.csv
+    ) = opt.OutputFormat.table,
+    out: opt.Out = None,
+    profile: opt.AwsProfile = None,
+    region: opt.AwsRegion = None,
+    endpoint_url: opt.EndpointUrl = None,
 ) -> None:
     """Check that every session CloudTrail saw start was recorded, per account, instance, user."""
     from costcompare.aws import AwsContext

@@ -49,6 +49,10 @@ SHARED_NAMES: dict[str, str] = {
     "--seed": "random seed: the same seed gives the same result",
     "--draws": "Monte Carlo draws of the cost bands",
     "--file-times": "date local transcripts by file time",
+    "--since": "sessions from this time",
+    "--until": "sessions before this time",
+    "--user": "only sessions of this user",
+    "--instance": "only sessions on this instance",
     "--wide": "every column, whatever the terminal width",
     "--help": "help (-h)",
 }
@@ -260,6 +264,17 @@ FileTimes = Annotated[
         help="Local: date transcripts by file time (right only for `aws s3 sync` copies).",
     ),
 ]
+Since = Annotated[
+    str | None,
+    typer.Option(
+        metavar="TIME", help="Sessions from this time: YYYY-MM-DD[THH:MM:SSZ], or 12h, 7d ago."
+    ),
+]
+Until = Annotated[
+    str | None, typer.Option(metavar="TIME", help="Sessions before this time (same forms).")
+]
+User = Annotated[str | None, typer.Option(metavar="NAME", help="Only sessions of this user.")]
+Instance = Annotated[str | None, typer.Option(metavar="ID", help="Only sessions on this instance.")]
 DESTINATION_NAMES = "cloudwatch, cloudwatch-ia, s3, both"
 Destinations = Annotated[
     list[str] | None,

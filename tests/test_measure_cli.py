@@ -115,10 +115,10 @@ def test_copied_transcripts_are_not_dated_by_their_copy_time(tmp_path):
     assert shown.exit_code == 0, shown.output
     assert "sessions/day" not in shown.stdout.replace("in sessions/day", "")
     assert "pass --days" in shown.stdout
-    refused = runner.invoke(app, [*args, "--write-profile", str(out)])
+    refused = runner.invoke(app, [*args, "--write-workload", str(out)])
     assert refused.exit_code == 2 and "--days" in refused.stderr
     assert refused.stderr.count("\n") == 1 and not out.exists()
-    given = runner.invoke(app, [*args, "--days", "6", "--write-profile", str(out), "-o", "json"])
+    given = runner.invoke(app, [*args, "--days", "6", "--write-workload", str(out), "-o", "json"])
     assert given.exit_code == 0, given.output
     (source,) = json.loads(given.stdout)["sources"]
     assert source["sessions"] == 24 and source["sessions_per_day"] == 4

@@ -72,19 +72,10 @@ def search_command(
         CloudWatchApi,
         typer.Option(help="auto: FilterLogEvents for ≤ 1 h or one session, else Logs Insights."),
     ] = CloudWatchApi.auto,
-    since: Annotated[
-        str | None,
-        typer.Option(metavar="TIME", help="From this time: YYYY-MM-DD[THH:MM:SSZ] or 12h, 7d ago."),
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(metavar="TIME", help="Up to this time (same forms).")
-    ] = None,
-    user: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Only sessions of this user.")
-    ] = None,
-    instance: Annotated[
-        str | None, typer.Option(metavar="ID", help="Only sessions on this instance.")
-    ] = None,
+    since: opt.Since = None,
+    until: opt.Until = None,
+    user: opt.User = None,
+    instance: opt.Instance = None,
     session: Annotated[str | None, typer.Option(metavar="ID", help="Only this session id.")] = None,
     fixed_strings: Annotated[
         bool, typer.Option("--fixed-strings", "-F", help="PATTERN is text, not a regex.")
