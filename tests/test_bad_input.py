@@ -216,7 +216,7 @@ MEASURE = [
     Case("measure-nothing-to-measure", "measure", "--path"),
     Case(
         "measure-undated-transcripts-need-days",
-        "measure --path logs --write-profile m.yaml --no-progress",
+        "measure --path logs --write-workload m.yaml --no-progress",
         "--days",
         files={"logs/alice-0123456789abcdef0.log": "$ ls\r\nfile.txt\r\n"},
     ),
