@@ -208,8 +208,9 @@ def to_text(result: SearchResult) -> str:
             f"cost {_usd(b.cost_usd)}"
         )
         for line in b.cost:
+            rate = f"{line.unit_price_usd:.10f}".rstrip("0").rstrip(".")
             out.append(
-                f"    {line.name}: {line.quantity:.6g} {line.unit} × ${line.unit_price_usd:.10g}"
+                f"    {line.name}: {line.quantity:,.6g} {line.unit} × ${rate}"
                 f" = {_usd(line.usd)} ({line.price_key})"
             )
         if b.sessions:
