@@ -365,7 +365,25 @@ YAML = [
     for case_id, command, file, content, names in YAML_FILES
 ]
 
-CORPUS: list[Case] = [*ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML]
+# The verdict's flags (issue 10): network path, rotation, lifecycle, Athena scope, bands.
+VERDICT = [
+    Case("estimate-unknown-logs-endpoint", "estimate --logs-endpoint vpn --out o.json", "vpn"),
+    Case("estimate-unknown-s3-endpoint", "estimate --s3-endpoint direct", "direct"),
+    Case("estimate-rotation-too-often", "estimate --kms-rotation-days 30", "kms_rotation_days"),
+    Case("estimate-lifecycle-not-class-days", "estimate --s3-lifecycle GLACIER_IR", "GLACIER_IR"),
+    Case("estimate-lifecycle-unknown-class", "estimate --s3-lifecycle FROZEN:90", "FROZEN"),
+    Case("estimate-unknown-athena-scope", "estimate --athena-scope all", "all"),
+    Case("estimate-negative-draws", "estimate --draws -1 --out o.json", "--draws"),
+    Case(
+        "estimate-profile-bad-stream-share",
+        "estimate --workload p.yaml",
+        "stream_active_share",
+        files={"p.yaml": "stream_active_share: 2\n"},
+    ),
+]
+CORPUS: list[Case] = [
+    *ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML, *VERDICT
+]  # fmt: skip
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes | None, int]]:
