@@ -75,10 +75,14 @@ def coverage_command(
     if only.since is not None and only.until is not None and only.since >= only.until:
         raise SearchError("the window is empty: --since is not before --until", "widen it")
     aws = AwsContext(profile=profile, region=region, endpoint_url=endpoint_url)
+    if not (path or s3 or log_group):
+        raise CoverageError(
+            "no destination to check", "give --s3, --log-group or --path (a local copy)"
+        )
+    trail = read_trail(list(cloudtrail), aws)
     destinations = [a for p in path or [] for a in local_arrivals(p)]
     destinations += [s3_arrivals(uri, aws) for uri in s3 or []]
     destinations += [cloudwatch_arrivals(group, aws) for group in log_group or []]
-    trail = read_trail(list(cloudtrail), aws)
     result = join(trail, destinations, only)
     text = render(result, output.value)
     if out:

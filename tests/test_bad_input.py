@@ -381,8 +381,58 @@ VERDICT = [
         files={"p.yaml": "stream_active_share: 2\n"},
     ),
 ]
+TRAIL = '{"Records": []}'
+SEARCH = [
+    Case("search-nothing-to-search", "search sudo", "--path"),
+    Case("search-bad-regex", "search 'sud(' --path logs", "sud(", files={"logs/a.log": "x"}),
+    Case("search-matches-every-line", "search 'x*' --path logs", "x*", files={"logs/a.log": "x"}),
+    Case(
+        "search-empty-window",
+        "search sudo --path logs --since 2025-03-05 --until 2025-03-01",
+        "--since",
+        files={"logs/a.log": "x"},
+    ),
+    Case("search-bad-time", "search sudo --path logs --until tuesday", "tuesday"),
+    Case("search-missing-folder", "search sudo --path logs", "logs"),
+    Case(
+        "search-out-missing-folder",
+        "search sudo --path logs --out missing/hits.json",
+        "missing",
+        files={"logs/a.log": "sudo"},
+    ),
+    Case("search-bad-s3-uri", "search sudo --s3 bucket/prefix", "bucket/prefix"),
+    Case(
+        "estimate-searches-from-not-a-search",
+        "estimate --searches-from s.json",
+        "s.json",
+        files={"s.json": '{"kind": "other"}'},
+    ),
+    Case("estimate-searches-from-missing", "estimate --searches-from s.json", "s.json"),
+]
+COVERAGE = [
+    Case("coverage-missing-trail", "coverage --cloudtrail trail --path logs", "trail"),
+    Case(
+        "coverage-no-trail-files",
+        "coverage --cloudtrail trail --path logs",
+        "trail",
+        files={"trail/notes.txt": "x", "logs/a-0123456789abcdef0.log": "x"},
+    ),
+    Case(
+        "coverage-no-destination",
+        "coverage --cloudtrail trail",
+        "--s3",
+        files={"trail/t.json": TRAIL},
+    ),
+    Case(
+        "coverage-min-over-100",
+        "coverage --cloudtrail trail --path logs --min-coverage 120",
+        "--min-coverage",
+        files={"trail/t.json": TRAIL, "logs/a-0123456789abcdef0.log": "x"},
+    ),
+]
 CORPUS: list[Case] = [
-    *ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML, *VERDICT
+    *ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML, *VERDICT,
+    *SEARCH, *COVERAGE,
 ]  # fmt: skip
 
 
