@@ -122,3 +122,33 @@ def test_a_missing_log_group_is_one_line(aws, book):
     with pytest.raises(SearchError, match="does not exist") as err:
         search_cloudwatch(LogGroupTarget("/nope"), SearchQuery("sudo"), aws, book)
     assert "\n" not in str(err.value)
+
+
+def test_missing_permissions_name_what_the_backend_needs_and_others_still_answer(tmp_path):
+    """AccessDenied on the log group: a one-line error naming the permissions; run_search still
+    returns the local folder's sessions and marks the CloudWatch backend failed."""
+    from botocore.exceptions import ClientError
+    from search_corpus import SAMPLE
+
+    from costcompare.search.run import Sources, run_search
+
+    def deny(client):
+        def refuse(model, **_):
+            if model.name in ("StartQuery", "DescribeLogGroups"):
+                raise ClientError(
+                    {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
+                    model.name,
+                )
+
+        client.meta.events.register("before-call", refuse)
+
+    with mock_aws():
+        aws = AwsOptions(region=REGION, on_client=deny)
+        sources = Sources(paths=[SAMPLE / "s3"], log_groups=[LogGroupTarget(LOG_GROUP)])
+        result = run_search(SearchQuery("sudo"), sources, aws)
+    local, cloudwatch = result.backends
+    assert {s.session_id for s in local.sessions} == sessions_with(b"sudo")
+    assert not cloudwatch.ok and cloudwatch.sessions == []
+    assert "access denied" in cloudwatch.error and "logs:StartQuery" in cloudwatch.error
+    assert "\n" not in cloudwatch.error
+    assert result.failed == [cloudwatch]

@@ -129,3 +129,34 @@ def test_cost_per_search_below_one_search_a_month(w):
     half = estimate(dataclasses.replace(w, searches_per_month=0.5)).searchability["s3"]
     two = estimate(dataclasses.replace(w, searches_per_month=2)).searchability["s3"]
     assert half.cost_per_search_usd == pytest.approx(two.cost_per_search_usd)
+
+
+def test_measured_searches_replace_the_modelled_cost_and_rescore(table):
+    """apply_measured: the cost per search of cloudwatch and both (auditors search CloudWatch)
+    becomes the measured one, the monthly figure follows the workload's searches, the search-cost
+    score is recomputed, and the figures say they are measured."""
+    from types import SimpleNamespace
+
+    from costcompare.model import estimate
+    from costcompare.searchability import (
+        SEARCH_COST_SCALE_USD,
+        _log_scale,
+        apply_measured,
+    )
+    from costcompare.workload import Workload
+
+    est = estimate(Workload(searches_per_month=20), table=table)
+    before = {name: s.score for name, s in est.searchability.items()}
+    measured = SimpleNamespace(
+        destination="cloudwatch", backend="cloudwatch-insights", cost_usd=2.5, seconds=7.0,
+        source="log group /ssm/sessions",
+    )  # fmt: skip
+    changed = apply_measured(est.searchability, {"cloudwatch": measured}, 20)
+    assert changed == ["cloudwatch", "both"]
+    cw = est.searchability["cloudwatch"]
+    assert cw.cost_per_search_usd == 2.5 and cw.monthly_search_usd == 50.0
+    assert cw.search_seconds == 7.0 and "cost_per_search_usd" in cw.measured
+    assert cw.dimension_scores["search_cost"] == _log_scale(2.5, *SEARCH_COST_SCALE_USD)
+    assert cw.score < before["cloudwatch"]  # $2.50 a search is dearer than the model's
+    assert est.searchability["s3"].measured == () and est.searchability["s3"].score == before["s3"]
+    assert cw.as_dict()["measured_from"] == "cloudwatch-insights search of log group /ssm/sessions"
