@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 def main() -> None:
     from costcompare.breakeven import break_even_map
     from costcompare.charts import new_figure, plot_break_even
-    from costcompare.model import estimate
+    from costcompare.comparison import estimate
     from costcompare.workload import load_profile
 
     workload = load_profile()

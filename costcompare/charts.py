@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from costcompare.breakeven import BreakEvenMap
-from costcompare.destinations import CATEGORIES
+from costcompare.destinations import CATEGORIES, DESTINATIONS
 from costcompare.model import Estimate
 from costcompare.report import Money
 from costcompare.searchability import duration_text, weights_text
@@ -34,12 +34,8 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "purple": "#CC79A7",
 }
-DESTINATION_COLOURS = {
-    "cloudwatch": OKABE_ITO["blue"],
-    "cloudwatch-ia": OKABE_ITO["sky"],
-    "s3": OKABE_ITO["orange"],
-    "both": OKABE_ITO["green"],
-}
+# Each destination carries its colour (costcompare.destinations).
+DESTINATION_COLOURS = {name: d.colour for name, d in DESTINATIONS.items()}
 CATEGORY_COLOURS = dict(
     zip(
         CATEGORIES,

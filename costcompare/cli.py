@@ -344,7 +344,7 @@ def estimate(
     The verdict names the assumptions that decide it and the value at which the cheapest
     destination changes; the bands give P10/P50/P90 cost and the chance each is cheapest.
     """
-    from costcompare.model import estimate as run_estimate
+    from costcompare.comparison import estimate as run_estimate
     from costcompare.pricing import load_table, parse_date
     from costcompare.report import render, write_atomic
     from costcompare.searchability import load_weights
@@ -446,7 +446,7 @@ def chart(
 
     matplotlib.use("Agg")
     from costcompare.charts import write_charts
-    from costcompare.model import estimate as run_estimate
+    from costcompare.comparison import estimate as run_estimate
     from costcompare.pricing import load_table, parse_date
     from costcompare.report import design_review_markdown, write_atomic
     from costcompare.searchability import load_weights

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from costcompare.capabilities import (
+    CLOUDWATCH_AND_S3,
+    CLOUDWATCH_INFREQUENT_ACCESS,
+    CLOUDWATCH_STANDARD,
+    S3_WITH_ATHENA,
+    Capabilities,
+)
+
 CATEGORIES = ("ingestion", "storage", "query", "requests", "encryption", "network", "alerting")
 S3_CLASSES = ("STANDARD", "STANDARD_IA", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
 RETRIEVAL_CLASSES = ("STANDARD_IA", "ONEZONE_IA", "GLACIER_IR")
@@ -32,9 +40,13 @@ class Component:
 
 @dataclass(frozen=True)
 class Destination:
+    """A place session logs can go: its cost lines, what it can do, how charts draw it."""
+
     name: str
-    title: str
+    title: str  # the label tables and reports print
     components: tuple[Component, ...]
+    capabilities: Capabilities | None = None  # None: not a destination (the shared baseline)
+    colour: str = "#333333"  # Okabe–Ito palette (colour-blind safe) in charts
 
 
 KMS = ("kms",)
@@ -230,11 +242,27 @@ S3_SEARCH = (
 DESTINATIONS: dict[str, Destination] = {
     d.name: d
     for d in (
-        Destination("cloudwatch", "CloudWatch Logs (Standard)", CLOUDWATCH),
-        Destination("cloudwatch-ia", "CloudWatch Logs (Infrequent Access)", CLOUDWATCH_IA),
-        Destination("s3", "S3 (+ Athena for search)", S3_STORE + S3_SEARCH),
+        Destination(
+            "cloudwatch",
+            "CloudWatch Logs (Standard)",
+            CLOUDWATCH,
+            CLOUDWATCH_STANDARD,
+            "#0072B2",  # blue
+        ),
+        Destination(
+            "cloudwatch-ia",
+            "CloudWatch Logs (Infrequent Access)",
+            CLOUDWATCH_IA,
+            CLOUDWATCH_INFREQUENT_ACCESS,
+            "#56B4E9",  # sky
+        ),
+        Destination(
+            "s3", "S3 (+ Athena for search)", S3_STORE + S3_SEARCH, S3_WITH_ATHENA, "#E69F00"
+        ),  # orange
         # Both: auditors search CloudWatch; S3 is the long-term copy, so no Athena lines.
-        Destination("both", "CloudWatch Logs + S3", CLOUDWATCH + S3_STORE),
+        Destination(
+            "both", "CloudWatch Logs + S3", CLOUDWATCH + S3_STORE, CLOUDWATCH_AND_S3, "#009E73"
+        ),  # green
     )
 }
 

@@ -234,7 +234,7 @@ class Estimate:
     baseline: DestinationEstimate
     notes: list[str] = field(default_factory=list)
     table: PriceTable | None = None
-    # destination name → searchability.Searchability (filled by estimate())
+    # destination name → searchability.Searchability (filled by comparison.estimate())
     searchability: dict[str, Any] = field(default_factory=dict)
     # verdict.Verdict and bands.Bands, when computed (costcompare.verdict.attach, bands.attach)
     verdict: Any = None
@@ -339,13 +339,10 @@ def estimate(
     destinations: list[str] | None = None,
     pricing_date: dt.date | None = None,
     table: PriceTable | None = None,
-    weights: dict[str, float] | None = None,
-    searchability: bool = True,
 ) -> Estimate:
     """Cost each destination for one workload, month by month, every line explained.
 
-    With ``searchability`` (the default) each destination is also scored for search, using
-    ``weights`` (see costcompare.searchability).
+    Costs only: ``costcompare.comparison.estimate`` adds each destination's searchability.
     """
     table = table or default_table()
     book = table.resolve(workload.region, pricing_date)
@@ -362,10 +359,6 @@ def estimate(
         _notes(workload, dests),
         table,
     )
-    if searchability:
-        from costcompare.searchability import assess
-
-        est.searchability = assess(est, weights)
     return est
 
 

@@ -1,34 +1,29 @@
 """What each destination lets an auditor find, how fast, at what cost — as numbers, not adjectives.
 
-Capability facts come from AWS's documentation (each names its public source). The
-workload-dependent metrics (time until a command is searchable, cost of a search) come from the
-workload and from the cost engine, so they are the same numbers ``estimate`` prints. A 0–100
-score weighs seven dimensions with weights the user can change. No published rubric exists: the
-scales below are this tool's documented defaults.
+Capability facts travel with each destination (``costcompare.capabilities``, each with its public
+source). The workload-dependent metrics (time until a command is searchable, cost of a search)
+come from the workload and from the cost engine's figures, which ``costcompare.comparison``
+hands in, so they are the same numbers ``estimate`` prints; this module never runs the model.
+A 0–100 score weighs seven dimensions with weights the user can change. No published rubric
+exists: the scales below are this tool's documented defaults.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from costcompare.capabilities import Capabilities
+from costcompare.destinations import DESTINATIONS
 from costcompare.errors import WorkloadError
-from costcompare.model import Estimate
 from costcompare.yamlio import clip
 
-# Public sources of the capability facts (what each log class and S3 + Athena can do).
-LOG_CLASSES_DOC = (
-    "AWS CloudWatch Logs User Guide, log classes "
-    "(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html)"
-)
-SESSION_LOGGING_DOC = (
-    "AWS Systems Manager User Guide, logging session activity "
-    "(https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-logging.html)"
-)
+if TYPE_CHECKING:  # for annotations only: the model sits above nothing here
+    from costcompare.model import Estimate
+
 
 DIMENSIONS = (
     "time_to_searchable",
@@ -58,79 +53,11 @@ SEARCH_COST_SCALE_USD = (0.001, 10.0)
 LOSS_PENALTY = 0.25
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a destination can do, independent of the workload."""
-
-    full_text_search: str
-    query_language: str
-    expressiveness: int  # 0 grep only, 1 SQL/regex over raw lines, 2 Insights, 3 + filter patterns
-    live_alerting: bool  # metric filters / subscriptions evaluate events as they arrive
-    alerting_at_session_end: bool  # an event per finished session (S3 object-created)
-    streams: bool  # can send output while the session runs (per-line timestamps)
-    immutability: int  # 0 deletable, 1 deletion protection that can be switched off, 3 WORM
-    reach: int  # 0 one account, 1 cross-account, 2 organization-wide
-    masking: bool  # data protection policies for secrets
-    live_tail: bool
-    source: str
-
-
-CLOUDWATCH_STANDARD = Capabilities(
-    full_text_search="yes: search all log streams, FilterLogEvents, filter patterns",
-    query_language="Logs Insights (also OpenSearch PPL, SQL)",
-    expressiveness=3,
-    live_alerting=True,
-    alerting_at_session_end=True,
-    streams=True,
-    immutability=1,
-    reach=2,
-    masking=True,
-    live_tail=True,
-    source=f"{LOG_CLASSES_DOC}: Standard class; {SESSION_LOGGING_DOC}",
-)
-CAPABILITIES: dict[str, Capabilities] = {
-    "cloudwatch": CLOUDWATCH_STANDARD,
-    "cloudwatch-ia": Capabilities(
-        full_text_search="no",
-        query_language="Insights without pattern, diff, filterIndex, unmask",
-        expressiveness=2,
-        live_alerting=False,
-        alerting_at_session_end=False,
-        streams=True,
-        immutability=1,
-        reach=1,
-        masking=False,
-        live_tail=False,
-        source=f"{LOG_CLASSES_DOC}: what Infrequent Access lacks",
-    ),
-    "s3": Capabilities(
-        full_text_search="no built-in; Athena SQL/regex over a table, or list + get + grep",
-        query_language="Athena (Trino SQL)",
-        expressiveness=1,
-        live_alerting=False,
-        alerting_at_session_end=True,
-        streams=False,
-        immutability=3,
-        reach=2,
-        masking=False,
-        live_tail=False,
-        source=f"{SESSION_LOGGING_DOC}; Athena pricing (https://aws.amazon.com/athena/pricing/)",
-    ),
-}
-
-
 def capabilities_of(destination: str) -> Capabilities:
-    """`both` has the best of CloudWatch Standard and S3 in every dimension."""
-    if destination != "both":
-        return CAPABILITIES[destination]
-    cw, s3 = CAPABILITIES["cloudwatch"], CAPABILITIES["s3"]
-    return dataclasses.replace(
-        cw,
-        alerting_at_session_end=True,
-        immutability=max(cw.immutability, s3.immutability),
-        reach=max(cw.reach, s3.reach),
-        source=f"{cw.source}; {s3.source}",
-    )
+    """What ``destination`` can do: the capabilities it carries."""
+    capabilities = DESTINATIONS[destination].capabilities
+    assert capabilities is not None  # every destination declares them
+    return capabilities
 
 
 @dataclass
@@ -196,31 +123,22 @@ def _log_scale(value: float, best: float, worst: float) -> float:
 
 
 def assess(
-    estimate: Estimate, weights: Mapping[str, float] | None = None
+    estimate: Estimate,
+    weights: Mapping[str, float] | None = None,
+    *,
+    cost_per_search_usd: Mapping[str, float],
 ) -> dict[str, Searchability]:
-    """Searchability of every destination in ``estimate``, with its cost of search."""
-    from costcompare.model import estimate as run_estimate
-
+    """Searchability of every destination in ``estimate``, given each one's cost of one search
+    (``costcompare.comparison.cost_per_search`` prices it, also when none are planned)."""
     weights = validate_weights(weights or DEFAULT_WEIGHTS)
     workload = estimate.workload
-    per_search_source = estimate
-    searches = workload.searches_per_month
-    if searches == 0:
-        # The cost of one search still matters when none are planned: price one.
-        per_search_source = run_estimate(
-            dataclasses.replace(workload, searches_per_month=1),
-            destinations=[d.name for d in estimate.destinations],
-            pricing_date=estimate.pricing_date,
-            table=estimate.table,
-            searchability=False,
-        )
     result = {}
     for dest in estimate.destinations:
         caps = capabilities_of(dest.name)
         streaming = caps.streams and workload.streaming and dest.name != "s3"
         seconds = STREAMING_SECONDS if streaming else workload.session_minutes * 60
         loses = not streaming
-        per_search = per_search_source.get(dest.name).search_usd() / (searches or 1)
+        per_search = cost_per_search_usd[dest.name]
         alerting = 2 if caps.live_alerting and streaming else int(caps.alerting_at_session_end)
         fidelity = int(streaming) + int(caps.masking)
         scores = {

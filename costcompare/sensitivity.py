@@ -171,7 +171,7 @@ def compare_workloads(
 
     columns = {}
     for label, workload in workloads.items():
-        est = estimate(workload, pricing_date=pricing_date, table=table, searchability=False)
+        est = estimate(workload, pricing_date=pricing_date, table=table)
         columns[label] = {d.name: d.steady_state_monthly_usd for d in est.destinations}
     return pd.DataFrame(columns)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from costcompare.bands import attach, input_spreads, simulate
-from costcompare.model import estimate
+from costcompare.comparison import estimate
 from costcompare.workload import load_profile
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from costcompare.breakeven import break_even_map, default_axes
+from costcompare.comparison import estimate
 from costcompare.errors import WorkloadError
-from costcompare.model import estimate
 from costcompare.workload import DAYS_PER_MONTH, load_profile
 
 

@@ -21,7 +21,7 @@ from costcompare.charts import (
     plot_cost_vs_searchability,
 )
 from costcompare.cli import app
-from costcompare.model import estimate
+from costcompare.comparison import estimate
 from costcompare.report import Money
 from costcompare.workload import load_profile
 

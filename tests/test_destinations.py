@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from costcompare.model import estimate
+from costcompare.comparison import estimate
 from costcompare.workload import DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, Workload, load_profile
 
 

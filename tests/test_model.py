@@ -341,7 +341,7 @@ class TestReviewFindings:
             w, sessions_per_month=1e8, session_bytes=262_144, retention_days=3653,
             s3_lifecycle=(LifecycleRule(90, "GLACIER"),),
         )  # fmt: skip
-        est = estimate(wl, destinations=["s3"], searchability=False)
+        est = estimate(wl, destinations=["s3"])
         lines = [ln for ln in est.get("s3").lines if ln.price_key == "s3.storage.STANDARD"]
         assert len(lines) == 2  # Standard storage and the archive index
         quantity = sum(float(ln.quantity[-1]) for ln in lines)

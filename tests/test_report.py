@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from costcompare.comparison import estimate
 from costcompare.errors import OutputError
-from costcompare.model import estimate
 from costcompare.report import Money, render, write_atomic
 from costcompare.workload import load_profile
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from costcompare.comparison import estimate
 from costcompare.errors import WorkloadError
-from costcompare.model import estimate
 from costcompare.report import render
 from costcompare.searchability import (
     DEFAULT_WEIGHTS,

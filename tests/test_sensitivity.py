@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import pytest
 
 from costcompare.charts import plot_sweep, plot_tornado
-from costcompare.model import estimate
+from costcompare.comparison import estimate
 from costcompare.sensitivity import cheapest_changes, sweep, tornado
 from costcompare.workload import load_profile
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from costcompare.model import estimate
+from costcompare.comparison import estimate
 from costcompare.verdict import attach, find_conditions
 from costcompare.workload import DAYS_PER_MONTH, load_profile
 
