@@ -137,7 +137,7 @@ def test_measured_searches_replace_the_modelled_cost_and_rescore(table):
     score is recomputed, and the figures say they are measured."""
     from types import SimpleNamespace
 
-    from costcompare.model import estimate
+    from costcompare.comparison import estimate
     from costcompare.searchability import (
         SEARCH_COST_SCALE_USD,
         _log_scale,
