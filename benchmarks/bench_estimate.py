@@ -1,12 +1,22 @@
-"""Speed of the main job: one `costcompare estimate` process, and the array engine on a grid.
+"""Speed of the main job: the array engine on a grid, its memory, and process start-up.
 
-Run: python benchmarks/bench_estimate.py [--scenarios 10000] [--repeat 5]
-Targets (issue 2): one process < 1 s; ≥ 1,000,000 scenario-months per second.
+Run: python benchmarks/bench_estimate.py [--scenarios 100000] [--repeat 5] [--big 1000000]
+
+Every figure is printed next to a floor measured in the same run, so a loaded machine moves
+both (issue 13):
+- engine: ``evaluate_grid`` on N random workloads × the horizon × the 4 destinations, against
+  plain numpy doing only "quantity × price summed per destination" on quantities computed in
+  advance (same line count, same shapes). Targets: ≥ 20 M scenario-months/s, ≤ 4× the floor.
+- memory: peak RSS of a child process costing 10⁶ scenarios over the whole horizon (keeping
+  the steady-state month and the horizon total). Target: < 1 GiB.
+- start-up: median wall time of ``costcompare estimate`` and ``costcompare --help`` processes,
+  against ``python -c pass`` and ``python -c "import numpy"``. Targets: < 0.25 s and < 0.2 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -15,68 +25,150 @@ import time
 
 import numpy as np
 
-
-def process_seconds(repeat: int) -> list[float]:
-    exe = shutil.which("costcompare")
-    cmd = [exe, "estimate"] if exe else [sys.executable, "-m", "costcompare.cli", "estimate"]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
+MIB = 2**20
 
 
-def grid_seconds(scenarios: int, repeat: int) -> tuple[float, int, int]:
-    from costcompare.destinations import DESTINATIONS
-    from costcompare.model import evaluate_grid
-    from costcompare.pricing import default_table
+def random_grid(scenarios: int, seed: int = 7):
+    """The default workload with four inputs drawn at random for every scenario."""
     from costcompare.volumes import WorkloadGrid
     from costcompare.workload import load_profile
 
     base = load_profile()
-    rng = np.random.default_rng(7)
-    grid = WorkloadGrid.vary(
+    rng = np.random.default_rng(seed)
+    return WorkloadGrid.vary(
         base,
         sessions_per_instance_per_day=rng.uniform(0.1, 20, scenarios),
         session_bytes=rng.uniform(5_000, 2_000_000, scenarios),
         searches_per_month=rng.integers(0, 500, scenarios),
         growth_pct_per_month=rng.uniform(0, 5, scenarios),
     )
-    book = default_table().resolve(base.region)
+
+
+def engine_seconds(scenarios: int, repeat: int) -> tuple[float, float, int, int]:
+    """Best time of evaluate_grid and of the plain-numpy floor, with months and line count."""
+    from costcompare.destinations import DESTINATIONS
+    from costcompare.engine import evaluate_grid
+    from costcompare.pricing import default_table
+
+    grid = random_grid(scenarios)
+    book = default_table().resolve(grid.base.region)
     dests = list(DESTINATIONS.values())
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
         result = evaluate_grid(grid, book, dests)
-        totals = [result.monthly(d.name) for d in dests]  # force every sum
         best = min(best, time.perf_counter() - start)
-        assert all(t.shape == (scenarios, base.horizon_months) for t in totals)
-    return best, base.horizon_months, len(dests)
+        assert all(result.monthly(d.name).shape == (scenarios, grid.months) for d in dests)
+    lines = sum(len(d.components) for d in dests)
+    return best, floor_seconds(scenarios, grid.months, dests, book, repeat), grid.months, lines
+
+
+def floor_seconds(scenarios: int, months: int, dests, book, repeat: int) -> float:
+    """Plain numpy: per destination, Σ quantity × price over its lines, quantities given."""
+    rng = np.random.default_rng(1)
+    # One distinct (n, M) array per distinct quantity, as the engine sees them.
+    names = sorted({c.quantity for d in dests for c in d.components})
+    quantity = {name: rng.random((scenarios, months)) for name in names}
+    rates = [[(c.quantity, book[c.price_key].first_rate) for c in d.components] for d in dests]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for lines in rates:
+            total = np.zeros((scenarios, months))
+            for name, rate in lines:
+                total += quantity[name] * rate
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+BIG_RUN = """
+import sys
+sys.path.insert(0, {here!r})
+from bench_estimate import random_grid
+from costcompare.destinations import DESTINATIONS
+from costcompare.engine import evaluate_grid
+from costcompare.pricing import default_table
+grid = random_grid({n})
+book = default_table().resolve(grid.base.region)
+result = evaluate_grid(grid, book, list(DESTINATIONS.values()), months=[-1])
+assert result.steady_state("s3").shape == ({n},) and result.total("s3").shape == ({n},)
+# VmHWM: ru_maxrss would carry over the parent image across exec on Linux.
+print([int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM")][0])
+"""
+
+
+def big_grid_peak_bytes(scenarios: int) -> tuple[int, float]:
+    """Peak RSS (bytes) and wall time of a fresh process costing ``scenarios`` workloads."""
+    import pathlib
+
+    here = str(pathlib.Path(__file__).resolve().parent)
+    code = BIG_RUN.format(here=here, n=scenarios)
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(out.stdout.split()[-1]), time.perf_counter() - start
+
+
+def process_seconds(cmd: list[str], repeat: int) -> float:
+    """Median wall time of a fresh process (one warm-up run first)."""
+    subprocess.run(cmd, check=True, capture_output=True)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def start_up(repeat: int) -> dict[str, float]:
+    exe = shutil.which("costcompare")
+    cli = [exe] if exe else [sys.executable, "-m", "costcompare"]
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        'python -c "import numpy"': [sys.executable, "-c", "import numpy"],
+        "costcompare estimate": [*cli, "estimate"],
+        "costcompare --help": [*cli, "--help"],
+    }
+    return {name: process_seconds(cmd, repeat) for name, cmd in commands.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scenarios", type=int, default=10_000)
+    parser.add_argument("--scenarios", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--big", type=int, default=1_000_000, help="scenarios for the memory run")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
 
-    times = process_seconds(args.repeat)
+    seconds, floor, months, lines = engine_seconds(args.scenarios, args.repeat)
+    cells = args.scenarios * months * 4
     print(
-        f"costcompare estimate, one process: median {statistics.median(times):.3f} s, "
-        f"min {min(times):.3f} s over {args.repeat} runs (target < 1 s)"
+        f"engine: {args.scenarios:,} scenarios × {months} months × 4 destinations ({lines} lines)"
+        f" in {seconds:.3f} s = {cells / seconds / 1e6:.1f} M scenario-months/s (target ≥ 20);"
+        f" plain-numpy floor {floor:.3f} s = {cells / floor / 1e6:.1f} M/s;"
+        f" ratio {seconds / floor:.2f}× the floor (target ≤ 4)"
     )
-    seconds, months, dests = grid_seconds(args.scenarios, args.repeat)
-    scenario_months = args.scenarios * months
+    peak, big_s = big_grid_peak_bytes(args.big)
     print(
-        f"grid: {args.scenarios:,} workloads × {months} months × {dests} destinations "
-        f"in {seconds:.3f} s (best of {args.repeat})"
+        f"memory: {args.big:,} scenarios × {months} months × 4 destinations in {big_s:.1f} s,"
+        f" peak RSS {peak / MIB:,.0f} MiB (target < 1024)"
     )
-    print(
-        f"throughput: {scenario_months * dests / seconds:,.0f} scenario-months/s counting each "
-        f"destination, {scenario_months / seconds:,.0f} workload-months/s all four together "
-        "(target ≥ 1,000,000)"
-    )
+    times = start_up(args.repeat)
+    base, numpy_s = times["python -c pass"], times['python -c "import numpy"']
+    for name, value in times.items():
+        print(
+            f"start-up: {name}: median {value:.3f} s over {args.repeat} runs,"
+            f" {value / base:.1f}× python -c pass, {value / numpy_s:.2f}× import numpy"
+        )
+    print("start-up targets: costcompare estimate < 0.25 s, costcompare --help < 0.2 s")
+    if args.json:
+        figures = {
+            "engine_scenario_months_per_s": cells / seconds,
+            "floor_scenario_months_per_s": cells / floor,
+            "ratio_to_floor": seconds / floor,
+            "big_grid_peak_rss_bytes": peak,
+            "start_up_median_s": times,
+        }
+        print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

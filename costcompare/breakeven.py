@@ -86,6 +86,7 @@ def break_even_map(
     grid = WorkloadGrid.vary(
         workload, sessions_per_month=gx.ravel() * DAYS_PER_MONTH, searches_per_month=gy.ravel()
     )
-    result = evaluate_grid(grid, book, chosen)
+    # Only the steady-state month is drawn: cost that month alone, in blocks.
+    result = evaluate_grid(grid, book, chosen, months=[-1], horizon_total=False)
     costs = np.stack([result.steady_state(d.name).reshape(gy.shape) for d in chosen])
     return BreakEvenMap(workload, xs, ys, [d.name for d in chosen], costs, book.pricing_date)

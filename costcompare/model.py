@@ -1,139 +1,23 @@
 """Month-by-month projection: every component's quantity × its price, for one or many workloads.
 
-``evaluate_grid`` is the array engine (one row per scenario); ``estimate`` runs it for one
-workload and keeps every line with its quantity, unit price and source, so any figure can be
-traced back to a row of the pricing table.
+``evaluate_grid`` (``costcompare.engine``) is the array engine, one row per scenario;
+``estimate`` runs it for one workload and keeps every line with its quantity, unit price and
+source, so any figure can be traced back to a row of the pricing table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from costcompare.destinations import BASELINE, CATEGORIES, Component, Destination, resolve_names
-from costcompare.errors import PricingError, WorkloadError
-from costcompare.pricing import Price, PriceBook, PriceTable, default_table, stale_note
-from costcompare.volumes import Volumes, WorkloadGrid, quantity_spec
+from costcompare.destinations import BASELINE, CATEGORIES, Destination, resolve_names
+from costcompare.engine import GridResult, LineCosts, evaluate_grid
+from costcompare.pricing import Price, PriceTable, default_table, stale_note
+from costcompare.volumes import WorkloadGrid
 from costcompare.workload import Workload
-
-
-@dataclass
-class LineCosts:
-    """One component over a grid: quantity and cost, each (scenarios, months)."""
-
-    component: Component
-    price: Price
-    quantity: np.ndarray
-    cost: np.ndarray
-
-
-@dataclass
-class GridResult:
-    """Costs of several destinations over a grid of workloads."""
-
-    grid: WorkloadGrid
-    book: PriceBook
-    lines: dict[str, list[LineCosts]]
-
-    def monthly(self, destination: str) -> np.ndarray:
-        """USD per scenario per month, (n, M)."""
-        return sum((line.cost for line in self.lines[destination]), np.zeros(self._shape))
-
-    def steady_state(self, destination: str) -> np.ndarray:
-        return self.monthly(destination)[:, -1]
-
-    def total(self, destination: str) -> np.ndarray:
-        return self.monthly(destination).sum(axis=1)
-
-    @property
-    def _shape(self) -> tuple[int, int]:
-        return (self.grid.n, self.grid.months)
-
-
-def check_units(book: PriceBook, destinations: Iterable[Destination]) -> None:
-    """A price's unit must be the unit its quantity is counted in, or the product is nonsense."""
-    for dest in destinations:
-        for comp in dest.components:
-            price = book[comp.price_key]
-            want = quantity_spec(comp.quantity).unit
-            if price.unit != want:
-                raise PricingError(
-                    f"price {comp.price_key} ({book.region}) is per {price.unit!r}, but "
-                    f"'{comp.name}' is counted in {want!r}",
-                    f"express the price per {want} in the pricing table",
-                )
-
-
-def evaluate_grid(
-    grid: WorkloadGrid,
-    book: PriceBook,
-    destinations: Sequence[Destination],
-    *,
-    include_baseline: bool = False,
-) -> GridResult:
-    """Cost every component of every destination for every scenario and month."""
-    dests = [*destinations, *([BASELINE] if include_baseline else [])]
-    book.require(c.price_key for d in dests for c in d.components)
-    check_units(book, dests)
-    volumes = Volumes(grid, book.storage_classes)
-    free_tier = bool(grid.base.free_tier)
-    lines: dict[str, list[LineCosts]] = {}
-    # Overflow shows up as inf/NaN, which _check_finite turns into one clear input error.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for dest in dests:
-            quantities = []
-            for comp in dest.components:
-                qty = volumes[comp.quantity]
-                for flag in comp.enabled_by:
-                    qty = qty * (grid.param(flag) > 0)
-                quantities.append(qty)
-            costs = _pooled_costs(dest, quantities, book, free_tier)
-            lines[dest.name] = [
-                LineCosts(comp, book[comp.price_key], qty, cost)
-                for comp, qty, cost in zip(dest.components, quantities, costs, strict=True)
-            ]
-    _check_finite(lines)
-    return GridResult(grid, book, lines)
-
-
-def _pooled_costs(
-    dest: Destination, quantities: list[np.ndarray], book: PriceBook, free_tier: bool
-) -> list[np.ndarray]:
-    """Lines of one destination that share a price are billed together, as AWS bills a month:
-    tiers and the free allowance apply to their summed quantity, then the cost is shared out
-    in proportion to each line's quantity."""
-    by_key: dict[str, list[int]] = {}
-    for i, comp in enumerate(dest.components):
-        by_key.setdefault(comp.price_key, []).append(i)
-    costs: list[np.ndarray] = [np.zeros(0)] * len(quantities)
-    for key, members in by_key.items():
-        price = book[key]
-        if len(members) == 1:
-            costs[members[0]] = price.cost(quantities[members[0]], free_tier=free_tier)
-            continue
-        total_qty = sum(quantities[i] for i in members)
-        total_cost = price.cost(total_qty, free_tier=free_tier)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(total_qty > 0, total_cost / total_qty, 0.0)
-        for i in members:
-            costs[i] = quantities[i] * share
-    return costs
-
-
-def _check_finite(lines: dict[str, list[LineCosts]]) -> None:
-    """Inputs so large that a figure overflows are an input error, not a NaN in the output."""
-    for rows in lines.values():
-        for line in rows:
-            if not (np.all(np.isfinite(line.quantity)) and np.all(np.isfinite(line.cost))):
-                raise WorkloadError(
-                    f"'{line.component.name}' overflows with these inputs",
-                    "check the workload for an implausibly large value (volumes, growth, horizon)",
-                )
-
 
 # -- one workload, explained ----------------------------------------------------------------------
 
@@ -347,7 +231,9 @@ def estimate(
     table = table or default_table()
     book = table.resolve(workload.region, pricing_date)
     chosen = resolve_names(destinations)
-    result = evaluate_grid(WorkloadGrid.single(workload), book, chosen, include_baseline=True)
+    result = evaluate_grid(
+        WorkloadGrid.single(workload), book, chosen, include_baseline=True, lines=True
+    )
     dests = [_explained(d, result, workload) for d in chosen]
     baseline = _explained(BASELINE, result, workload)
     est = Estimate(

@@ -141,15 +141,19 @@ class Price:
         q = np.asarray(quantity, dtype=float)
         if free_tier and self.free_quantity:
             q = np.maximum(q - self.free_quantity, 0.0)
+        top = float(q.max()) if q.size else 0.0
         last_end = self.rows[-1].tier_end
-        if last_end is not None and np.any(q > last_end):
+        if last_end is not None and top > last_end:
             raise PricingError(
                 f"price {self.key} in {self.region} has tiers only up to {last_end:g} {self.unit}, "
-                f"but the workload needs {float(np.max(q)):g}",
+                f"but the workload needs {top:g}",
                 "add the higher tiers to the pricing table (costcompare pricing refresh)",
             )
-        if not self.is_tiered:
-            return q * self.first_rate
+        first = self.rows[0]
+        if not self.is_tiered or (
+            first.tier_start == 0 and first.tier_end and top <= first.tier_end
+        ):
+            return q * self.first_rate  # every quantity within the first tier
         total = np.zeros_like(q)
         for row in self.rows:
             width = math.inf if row.tier_end is None else row.tier_end - row.tier_start

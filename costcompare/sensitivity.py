@@ -57,7 +57,7 @@ def sweep(
 
     book = (table or default_table()).resolve(workload.region, pricing_date)
     chosen = resolve_names(destinations)
-    result = evaluate_grid(_grid(workload, key, values), book, chosen)
+    result = evaluate_grid(_grid(workload, key, values), book, chosen, months=[-1])
     steady = {d.name: result.steady_state(d.name) for d in chosen}
     totals = {d.name: result.total(d.name) for d in chosen}
     cheapest = np.argmin(np.stack([steady[d.name] for d in chosen]), axis=0)
@@ -142,7 +142,9 @@ def tornado(
         axes[key][2 + 2 * i] = high
     book = (table or default_table()).resolve(base.region, pricing_date)
     (dest,) = resolve_names([destination])
-    steady = evaluate_grid(WorkloadGrid.vary(base, **axes), book, [dest]).steady_state(dest.name)
+    grid = WorkloadGrid.vary(base, **axes)
+    result = evaluate_grid(grid, book, [dest], months=[-1], horizon_total=False)
+    steady = result.steady_state(dest.name)
     bars = [
         TornadoBar(key, lows[key], highs[key], float(steady[1 + 2 * i]), float(steady[2 + 2 * i]))
         for i, key in enumerate(keys)

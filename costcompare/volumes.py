@@ -113,7 +113,15 @@ def _scalar_for(key: str, value: float):
 
 
 class Arrivals:
-    """A monthly arrival rate with its cumulative integrals, to evaluate stocks at any age."""
+    """A monthly arrival rate with its cumulative integrals, to evaluate stocks at any age.
+
+    Ages are per scenario, (n, 1), and take few distinct values (a retention, a lifecycle
+    step); each distinct age is evaluated once for every scenario with a column gather, and
+    results are cached by age, since storage classes share their window edges.
+    """
+
+    # Beyond this many distinct ages in one call, a per-row gather is cheaper than one pass each.
+    MAX_DISTINCT_AGES = 4
 
     def __init__(self, rate: np.ndarray) -> None:
         self.rate = rate  # (n, M): units arriving per month, uniform within the month
@@ -125,34 +133,52 @@ class Arrivals:
         )  # ∫C at month starts
         self.months = months
         self.edges = np.arange(months + 1, dtype=float)  # month boundaries 0..M
+        self._memo: dict[tuple, np.ndarray] = {}
 
-    def _points(self, age: np.ndarray):
-        """Month boundaries shifted back by ``age``: (t, month index k, fraction f, gather).
-
-        When every scenario has the same age (the usual grid) k is one row and a column
-        gather replaces the much slower per-row take_along_axis.
-        """
+    def _at_ages(self, kind: str, age: np.ndarray) -> np.ndarray:
+        """``kind`` ("cumulative" or "integral") at every boundary shifted back by ``age``."""
         age = np.minimum(np.asarray(age, dtype=float), self.months + 1)  # older: nothing there
-        flat = age.reshape(-1)
-        if flat.size and np.all(flat == flat[0]):
-            t = self.edges - flat[0]
+        key = (kind, age.shape, age.tobytes())
+        if key in self._memo:
+            return self._memo[key]
+        distinct = np.unique(age)
+        if len(distinct) <= self.MAX_DISTINCT_AGES:
+            out = self._at_one_age(kind, float(distinct[0]))
+            for value in distinct[1:]:
+                out = np.where(age == value, self._at_one_age(kind, float(value)), out)
+        else:
+            t = self.edges - age
             k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
-            return t, k, t - k, lambda arr: arr[:, k]
+            out = self._evaluate(kind, t, t - k, lambda arr: np.take_along_axis(arr, k, 1))
+        self._memo[key] = out
+        return out
+
+    def _at_one_age(self, kind: str, age: float) -> np.ndarray:
         t = self.edges - age
         k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
-        return t, k, t - k, lambda arr: np.take_along_axis(arr, k, 1)
+        return self._evaluate(kind, t, t - k, lambda arr: arr[:, k])
+
+    def _evaluate(self, kind, t, f, gather) -> np.ndarray:
+        """C or ∫C at the shifted boundaries, summed in place (these are the engine's hot loop)."""
+        if kind == "cumulative":
+            value = gather(self.cum_start)
+            value += gather(self.rate) * f
+        else:
+            value = gather(self.int_start)
+            value += gather(self.cum_start) * f
+            value += gather(self.rate) * (f * f / 2)
+        if t.ndim == 1:  # one age: zero the boundaries before the first arrival, column-wise
+            value[:, t <= 0] = 0.0
+            return value
+        return np.where(t <= 0, 0.0, value)
 
     def cumulative_at_age(self, age: np.ndarray) -> np.ndarray:
         """C(boundary - age) at every month boundary: units older than ``age`` by then."""
-        t, _, f, gather = self._points(age)
-        c = gather(self.cum_start) + gather(self.rate) * f
-        return np.where(t <= 0, 0.0, c)
+        return self._at_ages("cumulative", age)
 
     def integral_at_age(self, age: np.ndarray) -> np.ndarray:
         """∫₀ C(s) ds up to every month boundary shifted back by ``age``."""
-        t, _, f, gather = self._points(age)
-        d = gather(self.int_start) + gather(self.cum_start) * f + gather(self.rate) * f * f / 2
-        return np.where(t <= 0, 0.0, d)
+        return self._at_ages("integral", age)
 
     def _month_integral(self, age: np.ndarray) -> np.ndarray:
         return np.diff(self.integral_at_age(age), axis=1)
@@ -269,7 +295,7 @@ class Volumes:
         if key not in self._cache:
             windows = self.s3_windows()
             if cls not in windows:
-                return np.zeros((self.n, self.months))
+                return np.zeros((self.n, 1))  # no such class: none, every month
             start, end, billed_end = windows[cls]
             stock = self.arrivals("sessions").average_stock(start, billed_end if billed else end)
             self._cache[key] = stock
@@ -281,7 +307,7 @@ class Volumes:
             return self.objects_in(cls)
         windows = self.s3_windows()
         if cls not in windows:
-            return np.zeros((self.n, self.months))
+            return np.zeros((self.n, 1))
         start, end, _ = windows[cls]
         window = np.minimum(self.p("search_window_days") / DAYS_PER_MONTH, self.retention_months)
         return self.arrivals("sessions").average_stock(
