@@ -177,7 +177,7 @@ def simulate(
     spreads = list(input_spreads(workload) if spreads is None else spreads)
     chosen = resolve_names(list(destinations) if destinations else None)
     grid = WorkloadGrid.vary(workload, **_draw_axes(workload, spreads, rng, draws))
-    result = evaluate_grid(grid, book, chosen)
+    result = evaluate_grid(grid, book, chosen, lines=True)  # lines: prices scale line by line
     price_keys = (
         sorted(
             {ln.price.key for d in chosen for ln in result.lines[d.name]}

@@ -205,7 +205,7 @@ class _Ranker:
         self.names = [d.name for d in self.dests]
 
     def costs(self, grid: WorkloadGrid) -> np.ndarray:
-        result = evaluate_grid(grid, self.book, self.dests)
+        result = evaluate_grid(grid, self.book, self.dests, months=[-1], horizon_total=False)
         return np.stack([result.steady_state(n) for n in self.names], axis=1)  # (n, dests)
 
     def ranking(self, row: np.ndarray) -> tuple[tuple[str, float], ...]:
