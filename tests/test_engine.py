@@ -60,7 +60,7 @@ def test_block_size_does_not_change_a_figure(grid, book, full):
 def test_every_scenario_matches_its_own_estimate(grid, book, full):
     for i in (0, 17, 299):
         workload = dataclasses.replace(grid.base, **{k: float(v[i]) for k, v in grid.axes.items()})
-        single = estimate(workload, searchability=False)
+        single = estimate(workload)
         for dest in DESTS:
             np.testing.assert_allclose(
                 full.monthly(dest.name)[i], single.get(dest.name).monthly_usd, rtol=1e-12
