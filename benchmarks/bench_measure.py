@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the session corpus generator is test data
 
 
 def _child(kind: str, target: str) -> None:
@@ -83,7 +84,7 @@ def _baseline_rss() -> float:
 
 
 def bench_local(folder: Path, gb: float) -> None:
-    from costcompare.measure.fixtures import write_bulk
+    from session_corpus import write_bulk
 
     t = time.perf_counter()
     files, written = write_bulk(folder, int(gb * 2**30))
@@ -160,9 +161,9 @@ def bench_api_calls(objects: int) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     import boto3
     from moto import mock_aws
+    from session_corpus import build_corpus, load_cloudwatch
 
     from costcompare.measure import AwsOptions, measure_cloudwatch, measure_s3
-    from costcompare.measure.fixtures import build_corpus, load_cloudwatch
 
     region = "ap-northeast-1"
     with mock_aws():

@@ -8,11 +8,11 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from session_corpus import build_corpus, load_s3, write_s3_folder
 from typer.testing import CliRunner
 
 from costcompare.cli import app
 from costcompare.comparison import estimate
-from costcompare.measure.fixtures import build_corpus, load_s3, write_s3_folder
 from costcompare.workload import load_profile
 
 runner = CliRunner()

@@ -9,10 +9,10 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
+from session_corpus import build_corpus, load_cloudwatch
 
 from costcompare.errors import MeasureError
 from costcompare.measure import AwsOptions, measure_cloudwatch, to_workload
-from costcompare.measure.fixtures import build_corpus, load_cloudwatch
 from costcompare.workload import DAYS_PER_MONTH, GIB
 
 REGION = "ap-northeast-1"

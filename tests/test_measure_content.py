@@ -6,6 +6,8 @@ import json
 import random
 import re
 
+from session_corpus import recordings
+
 from costcompare.measure.content import (
     MAX_EVENT_RAW_BYTES,
     NoiseCounter,
@@ -13,7 +15,6 @@ from costcompare.measure.content import (
     scan_transcript,
 )
 from costcompare.measure.events import parse_event
-from costcompare.measure.fixtures import recordings
 
 # Independent definition: CSI (params/intermediates 0x20-0x3F, final 0x40-0x7E), OSC up to BEL
 # or the next ESC, else ESC + intermediates + final 0x30-0x7E; controls are C0 + DEL outside

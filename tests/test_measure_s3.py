@@ -7,10 +7,10 @@ import statistics
 import boto3
 import pytest
 from moto import mock_aws
+from session_corpus import build_corpus, load_s3
 
 from costcompare.errors import MeasureError
 from costcompare.measure import AwsOptions, measure_s3, to_workload
-from costcompare.measure.fixtures import build_corpus, load_s3
 from costcompare.measure.s3 import parse_s3_uri
 
 REGION = "ap-northeast-1"

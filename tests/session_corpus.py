@@ -1,14 +1,16 @@
 """Realistic session logs for tests and benchmarks, made honestly: nobody publishes real ones.
 
+Test data, not part of the package (it lives in ``tests/``, where its recordings are).
+
 1. ``record``: runs real terminal sessions under util-linux ``script`` (coloured ``ls`` and
    ``grep``, the ``less`` pager, the ``vi`` editor, a long ``find``), keystroke by keystroke, and
    keeps each transcript with its timing file. The results are committed in
    ``tests/fixtures/sessions/recorded`` so that tests never need ``script`` at run time::
 
-       python -m costcompare.measure.fixtures record tests/fixtures/sessions/recorded
+       python tests/session_corpus.py record tests/fixtures/sessions/recorded
 
 2. ``build_corpus``: turns recordings into sessions in both of Session Manager's formats, by the
-   agent's rules (shared/reference/searchability.md): the S3 object ``<sessionId>.log`` (the raw
+   agent's rules (Session Manager's logging documentation): the S3 object ``<sessionId>.log`` (raw
    transcript) and the streamed CloudWatch events (output lines in ``sessionData``, flushed every
    second, ≤ 33,000 raw bytes and ≤ 4 events per second).
 
@@ -33,7 +35,7 @@ from typing import Any
 
 from costcompare.measure.content import pack_lines, stream_event
 
-RECORDED = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sessions" / "recorded"
+RECORDED = Path(__file__).resolve().parent / "fixtures" / "sessions" / "recorded"
 PROMPT = "[ssm-user@ip-10-0-1-23 ~]$ "
 MAX_EVENTS_PER_SECOND = 4
 
@@ -146,7 +148,9 @@ def recordings(folder: str | Path = RECORDED) -> list[Recording]:
         pairs = tuple((float(a), int(b)) for a, b in (x.split() for x in timing if x.strip()))
         out.append(Recording(log.stem, log.read_bytes(), pairs))
     if not out:
-        raise FileNotFoundError(f"no recordings in {folder}: run `fixtures record` first")
+        raise FileNotFoundError(
+            f"no recordings in {folder}: run `python tests/session_corpus.py record` first"
+        )
     return out
 
 
@@ -344,4 +348,4 @@ if __name__ == "__main__":  # pragma: no cover - a maintenance tool
         for p in record(sys.argv[2] if len(sys.argv) > 2 else RECORDED):
             print(p, p.stat().st_size)
     else:
-        raise SystemExit("usage: python -m costcompare.measure.fixtures record [DIR]")
+        raise SystemExit("usage: python tests/session_corpus.py record [DIR]")
