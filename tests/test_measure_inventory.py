@@ -139,3 +139,26 @@ def test_bad_reports_are_one_line_errors(tmp_path):
         measure_inventory(tmp_path)
     with pytest.raises(MeasureError, match="does not exist"):
         measure_inventory(tmp_path / "nope.json")
+
+
+def test_csv_flags_and_corrupt_rows(tmp_path):
+    """Typed columns: delete markers and non-current versions are not sessions; an empty size
+    is counted, not fatal; a size that is not a number makes the file unreadable (one line)."""
+    lines = [
+        '"src","s/a-1.log","100","2025-03-01T00:00:00.000Z","true","false"',
+        '"src","s/a-2.log","","2025-03-02T00:00:00.000Z","true","true"',
+        '"src","s/a-3.log","300","2025-03-02T00:00:00.000Z","false","false"',
+        '"src","s/a-4.log","","2025-03-03T00:00:00.000Z","true","false"',
+    ]
+    data = tmp_path / "data" / "part.csv.gz"
+    data.parent.mkdir()
+    data.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    schema = "Bucket, Key, Size, LastModifiedDate, IsLatest, IsDeleteMarker"
+    manifest = {"fileFormat": "CSV", "fileSchema": schema, "files": [{"key": "data/part.csv.gz"}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    m = measure_inventory(tmp_path)
+    assert m.sessions == 1 and m.sizes["total_bytes"] == 100 and m.ignored == 2
+    assert m.skipped == {"inventory row without size or date": 1}
+    data.write_bytes(gzip.compress(lines[0].replace('"100"', '"1e9x"').encode()))
+    with pytest.raises(MeasureError, match=r"part\.csv\.gz cannot be read"):
+        measure_inventory(tmp_path)
