@@ -335,6 +335,43 @@ def _validate(w: Workload) -> None:
         raise WorkloadError(problem, fix)
 
     check_region(w.region, error=WorkloadError)
+    _validate_signs(w)
+    if w.growth_pct_per_month <= -100:
+        fail(
+            f"growth_pct_per_month is {w.growth_pct_per_month:g}",
+            "it must be greater than -100 (a shrink of 100 % leaves nothing)",
+        )
+    if w.compression_ratio > 1:
+        fail(
+            f"compression_ratio is {w.compression_ratio:g}",
+            "it is archived ÷ ingested bytes, so at most 1 (AWS's calculator uses 0.15)",
+        )
+    _validate_choices(w)
+    for key in ("stream_active_share", "control_bytes_share"):
+        if not 0 <= getattr(w, key) < 1:
+            fail(f"{key} is {getattr(w, key):g}", f"{key} is a share: at least 0, below 1")
+    if w.cloudwatch_overhead_ratio is not None and w.cloudwatch_overhead_ratio < 1:
+        fail(
+            f"cloudwatch_overhead_ratio is {w.cloudwatch_overhead_ratio:g}",
+            "streamed JSON is never smaller than the transcript: use 1 or more",
+        )
+    if w.horizon_months > 240:
+        fail(f"horizon_months is {w.horizon_months}", "use at most 240 months (20 years)")
+    if w.vpc_endpoints and w.availability_zones < 1:
+        fail(
+            "vpc_endpoints is on but availability_zones is 0",
+            "set availability_zones to the number of AZs with instance subnets",
+        )
+    check_retention_days(w.retention_days, error=WorkloadError)
+    check_lifecycle(w.s3_lifecycle, error=WorkloadError)
+
+
+def _validate_signs(w: Workload) -> None:
+    """Sizes and rates that must be positive, counts that cannot be negative."""
+
+    def fail(problem: str, fix: str) -> None:
+        raise WorkloadError(problem, fix)
+
     positive = {
         "session_bytes": w.session_bytes,
         "compression_ratio": w.compression_ratio,
@@ -365,34 +402,6 @@ def _validate(w: Workload) -> None:
     for key, value in non_negative.items():
         if value is not None and value < 0:
             fail(f"{key} is {value:g}", f"{key} cannot be negative")
-    if w.growth_pct_per_month <= -100:
-        fail(
-            f"growth_pct_per_month is {w.growth_pct_per_month:g}",
-            "it must be greater than -100 (a shrink of 100 % leaves nothing)",
-        )
-    if w.compression_ratio > 1:
-        fail(
-            f"compression_ratio is {w.compression_ratio:g}",
-            "it is archived ÷ ingested bytes, so at most 1 (AWS's calculator uses 0.15)",
-        )
-    _validate_choices(w)
-    for key in ("stream_active_share", "control_bytes_share"):
-        if not 0 <= getattr(w, key) < 1:
-            fail(f"{key} is {getattr(w, key):g}", f"{key} is a share: at least 0, below 1")
-    if w.cloudwatch_overhead_ratio is not None and w.cloudwatch_overhead_ratio < 1:
-        fail(
-            f"cloudwatch_overhead_ratio is {w.cloudwatch_overhead_ratio:g}",
-            "streamed JSON is never smaller than the transcript: use 1 or more",
-        )
-    if w.horizon_months > 240:
-        fail(f"horizon_months is {w.horizon_months}", "use at most 240 months (20 years)")
-    if w.vpc_endpoints and w.availability_zones < 1:
-        fail(
-            "vpc_endpoints is on but availability_zones is 0",
-            "set availability_zones to the number of AZs with instance subnets",
-        )
-    check_retention_days(w.retention_days, error=WorkloadError)
-    check_lifecycle(w.s3_lifecycle, error=WorkloadError)
 
 
 def _validate_choices(w: Workload) -> None:
