@@ -390,7 +390,7 @@ def estimate(
     if searches_from:
         _apply_searches(result, searches_from)
     _verdict_and_bands(result, draws, seed)
-    text = render(result, output.value, money=money, explain=explain)
+    text = render(result, output.value, money=money, explain=explain, wide=wide)
     if out:
         write_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)

@@ -26,18 +26,23 @@ app = typer.Typer(
 )
 
 
-def _columns(rows: list[list[str]], header: list[str]) -> str:
-    """Plain aligned columns (the last one is left unpadded)."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
-    lines = []
-    for r in [header, *rows]:
-        cells = [str(c).ljust(w) for c, w in zip(r, widths, strict=False)] + [str(r[-1])]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+def _table(header: list[str], rows: list[list[str]], *, wide: bool = False, **kinds: str) -> str:
+    """Through the one table renderer: text columns left, figures right; ``kinds`` maps a
+    header to "figure" (right-aligned), "wrap" (may wrap), or "optional" (dropped first)."""
+    from costcompare.tables import Column, render_table
 
-
-def _short(text: str, width: int = 72) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    columns = []
+    for number, name in enumerate(header):
+        kind = kinds.get(name.replace(" ", "_"), "")
+        columns.append(
+            Column(
+                name,
+                "right" if "figure" in kind else "left",
+                priority=10 + number if "optional" in kind else 0,
+                wrap="wrap" in kind,
+            )
+        )
+    return render_table(columns, rows, wide=wide) + "\n"
 
 
 # -- show -------------------------------------------------------------------------------------
@@ -137,12 +142,13 @@ def show(
             r["effective_date"],
             "OLD" if r["stale"] else "",
             r["confidence"],
-            _short(r["source"]),
+            r["source"],
         ]
         for r in records
     ]
     typer.echo(f"Prices in force on {as_of.isoformat()} from {table.path}")
-    typer.echo(_columns(rows, header), nl=False)
+    kinds = {"rate": "wrap", "conf": "optional", "source": "optional wrap"}
+    typer.echo(_table(header, rows, wide=wide, **kinds), nl=False)
     stale = [r for r in records if r["stale"]]
     if stale:
         typer.echo(
@@ -152,7 +158,7 @@ def show(
     for reg, keys in missing.items():
         if keys:
             typer.echo(f"Missing in {reg} (the model needs them): {', '.join(keys)}")
-    typer.echo("Full sources: --output json.")
+    typer.echo("Full sources: --wide or --output json.")
 
 
 # -- refresh ----------------------------------------------------------------------------------
@@ -250,7 +256,8 @@ def _print_refresh(report, output: opt.OutputFormat) -> None:
                 rate = f"{r.rows[0].usd_per_unit}/{r.rows[0].unit}"
                 rate += f" ({len(r.rows)} tiers)" if len(r.rows) > 1 else ""
             rows.append([r.region, r.price_key, r.status, rate, r.reason or r.previous])
-        typer.echo(_columns(rows, ["region", "price key", "status", "new rate", "note"]), nl=False)
+        header = ["region", "price key", "status", "new rate", "note"]
+        typer.echo(_table(header, rows, note="wrap", new_rate="wrap"), nl=False)
         n = len(report.new_rows)
         if report.dry_run:
             typer.echo(f"Dry run: would append {n} row(s) to {report.pricing_file}.")
@@ -341,7 +348,8 @@ def diff(
         for c in changes:
             pct = "" if c.first_rate_change_pct is None else f"{c.first_rate_change_pct:+.1f}%"
             rows.append([c.price_key, c.status, c.before or "—", c.after or "—", pct])
-        typer.echo(_columns(rows, ["price key", "status", "before", "after", "change"]), nl=False)
+        header = ["price key", "status", "before", "after", "change"]
+        typer.echo(_table(header, rows, before="wrap", after="wrap", change="figure"), nl=False)
     typer.echo(f"\nCost of the workload ({load.horizon_months}-month horizon), USD:")
     rows = [
         [
@@ -354,4 +362,5 @@ def diff(
         for c in costs
     ]
     header = ["destination", "monthly before", "monthly after", "monthly Δ", "horizon Δ"]
-    typer.echo(_columns(rows, header), nl=False)
+    figures = dict.fromkeys(["monthly_before", "monthly_after", "monthly_Δ", "horizon_Δ"], "figure")
+    typer.echo(_table(header, rows, **figures), nl=False)

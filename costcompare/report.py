@@ -7,14 +7,14 @@ import io
 import json
 import os
 import tempfile
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from costcompare.destinations import CATEGORIES
 from costcompare.errors import OutputError
-from costcompare.model import Estimate, Line
+from costcompare.model import Estimate
 from costcompare.searchability import duration_text, weights_text
+from costcompare.tables import Column, fill, render_table
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,23 @@ class Money:
         return f"{symbol}{text}" if symbol else f"{text} {self.currency}"
 
 
-def render(estimate: Estimate, fmt: str, *, money: Money = Money(), explain: bool = False) -> str:
+def render(
+    estimate: Estimate,
+    fmt: str,
+    *,
+    money: Money = Money(),
+    explain: bool = False,
+    wide: bool = False,
+    width: int | None = None,
+) -> str:
+    """The estimate as ``fmt`` (table, json, csv, markdown); ``wide``/``width`` shape the table."""
     if fmt == "json":
         return to_json(estimate, money)
     if fmt == "csv":
         return to_csv(estimate, money)
     if fmt == "markdown":
         return to_markdown(estimate, money, explain=explain)
-    return to_text(estimate, money, explain=explain)
+    return to_text(estimate, money, explain=explain, wide=wide, width=width)
 
 
 def to_json(estimate: Estimate, money: Money = Money()) -> str:
@@ -69,8 +78,13 @@ def to_csv(estimate: Estimate, money: Money = Money()) -> str:
 
 
 def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the comparison: cost (alone, and with the shared baseline), the
+    horizon total, searchability, then each category's share of the destination's cost."""
     shown = [c for c in CATEGORIES if any(d.category_usd()[c] for d in estimate.destinations)]
-    header = ["destination", "per month (steady)", f"{estimate.horizon_months}-month total"]
+    baseline = estimate.baseline.steady_state_monthly_usd if estimate.baseline.lines else None
+    header = ["destination", "per month (steady)"]
+    header += [] if baseline is None else ["+ baseline"]
+    header += [f"{estimate.horizon_months}-month total"]
     if estimate.searchability:
         header += ["search score", "searchable after", "per search"]
     header += [f"{c} %" for c in shown]
@@ -88,10 +102,13 @@ def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[lis
             if search
             else []
         )
+        steady = dest.steady_state_monthly_usd
+        with_baseline = [] if baseline is None else [money(steady + baseline)]
         rows.append(
             [
                 dest.name,
                 money(dest.steady_state_monthly_usd),
+                *with_baseline,
                 money(dest.total_usd),
                 *search_cells,
                 *(f"{shares[c] * 100:.0f}" for c in shown),
@@ -100,22 +117,96 @@ def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[lis
     return header, rows
 
 
-def _explain_line(line: Line, money: Money) -> str:
-    q = float(line.quantity[-1])
-    cost = float(line.cost[-1])
-    rate = line.unit_price()
-    extra = ""
-    if line.price.is_tiered:
-        extra = f" [{line.price.explain_rate()}]"
-    if line.free_tier and line.price.free_quantity:
-        extra += f" [first {line.price.free_quantity:,g} {line.unit} free]"
-    flag = " (LOW CONFIDENCE)" if line.price.confidence == "low" else ""
-    return (
-        f"  {line.name}: {quantity_text(q)} {line.unit} × {_rate(rate)} USD = "
-        f"{money(cost, digits=4)}"
-        f"{extra}{flag}\n      price {line.price_key} effective "
-        f"{line.price.effective_date.isoformat()} ({line.price.confidence}): {line.price.source}"
-    )
+# Compact headers for the terminal, and which columns go first when the table is too wide.
+_TEXT_COLUMNS = {
+    "destination": Column("destination", "left"),
+    "per month (steady)": Column("per month"),
+    "+ baseline": Column("+ baseline"),
+    "search score": Column("score", priority=2),
+    "searchable after": Column("searchable", priority=3),
+    "per search": Column("per search", priority=4),
+}
+
+
+def _summary_table(estimate: Estimate, money: Money, *, wide: bool, width: int | None) -> str:
+    """Destinations side by side, fitted to the terminal: cost first, then search, then shares.
+
+    "+ baseline" adds the shared baseline (the endpoints every option needs) to each
+    destination: the whole monthly bill of choosing it, like Infracost's OVERALL TOTAL.
+    """
+    header, rows = _summary_rows(estimate, money)
+    columns = []
+    for name in header:
+        if name.endswith("-month total"):
+            columns.append(Column(name.replace("-month total", "-mo total"), priority=1))
+        else:
+            columns.append(_TEXT_COLUMNS.get(name, Column(name, priority=10)))
+    if "search score" in header:
+        at = header.index("search score")
+        rows = [[*r[:at], r[at].removesuffix("/100"), *r[at + 1 :]] for r in rows]
+    return render_table(columns, rows, wide=wide, width=width)
+
+
+def _source_numbers(estimate: Estimate) -> dict[str, int]:
+    """Each price key used, numbered in order of first use: the explained lines cite them."""
+    numbers: dict[str, int] = {}
+    for dest in [*estimate.by_cost(), estimate.baseline]:
+        for line in dest.lines:
+            numbers.setdefault(line.price_key, len(numbers) + 1)
+    return numbers
+
+
+def _explain_table(
+    dest, money: Money, numbers: dict[str, int], *, wide: bool, width: int | None
+) -> str:
+    """A destination's lines as quantity × unit price = cost, each citing its price [n]."""
+    columns = [
+        Column("component", "left", wrap=True),
+        Column("quantity"),
+        Column("unit", "left"),
+        Column("× USD"),
+        Column("= cost"),
+        Column("price", "left"),
+        Column("price key", "left", priority=1),
+        Column("source", "left", priority=9, wrap=True),
+    ]
+    rows = []
+    for line in dest.lines:
+        flags = ""
+        if line.price.is_tiered:
+            flags += f" [{line.price.explain_rate()}]"
+        if line.free_tier and line.price.free_quantity:
+            flags += f" [first {line.price.free_quantity:,g} {line.unit} free]"
+        if line.price.confidence == "low":
+            flags += " (LOW CONFIDENCE)"
+        rows.append(
+            [
+                line.name + flags,
+                quantity_text(float(line.quantity[-1])),
+                line.unit,
+                _rate(line.unit_price()),
+                money(float(line.cost[-1]), digits=4),
+                f"[{numbers[line.price_key]}]",
+                line.price_key,
+                line.price.source,
+            ]
+        )
+    return render_table(columns, rows, wide=wide, width=width, indent=2)
+
+
+def _sources(estimate: Estimate, numbers: dict[str, int], width: int | None) -> list[str]:
+    """The prices cited as [n]: key, effective date, confidence and public source."""
+    prices = {line.price_key: line.price for d in [*estimate.destinations, estimate.baseline]
+              for line in d.lines}  # fmt: skip
+    return [
+        fill(
+            f"[{n}] {key}, effective {prices[key].effective_date.isoformat()} "
+            f"({prices[key].confidence}): {prices[key].source}",
+            width,
+            indent="    ",
+        )
+        for key, n in numbers.items()
+    ]
 
 
 def quantity_text(q: float) -> str:
@@ -127,20 +218,6 @@ def quantity_text(q: float) -> str:
 
 def _rate(rate: float) -> str:
     return f"{rate:.10f}".rstrip("0").rstrip(".") if rate else "0"
-
-
-def _grid(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    out = []
-    for i, row in enumerate([header, *rows]):
-        cells = [
-            str(c).ljust(w) if j == 0 else str(c).rjust(w)
-            for j, (c, w) in enumerate(zip(row, widths, strict=False))
-        ]
-        out.append("  ".join(cells).rstrip())
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 def _heading(estimate: Estimate, money: Money) -> str:
@@ -161,8 +238,9 @@ def _baseline_text(estimate: Estimate, money: Money) -> str:
     if not b.lines:
         return "Shared baseline: none (no VPC endpoints)."
     return (
-        f"Shared baseline, in every option and not in the figures above: "
-        f"{money(b.steady_state_monthly_usd)}/month ({'; '.join(line.name for line in b.lines)})."
+        f'Shared baseline, the same whatever the destination (in "+ baseline", not in the '
+        f"other figures): {money(b.steady_state_monthly_usd)}/month "
+        f"({'; '.join(line.name for line in b.lines)})."
     )
 
 
@@ -226,28 +304,40 @@ def band_title(estimate: Estimate) -> str:
     )
 
 
-def to_text(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
-    header, rows = _summary_rows(estimate, money)
-    parts = [_heading(estimate, money), "", _grid(header, rows), "", verdict(estimate, money)]
-    parts.extend(
-        textwrap.fill(line, 80, subsequent_indent="    ")
-        for line in condition_lines(estimate, money)
-    )
+def to_text(
+    estimate: Estimate,
+    money: Money = Money(),
+    *,
+    explain: bool = False,
+    wide: bool = False,
+    width: int | None = None,
+) -> str:
+    """The terminal report: fits ``width`` (the terminal's; 80 when piped) unless ``wide``."""
+    heading = [fill(line, width) for line in _heading(estimate, money).splitlines()]
+    parts = [*heading, "", _summary_table(estimate, money, wide=wide, width=width), ""]
+    parts.append(fill(verdict(estimate, money), width))
+    parts.extend(fill(line, width, indent="    ") for line in condition_lines(estimate, money))
     if estimate.bands is not None:
-        parts += ["", band_title(estimate), _grid(*band_rows(estimate, money)), ""]
-    parts.append(_baseline_text(estimate, money))
+        header, rows = band_rows(estimate, money)
+        columns = [Column(h) if i else Column(h, "left") for i, h in enumerate(header)]
+        parts += ["", fill(band_title(estimate), width)]
+        parts += [render_table(columns, rows, wide=wide, width=width), ""]
+    parts.append(fill(_baseline_text(estimate, money), width))
     if estimate.searchability:
         weights = next(iter(estimate.searchability.values())).weights
-        parts.append(f"Search score 0–100, {weights_text(weights)} (costcompare chart --help).")
+        text = f"Search score 0–100, {weights_text(weights)} (costcompare chart --help)."
+        parts.append(fill(text, width))
     if explain:
-        parts.append("")
-        parts.append(f"Every line, month {estimate.horizon_months} (quantity × unit price = cost):")
+        month = estimate.horizon_months
+        parts += ["", f"Every line, month {month} (quantity × unit price = cost):"]
+        numbers = _source_numbers(estimate)
         for dest in [*estimate.by_cost(), estimate.baseline]:
-            parts.append(f"{dest.title} [{dest.name}]: {money(dest.steady_state_monthly_usd)}")
-            parts.extend(_explain_line(line, money) for line in dest.lines)
+            parts += ["", f"{dest.title} [{dest.name}]: {money(dest.steady_state_monthly_usd)}"]
+            parts.append(_explain_table(dest, money, numbers, wide=wide, width=width))
+        parts += ["", "Prices [n]:", *_sources(estimate, numbers, width)]
     if estimate.notes:
         parts.append("")
-        parts.extend(f"Note: {n}" for n in estimate.notes)
+        parts.extend(fill(f"Note: {n}", width, indent="  ") for n in estimate.notes)
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -59,12 +59,26 @@ def test_table_is_cheapest_first_with_shares(est):
 
 
 def test_explain_shows_every_line_with_source(est):
-    text = render(est, "table", explain=True)
+    text = render(est, "table", explain=True, wide=True)
     for dest in est.destinations:
         for line in dest.lines:
             assert line.name in text
-    assert "2,190 Hrs × 0.014 USD = $30.6600" in text
-    assert "vpc.interface_endpoint.hours effective 2026-07-01" in text
+            assert line.price.source in text
+    hours = next(line for line in est.baseline.lines if line.unit == "Hrs")
+    row = next(r for r in text.splitlines() if r.lstrip().startswith(hours.name))
+    cells = row.split()
+    quantity, rate = float(hours.quantity[-1]), hours.unit_price()
+    assert f"{quantity:,.0f}" in cells and f"{rate:g}" in cells
+    assert f"${quantity * rate:,.4f}" in cells
+
+
+def test_explain_at_80_columns_cites_every_price(est):
+    text = render(est, "table", explain=True, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    cited = text.split("\nPrices [n]:\n", 1)[1]
+    keys = {line.price_key for d in [*est.destinations, est.baseline] for line in d.lines}
+    for key in keys:
+        assert f"] {key}, effective" in cited
 
 
 def test_markdown_table(est):

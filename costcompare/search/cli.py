@@ -101,6 +101,7 @@ def search_command(
     region: opt.AwsRegion = None,
     endpoint_url: opt.EndpointUrl = None,
     progress: opt.Progress = None,
+    wide: opt.Wide = False,
 ) -> None:
     """Search session logs for a command or text, and measure what the search cost.
 
@@ -152,7 +153,7 @@ def search_command(
             pricing_date=parse_date(pricing_date, "--pricing-date"),
             progress=bar,
         )
-    text = render(result, output.value)
+    text = render(result, output.value, wide=wide)
     if out:
         write_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)

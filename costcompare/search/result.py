@@ -17,6 +17,7 @@ from typing import Any
 
 from costcompare.pricing import PriceBook
 from costcompare.search.query import SearchError, SearchQuery, iso_time
+from costcompare.tables import Column, render_table
 
 RESULT_KIND = "costcompare.search"
 RESULT_VERSION = 1
@@ -167,12 +168,12 @@ class SearchResult:
         }
 
 
-def render(result: SearchResult, fmt: str) -> str:
+def render(result: SearchResult, fmt: str, *, wide: bool = False) -> str:
     if fmt == "json":
         return json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         return to_csv(result)
-    return to_text(result)
+    return to_text(result, wide=wide)
 
 
 def to_csv(result: SearchResult) -> str:
@@ -194,7 +195,7 @@ def to_csv(result: SearchResult) -> str:
     return buf.getvalue()
 
 
-def to_text(result: SearchResult) -> str:
+def to_text(result: SearchResult, *, wide: bool = False) -> str:
     out = []
     for b in result.backends:
         head = f"{b.backend} — {b.source}"
@@ -219,26 +220,22 @@ def to_text(result: SearchResult) -> str:
                  str(s.matches), _short(s.lines[0] if s.lines else "")]
                 for s in sorted(b.sessions, key=lambda s: (s.first_time or 0, s.session_id))
             ]  # fmt: skip
-            header = ["session", "user", "instance", "when (UTC)", "lines", "first match"]
-            out.append("\n".join("  " + r for r in _grid(header, rows).splitlines()))
+            out.append(render_table(_SESSION_COLUMNS, rows, indent=2, wide=wide))
         out.extend(f"  note: {n}" for n in b.notes)
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _grid(header: list[str], rows: list[list[str]]) -> str:
-    """Left-aligned columns (ids and text read best that way); the count column on the right."""
-    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
-    out = []
-    for i, row in enumerate([header, *rows]):
-        cells = [
-            c.rjust(w) if h == "lines" else c.ljust(w)
-            for c, w, h in zip(row, widths, header, strict=True)
-        ]
-        out.append("  ".join(cells).rstrip())
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+# Ids and text read best left-aligned; the count on the right; the match may wrap, the
+# instance and time go first when the terminal is narrow.
+_SESSION_COLUMNS = [
+    Column("session", "left"),
+    Column("user", "left"),
+    Column("instance", "left", priority=2),
+    Column("when (UTC)", "left", priority=1),
+    Column("lines"),
+    Column("first match", "left", wrap=True),
+]
 
 
 def _short(text: str, width: int = 60) -> str:

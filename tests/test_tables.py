@@ -1,0 +1,72 @@
+"""The one table renderer: fits the width by leaving out the least important columns."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from costcompare.tables import Column, fill, render_table
+
+COLUMNS = [
+    Column("destination", "left"),
+    Column("per month"),
+    Column("share", priority=2),
+    Column("note", "left", priority=1, wrap=True),
+]
+ROWS = [
+    ["s3", "$4.61", "3 %", "the cheapest by far, searchable only after the session ends"],
+    ["cloudwatch-ia", "$34.34", "89 %", "no metric filters"],
+]
+
+
+def test_everything_shown_when_it_fits():
+    text = render_table(COLUMNS, ROWS, width=200)
+    assert text.splitlines()[0].split() == ["destination", "per", "month", "share", "note"]
+    assert "searchable only after the session ends" in text
+    assert "--wide" not in text
+
+
+def test_least_important_columns_go_first_and_are_named():
+    text = render_table(COLUMNS, ROWS, width=40)
+    assert max(map(len, text.splitlines())) <= 40
+    assert "note" not in text.splitlines()[0] and "share" not in text.splitlines()[0]
+    assert "(2 more column(s) with --wide: share, note)" in " ".join(text.split("\n")[-2:])
+    ranked = [Column("a", "left"), Column("b", priority=1), Column("c", priority=2)]
+    row = [["x" * 10, "y" * 10, "z" * 10]]
+    assert render_table(ranked, row, width=22).splitlines()[0].split() == ["a", "b"]
+    assert render_table(ranked, row, width=12).splitlines()[0].split() == ["a"]
+
+
+def test_wide_keeps_every_column_whatever_the_width():
+    text = render_table(COLUMNS, ROWS, width=30, wide=True)
+    assert "the cheapest by far, searchable only after the session ends" in text
+    assert "--wide" not in text
+
+
+def test_plain_ascii_rule_and_right_aligned_figures():
+    lines = render_table(COLUMNS[:2], ROWS, width=80).splitlines()
+    assert set(lines[1]) == {"-"}
+    assert lines[2].endswith("$4.61") and lines[3].endswith("$34.34")
+    assert "\x1b" not in "".join(lines)
+
+
+def test_fill_never_splits_a_region_code():
+    text = fill("prices for " + "ap-northeast-1 " * 10, 40)
+    assert all(len(line) <= 40 for line in text.splitlines())
+    assert "ap-\n" not in text
+
+
+def test_estimate_fits_80_columns_and_is_plain_when_piped():
+    """The acceptance check of issue 12: `COLUMNS=80 costcompare estimate`, piped."""
+    result = subprocess.run(
+        [sys.executable, "-m", "costcompare", "estimate", "--explain"],
+        env={"COLUMNS": "80", "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert "\x1b" not in result.stdout
+    assert any(line.startswith("s3 ") for line in lines)
+    assert "+ baseline" in result.stdout
