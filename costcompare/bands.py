@@ -177,10 +177,11 @@ def simulate(
     spreads = list(input_spreads(workload) if spreads is None else spreads)
     chosen = resolve_names(list(destinations) if destinations else None)
     grid = WorkloadGrid.vary(workload, **_draw_axes(workload, spreads, rng, draws))
-    result = evaluate_grid(grid, book, chosen, lines=True)  # lines: prices scale line by line
+    # Kept per price key: each uncertain price scales its own share of the cost.
+    result = evaluate_grid(grid, book, chosen, breakdown="price_key")
     price_keys = (
         sorted(
-            {ln.price.key for d in chosen for ln in result.lines[d.name]}
+            {c.price_key for d in chosen for c in d.components}
             & {k for k, p in book.prices.items() if p.confidence in PRICE_SIGMA}
         )
         if price_uncertainty
@@ -196,9 +197,9 @@ def simulate(
     monthly = {}
     for dest in chosen:
         total = np.zeros((grid.n, grid.months))
-        for line in result.lines[dest.name]:
-            scale = factor.get(line.price.key)
-            total += line.cost if scale is None else line.cost * scale
+        for key, cost in result.by_price_key(dest.name).items():
+            scale = factor.get(key)
+            total += cost if scale is None else cost * scale
         monthly[dest.name] = total
     steady = np.stack([monthly[d.name][:, -1] for d in chosen])  # (dests, draws)
     winners = np.bincount(np.argmin(steady, axis=0), minlength=len(chosen)) / draws

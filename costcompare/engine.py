@@ -2,8 +2,8 @@
 
 Scenarios are costed in blocks of rows, so memory is set by the block, not the grid: a block's
 quantities are computed (``costcompare.volumes``), multiplied by their prices and added in place
-into per-destination (and, when asked, per-category) sums, then dropped. Only what the caller
-asks for is kept: the months it names, the horizon total, per-line arrays for ``--explain``.
+into per-destination sums (and, when asked, per category or price key), then dropped. Only what
+the caller asks for is kept: the months it names, the horizon total, per-line arrays.
 Lines that do not change from month to month (a key, an endpoint's hours) or from scenario to
 scenario are costed once, as one column or row, and broadcast into the sums.
 """
@@ -23,6 +23,7 @@ from costcompare.volumes import Volumes, WorkloadGrid, quantity_spec
 # Scenario-months per block: large enough that numpy's per-call cost is amortised, small enough
 # that a block's few dozen quantity arrays stay near the CPU caches (2**15 cells = 256 KiB each).
 BLOCK_CELLS = 2**15
+BREAKDOWNS = (None, "category", "price_key")
 
 
 @dataclass
@@ -49,7 +50,8 @@ class GridResult:
     months: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     monthly_usd: dict[str, np.ndarray] = field(default_factory=dict)
     total_usd: dict[str, np.ndarray] | None = None
-    category_usd: dict[str, dict[str, np.ndarray]] | None = None
+    breakdown: str | None = None  # "category" or "price_key": how breakdown_usd is keyed
+    breakdown_usd: dict[str, dict[str, np.ndarray]] | None = None
 
     def monthly(self, destination: str) -> np.ndarray:
         """USD per scenario per kept month, (n, len(months))."""
@@ -77,9 +79,16 @@ class GridResult:
 
     def by_category(self, destination: str) -> dict[str, np.ndarray]:
         """USD per scenario per kept month for each category, {category: (n, len(months))}."""
-        if self.category_usd is None:
-            raise ValueError("categories were not kept; pass evaluate_grid(categories=True)")
-        return self.category_usd[destination]
+        return self._breakdown("category", destination)
+
+    def by_price_key(self, destination: str) -> dict[str, np.ndarray]:
+        """USD per scenario per kept month for each price key, {key: (n, len(months))}."""
+        return self._breakdown("price_key", destination)
+
+    def _breakdown(self, by: str, destination: str) -> dict[str, np.ndarray]:
+        if self.breakdown != by or self.breakdown_usd is None:
+            raise ValueError(f"costs were not kept by {by}; pass evaluate_grid(breakdown={by!r})")
+        return self.breakdown_usd[destination]
 
 
 def check_units(book: PriceBook, destinations: Iterable[Destination]) -> None:
@@ -104,7 +113,7 @@ def evaluate_grid(
     include_baseline: bool = False,
     months: Sequence[int] | None = None,
     horizon_total: bool = True,
-    categories: bool = False,
+    breakdown: str | None = None,
     lines: bool = False,
     block_cells: int = BLOCK_CELLS,
 ) -> GridResult:
@@ -112,9 +121,12 @@ def evaluate_grid(
 
     ``months`` (0-based, negative from the end; default all) are the months whose cost is kept
     per scenario; ``horizon_total`` also sums every month (it costs them all, kept or not);
-    ``categories`` keeps the kept months per category and ``lines`` every line's quantity and
-    cost. With neither a total nor all months, only the named months are costed.
+    ``breakdown`` ("category" or "price_key") also keeps the kept months split that way, and
+    ``lines`` every line's quantity and cost. With neither a total nor all months, only the
+    named months are costed.
     """
+    if breakdown not in BREAKDOWNS:
+        raise ValueError(f"breakdown must be one of {BREAKDOWNS}, not {breakdown!r}")
     dests = [*destinations, *([BASELINE] if include_baseline else [])]
     book.require(c.price_key for d in dests for c in d.components)
     check_units(book, dests)
@@ -123,7 +135,7 @@ def evaluate_grid(
     costed = np.arange(horizon) if horizon_total else kept
     keep_at = np.searchsorted(costed, kept)
     plans = {d.name: _plan(d, book, bool(grid.base.free_tier)) for d in dests}
-    out = _Outputs(dests, book, grid.n, len(kept), horizon_total, categories, lines)
+    out = _Outputs(dests, book, grid.n, len(kept), horizon_total, breakdown, lines)
     rows = max(1, block_cells // max(len(costed), 1))
     scratch = np.empty((min(rows, grid.n), len(costed)))
     for start in range(0, grid.n, rows):
@@ -138,7 +150,9 @@ def evaluate_grid(
                 line_costs = _cost_block(plans[dest.name], quantities_of, sums, lines)
                 _check_finite(dest, sums, volumes)
                 out.store(dest.name, slice(start, stop), sums, keep_at, line_costs)
-    return GridResult(grid, book, out.lines(), kept, out.monthly, out.totals, out.categories)
+    return GridResult(
+        grid, book, out.lines(), kept, out.monthly, out.totals, breakdown, out.breakdown
+    )
 
 
 def _month_indices(months: Sequence[int] | None, horizon: int) -> np.ndarray:
@@ -237,38 +251,39 @@ class _BlockQuantities:
 
 
 class _Sums:
-    """One destination's cost over one block, added to in place: one running total, or one
-    per category when categories are kept (the total is then their sum)."""
+    """One destination's cost over one block, added to in place: into the total, or into one
+    part per category or price key when a breakdown is kept (the total is then their sum)."""
 
-    def __init__(self, total: np.ndarray, scratch: np.ndarray, by_category: bool) -> None:
+    def __init__(self, total: np.ndarray, scratch: np.ndarray, breakdown: str | None) -> None:
         self.total = total  # zeros
         self.shape = total.shape
         self.scratch = scratch[: total.shape[0]]
-        self.by_category: dict[str, np.ndarray] | None = {} if by_category else None
+        self.breakdown = breakdown
+        self.parts: dict[str, np.ndarray] = {}
 
-    def _target(self, category: str) -> np.ndarray:
-        if self.by_category is None:
+    def _target(self, comp: Component) -> np.ndarray:
+        if self.breakdown is None:
             return self.total
-        if category not in self.by_category:
-            self.by_category[category] = np.zeros(self.shape)
-        return self.by_category[category]
+        key = comp.category if self.breakdown == "category" else comp.price_key
+        if key not in self.parts:
+            self.parts[key] = np.zeros(self.shape)
+        return self.parts[key]
 
-    def add(self, category: str, cost: np.ndarray) -> None:
-        target = self._target(category)
+    def add(self, comp: Component, cost: np.ndarray) -> None:
+        target = self._target(comp)
         target += cost
 
-    def add_scaled(self, category: str, quantity: np.ndarray, rate: float) -> None:
+    def add_scaled(self, comp: Component, quantity: np.ndarray, rate: float) -> None:
         """Add quantity × rate without a temporary the size of the block."""
-        target = self._target(category)
+        target = self._target(comp)
         if quantity.shape == self.shape:
             target += np.multiply(quantity, rate, out=self.scratch)
         else:
             target += quantity * rate
 
     def finish(self) -> np.ndarray:
-        if self.by_category is not None:
-            for part in self.by_category.values():
-                self.total += part
+        for part in self.parts.values():
+            self.total += part
         return self.total
 
     def all_finite(self) -> bool:
@@ -289,13 +304,13 @@ def _cost_block(
             for comp, position, qty, cost in zip(
                 group.members, group.positions, full, costs, strict=True
             ):
-                sums.add(comp.category, cost)
+                sums.add(comp, cost)
                 line_costs[position] = (comp, qty, cost)
         elif group.linear:
             rate = group.price.first_rate
             for comp, qty in zip(group.members, quantities, strict=True):
                 if qty is not None:
-                    sums.add_scaled(comp.category, qty, rate)
+                    sums.add_scaled(comp, qty, rate)
         else:
             _add_pooled(group, quantities, sums)
     sums.finish()
@@ -320,12 +335,12 @@ def _add_pooled(group: _PriceGroup, quantities: list[np.ndarray | None], sums: _
         return
     if len({c.category for c, _ in present}) == 1:
         total_qty = present[0][1] if len(present) == 1 else sum(q for _, q in present)
-        sums.add(present[0][0].category, group.price.cost(total_qty, free_tier=group.free_tier))
+        sums.add(present[0][0], group.price.cost(total_qty, free_tier=group.free_tier))
         return
     shape = np.broadcast_shapes(*(q.shape for _, q in present))
     full = [np.broadcast_to(q, shape) for _, q in present]
     for (comp, _), cost in zip(present, _pooled(group, full), strict=True):
-        sums.add(comp.category, cost)
+        sums.add(comp, cost)
 
 
 def _check_finite(dest: Destination, sums: _Sums, volumes: Volumes) -> None:
@@ -345,12 +360,13 @@ def _check_finite(dest: Destination, sums: _Sums, volumes: Volumes) -> None:
 class _Outputs:
     """What evaluate_grid keeps, filled block by block."""
 
-    def __init__(self, dests, book, n, kept, horizon_total, categories, lines) -> None:
+    def __init__(self, dests, book, n, kept, horizon_total, breakdown, lines) -> None:
         self.book = book
         self.monthly = {d.name: np.zeros((n, kept)) for d in dests}
         self.totals = {d.name: np.empty(n) for d in dests} if horizon_total else None
-        self.categories: dict[str, dict[str, np.ndarray]] | None = (
-            {d.name: {} for d in dests} if categories else None
+        self.breakdown_by = breakdown
+        self.breakdown: dict[str, dict[str, np.ndarray]] | None = (
+            {d.name: {} for d in dests} if breakdown else None
         )
         self.n, self.kept = n, kept
         self.keep_lines = lines
@@ -363,7 +379,7 @@ class _Outputs:
         total = self.monthly[name][rows] if costed == self.kept else np.empty((0, 0))
         if total.shape[0] != rows.stop - rows.start:
             total = np.zeros((rows.stop - rows.start, costed))
-        return _Sums(total, scratch, self.categories is not None)
+        return _Sums(total, scratch, self.breakdown_by)
 
     def store(self, name, rows: slice, sums: _Sums, keep_at, line_costs) -> None:
         total = sums.total
@@ -371,9 +387,9 @@ class _Outputs:
             self.monthly[name][rows] = total[:, keep_at]
         if self.totals is not None:
             self.totals[name][rows] = total.sum(axis=1)
-        if sums.by_category is not None and self.categories is not None:
-            for category, part in sums.by_category.items():
-                target = self.categories[name].setdefault(category, np.zeros((self.n, self.kept)))
+        if self.breakdown is not None:
+            for key, part in sums.parts.items():
+                target = self.breakdown[name].setdefault(key, np.zeros((self.n, self.kept)))
                 target[rows] = part[:, keep_at]
         if line_costs is not None:
             self._line_parts[name].append(

@@ -46,7 +46,7 @@ def book(grid):
 
 @pytest.fixture(scope="module")
 def full(grid, book):
-    return evaluate_grid(grid, book, DESTS, categories=True)
+    return evaluate_grid(grid, book, DESTS, breakdown="category")
 
 
 def test_block_size_does_not_change_a_figure(grid, book, full):
@@ -134,3 +134,16 @@ def test_memory_is_set_by_the_block_not_the_grid(book):
     assert result.steady_state("s3").shape == (20_000,)
     # One (n, 36) array per line would be 20,000 × 36 × 8 B = 5.5 MiB each, ~80 of them.
     assert peak < 32 * 2**20
+
+
+def test_price_key_breakdown_adds_up_and_matches_the_lines(grid, book):
+    by_price = evaluate_grid(grid, book, DESTS, breakdown="price_key", lines=True)
+    for dest in DESTS:
+        parts = by_price.by_price_key(dest.name)
+        assert "kms.key" in parts and set(parts) <= {c.price_key for c in dest.components}
+        np.testing.assert_allclose(sum(parts.values()), by_price.monthly(dest.name), rtol=1e-12)
+        for key, part in parts.items():
+            in_key = sum(r.cost for r in by_price.lines[dest.name] if r.price.key == key)
+            np.testing.assert_allclose(in_key, part, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="breakdown='category'"):
+        by_price.by_category("s3")
