@@ -1,18 +1,24 @@
-"""Speed and scale of `costcompare measure`: prints the figures quoted in the issue note.
+"""Speed and memory of `costcompare measure`, each next to its floor measured in the same run.
 
-    python benchmarks/bench_measure.py [--gb 1.0] [--rows 1000000] [--objects 5000] [--keep DIR]
+    python benchmarks/bench_measure.py [--gb 1.0] [--small-mb 128] [--large-mb 256]
+                                       [--rows 10000000] [--objects 5000] [--keep DIR]
 
-1. Local throughput on >= 1 GB of generated transcripts (the committed recordings played back),
-   read in a fresh process; peak memory is that process's max RSS. The files were just
-   written, so this is a warm page cache: it measures the tool, not the disk.
-2. S3 Inventory of N rows (CSV.gz, and Parquet when pyarrow is installed): time and peak RSS.
+1. ``measure --path`` on generated transcripts (the committed recordings played back): 1 GiB
+   of many small files, 128 MiB of them, and four large files. Floor: ``cat`` of the same files
+   to /dev/null, just before. The files were just written, so both read a warm page cache:
+   this measures the tool, not the disk. Every ratio (streamed JSON, gzip of the stream and of
+   the transcripts, ANSI share) must be present.
+2. S3 Inventory of N rows, CSV.gz and Parquet. Floor: pyarrow alone reading the same file's
+   size column in batches.
 3. API calls per 1,000 S3 objects (moto), and for a CloudWatch log group.
-Each measurement runs in its own process so one's memory does not hide in another's.
+Each measurement runs in its own process, so one's memory does not hide in another's; peak
+memory is that process's high-water mark (VmHWM). Data is generated under /tmp and deleted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gzip
 import json
@@ -27,32 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the session corpus generator is test data
-
-
-def _child(kind: str, target: str) -> None:
-    """Run one measurement and print seconds, bytes and peak RSS as JSON."""
-    from costcompare.measure import measure_inventory, measure_local
-
-    start = time.perf_counter()
-    if kind == "local":
-        m = measure_local(target)
-        size = m.sizes["total_bytes"]
-    else:
-        m = measure_inventory(target)
-        size = os.path.getsize(target) if os.path.isfile(target) else 0
-    seconds = time.perf_counter() - start
-    rss = _peak_rss_mb()
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "sessions": m.sessions,
-                "bytes": size,
-                "rss_mb": rss,
-                "compression_sample": m.overhead_sample_bytes,
-            }
-        )
-    )
+MB = 1e6
+RATIOS = ("overhead_ratio", "compression_ratio", "transcript_compression_ratio", "ansi_share")
 
 
 def _peak_rss_mb() -> float:
@@ -64,95 +46,153 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
+def _child(kind: str, target: str) -> None:
+    """Run one measurement (or its floor) and print seconds, bytes and peak RSS as JSON."""
+    start = time.perf_counter()
+    out: dict = {}
+    if kind == "local":
+        from costcompare.measure import measure_local
+
+        m = measure_local(target, days=30)
+        out = {"bytes": m.sizes["total_bytes"], "sessions": m.sessions}
+        out["missing"] = [r for r in RATIOS if getattr(m, r) is None]
+        out["sample"] = m.overhead_sample_bytes
+        out["noise"] = m.noise_scanned_bytes
+    elif kind == "inventory":
+        from costcompare.measure import measure_inventory
+
+        m = measure_inventory(target)
+        out = {"rows": m.sessions + m.ignored + sum(m.skipped.values())}
+    else:  # the floor: pyarrow alone summing the size column
+        out = {"rows": _arrow_alone(kind, Path(target))}
+    out["seconds"] = time.perf_counter() - start
+    out["rss_mb"] = _peak_rss_mb()
+    print(json.dumps(out))
+
+
+def _arrow_alone(kind: str, manifest: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    rows = 0
+    for entry in json.loads(manifest.read_text())["files"]:
+        path = manifest.parent / entry["key"]
+        if kind == "arrow-parquet":
+            batches = pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=["size"])
+        else:
+            batches = pcsv.open_csv(
+                pa.input_stream(str(path), compression="gzip"),
+                read_options=pcsv.ReadOptions(column_names=["b", "k", "size", "d"]),
+                convert_options=pcsv.ConvertOptions(include_columns=["size"]),
+            )
+        for batch in batches:
+            rows += len(batch)
+            pc.sum(batch.column(0))
+    return rows
+
+
 def _run(kind: str, target: Path) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, str(target)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _baseline_rss() -> float:
-    """Peak RSS of a process that only imports what a measurement imports."""
-    code = (
-        "import numpy, pandas, costcompare.measure.local, costcompare.measure.inventory;"
-        "from benchmarks.bench_measure import _peak_rss_mb; print(_peak_rss_mb())"
+def _cat_seconds(folder: Path) -> float:
+    """``cat`` of every file under ``folder`` to /dev/null: the floor for reading them."""
+    start = time.perf_counter()
+    subprocess.run(
+        f"find {folder} -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True
     )
-    return float(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
-        ).stdout
-    )
+    return time.perf_counter() - start
 
 
-def bench_local(folder: Path, gb: float) -> None:
-    from session_corpus import write_bulk
-
-    t = time.perf_counter()
-    files, written = write_bulk(folder, int(gb * 2**30))
-    print(
-        f"generated {files:,} transcripts, {written / 2**20:,.0f} MiB "
-        f"in {time.perf_counter() - t:.1f} s"
-    )
+def bench_local(name: str, folder: Path) -> None:
+    cat = _cat_seconds(folder)
     r = _run("local", folder)
-    mbps = r["bytes"] / 2**20 / r["seconds"]
+    size = r["bytes"]
+    rate, floor = size / MB / r["seconds"], size / MB / cat
+    ratios = "every ratio present" if not r["missing"] else f"MISSING {', '.join(r['missing'])}"
     print(
-        f"local: {r['sessions']:,} sessions, {r['bytes'] / 2**20:,.0f} MiB in "
-        f"{r['seconds']:.2f} s = {mbps:,.0f} MiB/s; gzip+stream sample "
-        f"{r['compression_sample'] / 2**20:,.0f} MiB; peak RSS {r['rss_mb']:,.0f} MiB"
+        f"measure --path, {name}: {r['sessions']:,} files, {size / 2**20:,.0f} MiB in "
+        f"{r['seconds']:.2f} s = {rate:,.0f} MB/s; cat {cat:.2f} s = {floor:,.0f} MB/s; "
+        f"{r['seconds'] / cat:.2f}x cat; peak RSS {r['rss_mb']:,.0f} MB; {ratios} "
+        f"(stream sample {r['sample'] / 2**20:.1f} MiB, noise {r['noise'] / 2**20:.1f} MiB)"
     )
 
 
-def _inventory_rows(folder: Path, rows: int, parquet: bool) -> Path:
+def write_large(folder: Path, files: int, each: int) -> None:
+    """``files`` transcripts of ``each`` bytes, the recordings played back to back."""
+    from session_corpus import recordings
+
+    block = b"".join(r.transcript for r in recordings())
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(files):
+        with (folder / f"bench-{n:017x}.log").open("wb") as fh:
+            for _ in range(each // len(block) + 1):
+                fh.write(block)
+
+
+def write_inventory(folder: Path, rows: int, parquet: bool) -> Path:
+    """An inventory report of ``rows`` rows, written a million rows at a time."""
     import numpy as np
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
 
     rng = np.random.default_rng(0)
-    sizes = rng.lognormal(10.5, 1.2, rows).astype(np.int64) + 1
-    start = np.datetime64("2025-01-01T00:00:00")
-    stamps = start + rng.integers(0, 90 * 86400, rows).astype("timedelta64[s]")
-    keys = [f"sessions/user{i % 97}-{i:017x}.log" for i in range(rows)]
-    frame = pd.DataFrame(
-        {
-            "bucket": "src",
-            "key": keys,
-            "size": sizes,
-            "last_modified_date": pd.to_datetime(stamps, utc=True),
-        }
-    )
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    if parquet:
-        frame.to_parquet(data / "part.parquet", index=False)
-        files = [{"key": "data/part.parquet", "size": (data / "part.parquet").stat().st_size}]
-        fmt, schema = "Parquet", "message s3.inventory {}"
-    else:
-        frame["last_modified_date"] = frame["last_modified_date"].dt.strftime(
-            "%Y-%m-%dT%H:%M:%S.000Z"
-        )
-        with gzip.open(data / "part.csv.gz", "wt", compresslevel=1) as fh:
-            frame.to_csv(fh, header=False, index=False)
-        files = [{"key": "data/part.csv.gz", "size": (data / "part.csv.gz").stat().st_size}]
-        fmt, schema = "CSV", "Bucket, Key, Size, LastModifiedDate"
+    path = data / ("part.parquet" if parquet else "part.csv.gz")
+    start = np.datetime64("2025-01-01T00:00:00", "ms")
+    writer = None
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(open(path, "wb"))
+        sink = raw if parquet else stack.enter_context(gzip.open(raw, "wb", compresslevel=1))
+        for first in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - first)
+            stamps = start + rng.integers(0, 90 * 86400, n).astype("timedelta64[s]")
+            table = pa.table(
+                {
+                    "bucket": pa.array(["src"] * n),
+                    "key": pa.array(
+                        [f"sessions/user{i % 97}-{i:017x}.log" for i in range(first, first + n)]
+                    ),
+                    "size": pa.array(rng.lognormal(10.5, 1.2, n).astype(np.int64) + 1),
+                    "last_modified_date": pa.array(stamps, pa.timestamp("ms", "UTC")),
+                }
+            )
+            if parquet:
+                writer = writer or pq.ParquetWriter(sink, table.schema)
+                writer.write_table(table)
+            else:
+                pcsv.write_csv(
+                    table, sink, pcsv.WriteOptions(include_header=False, quoting_style="none")
+                )
+        if writer is not None:
+            writer.close()
+    fmt, schema = (
+        ("Parquet", "message s3.inventory {}")
+        if parquet
+        else ("CSV", "Bucket, Key, Size, LastModifiedDate")
+    )
+    files = [{"key": f"data/{path.name}", "size": path.stat().st_size}]
     manifest = folder / "manifest.json"
     manifest.write_text(json.dumps({"fileFormat": fmt, "fileSchema": schema, "files": files}))
     return manifest
 
 
 def bench_inventory(folder: Path, rows: int) -> None:
-    formats = [False]
-    try:
-        import pyarrow  # noqa: F401
-
-        formats.append(True)
-    except ImportError:
-        print("inventory Parquet: skipped (pyarrow is not installed)")
-    for parquet in formats:
-        sub = folder / ("parquet" if parquet else "csv")
-        manifest = _inventory_rows(sub, rows, parquet)
-        r = _run("inventory", manifest)
+    for parquet in (False, True):
         name = "Parquet" if parquet else "CSV.gz"
+        manifest = write_inventory(folder / name, rows, parquet)
+        floor = _run("arrow-parquet" if parquet else "arrow-csv", manifest)
+        r = _run("inventory", manifest)
         print(
-            f"inventory {name}: {r['sessions']:,} rows in {r['seconds']:.2f} s; "
-            f"peak RSS {r['rss_mb']:,.0f} MiB"
+            f"inventory {name}: {r['rows']:,} rows in {r['seconds']:.2f} s, peak RSS "
+            f"{r['rss_mb']:,.0f} MB; pyarrow alone {floor['seconds']:.2f} s, "
+            f"{floor['rss_mb']:,.0f} MB; {r['seconds'] / floor['seconds']:.2f}x pyarrow alone"
         )
 
 
@@ -189,8 +229,7 @@ def bench_api_calls(objects: int) -> None:
             "/bench",
             corpus,
         )
-        aws = AwsOptions(region=region)
-        m = measure_cloudwatch("/bench", aws, days=7, sample=20, now=now)
+        m = measure_cloudwatch("/bench", AwsOptions(region=region), days=7, sample=20, now=now)
         print(
             f"CloudWatch 200 sessions, sample 20: {dict(m.api_calls)} "
             "(GetMetricData stays 1 whatever the volume)"
@@ -202,18 +241,29 @@ def main() -> None:
         _child(sys.argv[2], sys.argv[3])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gb", type=float, default=1.0)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--objects", type=int, default=5000)
+    parser.add_argument("--gb", type=float, default=1.0, help="many small files: GiB")
+    parser.add_argument("--small-mb", type=int, default=128, help="many small files: MiB")
+    parser.add_argument("--large-mb", type=int, default=256, help="four large files: MiB each")
+    parser.add_argument("--rows", type=int, default=10_000_000, help="inventory rows")
+    parser.add_argument("--objects", type=int, default=5000, help="S3 objects (moto)")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     args = parser.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-measure-"))
-    print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
-        f"baseline RSS after imports {_baseline_rss():,.0f} MiB"
-    )
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-measure-", dir="/tmp"))
+    from session_corpus import write_bulk
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     try:
-        bench_local(work / "transcripts", args.gb)
+        for name, size in (
+            ("many small files", args.gb * 2**30),
+            ("small corpus", args.small_mb * 2**20),
+        ):
+            folder = work / name.replace(" ", "-")
+            write_bulk(folder, int(size), seed=len(name))
+            bench_local(name, folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        write_large(work / "large", 4, args.large_mb << 20)
+        bench_local(f"four {args.large_mb} MiB files", work / "large")
+        shutil.rmtree(work / "large", ignore_errors=True)
         bench_inventory(work / "inventory", args.rows)
         bench_api_calls(args.objects)
     finally:
