@@ -65,6 +65,19 @@ def check_region(
     raise error(f"unknown region {value!r}", fix)
 
 
+# -- VPC endpoints -------------------------------------------------------------------------------
+
+# Session Manager in private subnets needs these interface endpoints whatever the log destination
+# (Systems Manager's VPC endpoint documentation); CloudWatch Logs adds `logs`, encryption `kms`.
+# The S3 gateway endpoint is separate (and free).
+SESSION_MANAGER_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages")
+
+
+def interface_endpoints(*, cloudwatch: bool, kms: bool) -> tuple[str, ...]:
+    """The interface endpoint services (short names) instances need for a setup."""
+    return SESSION_MANAGER_ENDPOINTS + (("logs",) if cloudwatch else ()) + (("kms",) if kms else ())
+
+
 # -- CloudWatch Logs retention ------------------------------------------------------------------
 
 # CloudWatch Logs PutRetentionPolicy accepts only these (the PutRetentionPolicy API reference).

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costcompare.awsfacts import SESSION_MANAGER_ENDPOINTS
 from costcompare.errors import WorkloadError
 from costcompare.pricing import StorageClass
 from costcompare.workload import (
@@ -32,7 +33,7 @@ MIB = 2**20
 TIB = 2**40
 ATHENA_MIN_BYTES_PER_QUERY = 10 * MIB
 # Session Manager's private-subnet baseline: ssm, ssmmessages, ec2messages (+ kms when used).
-BASELINE_INTERFACE_ENDPOINTS = 3
+BASELINE_INTERFACE_ENDPOINTS = len(SESSION_MANAGER_ENDPOINTS)
 LIST_KEYS_PER_REQUEST = 1000
 # Since April 2024 KMS bills only a key's first and second rotations (AWS KMS pricing page).
 KMS_BILLED_ROTATIONS = 2

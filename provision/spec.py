@@ -128,11 +128,7 @@ class ProvisionSpec:
 
     def interface_services(self) -> tuple[str, ...]:
         """The interface endpoints the instances need (reference: "Private subnets")."""
-        names = ["ssm", "ssmmessages", "ec2messages"]
-        if self.log_group:
-            names.append("logs")
-        if self.uses_kms:
-            names.append("kms")
+        names = awsfacts.interface_endpoints(cloudwatch=bool(self.log_group), kms=self.uses_kms)
         return tuple(f"com.amazonaws.{self.region}.{name}" for name in names)
 
     def gateway_services(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from costcompare.awsfacts import interface_endpoints
 from provision import policies
 from provision.aws import AwsContext
 from provision.errors import PlanError
@@ -536,11 +537,7 @@ def _check_network(
                     f"modify-vpc-attribute --{attr.replace('enable', 'enable-').lower()}",
                 )
             )
-    names = (
-        ["ssm", "ssmmessages", "ec2messages"]
-        + (["logs"] if cloudwatch else [])
-        + (["kms"] if uses_kms else [])
-    )
+    names = interface_endpoints(cloudwatch=cloudwatch, kms=uses_kms)
     azs = {s.az: s for s in state.subnets}
     cidrs = [s.cidr for s in state.subnets]
     for name in names:

@@ -131,3 +131,16 @@ def test_names_and_arns():
         check_kms_arn(KEY, "eu-west-1", "--kms-key")
     with pytest.raises(CostCompareError, match="malformed key id"):
         check_kms_arn(KEY[:-4], "ap-northeast-1", "--kms-key")
+
+
+def test_interface_endpoints_one_list_for_cost_and_provisioning():
+    from costcompare.awsfacts import SESSION_MANAGER_ENDPOINTS, interface_endpoints
+    from costcompare.volumes import BASELINE_INTERFACE_ENDPOINTS
+
+    assert interface_endpoints(cloudwatch=False, kms=False) == SESSION_MANAGER_ENDPOINTS
+    assert interface_endpoints(cloudwatch=True, kms=True)[-2:] == ("logs", "kms")
+    assert BASELINE_INTERFACE_ENDPOINTS == len(SESSION_MANAGER_ENDPOINTS) == 3
+    spec = build_spec({"destination": "both", "bucket": "logs-1"}, "eu-west-1")
+    assert spec.interface_services() == tuple(
+        f"com.amazonaws.eu-west-1.{n}" for n in ("ssm", "ssmmessages", "ec2messages", "logs", "kms")
+    )
