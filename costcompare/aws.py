@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costcompare import __version__
+from costcompare.awsfacts import NO_REGION
 from costcompare.errors import AwsError, CostCompareError
 
 # botocore's standard mode retries throttling and transient errors with exponential backoff,
@@ -33,7 +34,6 @@ PROFILE_FIX = "check --profile / AWS_PROFILE against ~/.aws/config"
 CREDENTIALS_FIX = "pass --profile, set AWS_PROFILE, or configure credentials (aws configure)"
 EXPIRED_FIX = "refresh the credentials (aws sso login, aws configure) or pass another --profile"
 ENDPOINT_FIX = "check --endpoint-url, --region and the network"
-REGION_FIX = "pass --region or set AWS_REGION, e.g. ap-northeast-1"
 
 THROTTLING_CODES = frozenset(
     {
@@ -156,7 +156,7 @@ class AwsContext:
         where = region or self.region
         if (service, region) not in self._clients:
             if not where:
-                raise AwsError("no AWS region is set", REGION_FIX)
+                raise AwsError(*NO_REGION)
             try:
                 client = session.client(
                     service, endpoint_url=self.endpoint_url or None, config=client_config(where)
@@ -250,7 +250,7 @@ def _describe(exc: BaseException, fixes: Mapping[str, str]) -> tuple[str, str | 
     if isinstance(exc, errors.CredentialRetrievalError | errors.TokenRetrievalError):
         return f"cannot get AWS credentials: {one_line(str(exc))}", EXPIRED_FIX
     if isinstance(exc, errors.NoRegionError):
-        return "no AWS region is set", REGION_FIX
+        return NO_REGION
     if isinstance(exc, errors.ConnectionError | errors.HTTPClientError):
         where = exc.kwargs.get("endpoint_url") or exc.kwargs.get("proxy_url") or "AWS"
         return f"cannot reach {where} ({type(exc).__name__})", ENDPOINT_FIX
@@ -263,7 +263,10 @@ def _client_error_fix(code: str) -> str:
     if code in THROTTLING_CODES:
         return f"AWS still throttled the call after {MAX_ATTEMPTS} attempts: wait and run again"
     if code in ACCESS_DENIED_CODES:
-        return "the caller lacks a permission this command needs: see the README's IAM notes"
+        return (
+            "the caller lacks a permission this command needs: grant it, or pass --profile "
+            "for one that has it"
+        )
     if code in BAD_CREDENTIAL_CODES:
         return EXPIRED_FIX
     return "check the names, --region and permissions"

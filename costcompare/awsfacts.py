@@ -37,6 +37,7 @@ AWS_REGIONS = (
 OTHER_PARTITION_PREFIXES = {"cn-": "aws-cn", "us-gov-": "aws-us-gov"}
 REGION_CODE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 REGION_EXAMPLE = "ap-northeast-1"
+NO_REGION = ("no AWS region given", "pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
 
 
 def partition(region: str) -> str:
@@ -54,7 +55,7 @@ def check_region(
     list does not know yet (a region newer than the tool, which the Price List may know)."""
     value = (region or "").strip()
     if not value:
-        raise error("no AWS region given", "pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+        raise error(*NO_REGION)
     known = value in AWS_REGIONS or value.startswith(tuple(OTHER_PARTITION_PREFIXES))
     if known and REGION_CODE.fullmatch(value):
         return value

@@ -109,7 +109,7 @@ def test_unknown_profile_is_named_whether_from_flag_or_aws_profile(monkeypatch, 
 def test_no_region_anywhere_is_one_line(monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.delenv("AWS_REGION", raising=False)
-    with pytest.raises(AwsError, match=r"^no AWS region is set — pass --region or set AWS_REGION"):
+    with pytest.raises(AwsError, match=r"^no AWS region given — pass --region or set AWS_REGION"):
         AwsContext().client("logs")
 
 
@@ -140,7 +140,7 @@ def test_access_denied_from_a_stubbed_call_names_the_call_and_the_fix():
             s3.list_buckets()
     assert str(info.value) == (
         "listing buckets: AccessDenied: Access Denied — the caller lacks a permission this "
-        "command needs: see the README's IAM notes"
+        "command needs: grant it, or pass --profile for one that has it"
     )
 
 
