@@ -119,3 +119,14 @@ class TestCommandLine:
         assert "bands" not in data and "verdict" in data
         bad = self.run("--draws", "-1")
         assert bad.exit_code == 2 and "--draws is -1" in bad.output
+
+
+def test_a_measured_ingestion_total_scales_with_the_volume_searched():
+    """A profile with monthly_ingest_gb (measured) keeps it proportional to sessions × bytes."""
+    w = dataclasses.replace(load_profile(), monthly_ingest_gb=1.5)
+    found = find_conditions(estimate(w, searchability=False))
+    cond = next(c for c in found.conditions if c.key == "sessions_per_month")
+    scaled = dataclasses.replace(
+        w, sessions_per_month=cond.value, monthly_ingest_gb=1.5 * cond.value / cond.current
+    )
+    assert cheapest(scaled) == cond.cheapest != found.cheapest
