@@ -210,6 +210,31 @@ ESTIMATE_EXAMPLES = opt.examples(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from costcompare import __version__
+
+        typer.echo(f"costcompare {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = None,
+) -> None:
+    """Cost and searchability of AWS Session Manager log destinations: CloudWatch Logs, S3, or
+    both — and their provisioning."""
+
+
 @app.command(epilog=ESTIMATE_EXAMPLES)
 def estimate(
     workload_file: opt.Workload = None,
@@ -501,6 +526,24 @@ def _verdict_and_bands(result, draws: int | None, seed: int | None) -> None:
     verdict.attach(result)
     if draws:
         bands.attach(result, draws=draws, seed=seed)
+
+
+SCHEMA_EXAMPLES = opt.examples(
+    """
+    costcompare schema > estimate.schema.json
+    costcompare estimate -o json --out estimate.json      # valid against it
+    """
+)
+
+
+@app.command(epilog=SCHEMA_EXAMPLES)
+def schema() -> None:
+    """Print the JSON Schema of `estimate -o json` (the scripting contract)."""
+    import json
+
+    from costcompare.report import estimate_schema
+
+    typer.echo(json.dumps(estimate_schema(), indent=2))
 
 
 def _money(currency: str, fx_rate: float | None):

@@ -52,8 +52,28 @@ def render(
     return to_text(estimate, money, explain=explain, wide=wide, width=width)
 
 
+# Version of the `estimate -o json` contract (costcompare/schemas/estimate.schema.json): raised
+# when a documented key changes meaning or disappears; new keys do not raise it.
+SCHEMA_VERSION = 1
+
+
+def estimate_schema() -> dict:
+    """The published JSON Schema of ``estimate -o json`` (shipped inside the package)."""
+    from importlib import resources
+
+    text = resources.files("costcompare").joinpath("schemas", "estimate.schema.json").read_text()
+    return json.loads(text)
+
+
 def to_json(estimate: Estimate, money: Money = Money()) -> str:
-    data = estimate.as_dict()
+    """The scripting contract: versioned (``schema_version``, ``costcompare_version``)."""
+    from costcompare import __version__
+
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "costcompare_version": __version__,
+        **estimate.as_dict(),
+    }
     if money.currency != "USD":
         data["display"] = {"currency": money.currency, "fx_rate": money.fx_rate}
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

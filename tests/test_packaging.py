@@ -34,6 +34,7 @@ def test_wheel_contains_data(wheel):
         "pricing_data/free_tier.csv",
         "pricing_data/s3_storage_classes.csv",
         "costcompare/profiles/tokyo-300.yaml",
+        "costcompare/schemas/estimate.schema.json",
         "provision/__init__.py",
     ):
         assert required in names
