@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from costcompare.breakeven import BreakEvenMap
 from costcompare.destinations import CATEGORIES, DESTINATIONS
+from costcompare.files import atomic_path, make_output_folder
 from costcompare.model import Estimate
 from costcompare.report import Money
 from costcompare.searchability import duration_text, weights_text
@@ -346,8 +347,7 @@ def write_charts(
     """Draw every chart to ``out_dir``; returns name → path. Files are written whole or not."""
     from costcompare.breakeven import break_even_map
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_folder(out_dir, "--out-dir")
     bemap = bemap or break_even_map(
         estimate.workload,
         destinations=[d.name for d in estimate.destinations],
@@ -367,9 +367,8 @@ def write_charts(
         fig = new_figure()
         draw(fig.subplots())
         path = out / f"{name}.{fmt}"
-        tmp = out / f".{name}.tmp.{fmt}"
-        fig.savefig(tmp, format=fmt)
-        tmp.replace(path)
+        with atomic_path(path, "--out") as tmp:
+            fig.savefig(tmp, format=fmt)
         paths[name] = path
     return paths
 

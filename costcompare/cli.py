@@ -370,13 +370,16 @@ def estimate(
     destination changes; the bands give P10/P50/P90 cost and the chance each is cheapest.
     """
     from costcompare.comparison import estimate as run_estimate
+    from costcompare.files import check_output_file, write_atomic
     from costcompare.pricing import load_table, parse_date
-    from costcompare.report import render, write_atomic
+    from costcompare.report import render
     from costcompare.searchability import load_weights
     from costcompare.workload import load_profile, parse_lifecycle
 
     workload_file = opt.deprecated(workload_file, old_profile, "--profile", "--workload")
     destination = opt.deprecated(destination, old_destinations, "--destinations", "--destination")
+    if out:
+        check_output_file(out, "--out")  # before any work: a bad --out fails fast
     money = _money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(opt.find_workload(workload_file)).with_overrides(
@@ -472,8 +475,9 @@ def chart(
     matplotlib.use("Agg")
     from costcompare.charts import write_charts
     from costcompare.comparison import estimate as run_estimate
+    from costcompare.files import check_output_file, check_output_folder, write_atomic
     from costcompare.pricing import load_table, parse_date
-    from costcompare.report import design_review_markdown, write_atomic
+    from costcompare.report import design_review_markdown
     from costcompare.searchability import load_weights
     from costcompare.workload import load_profile
 
@@ -481,8 +485,9 @@ def chart(
     out = opt.deprecated(out_dir, old_out, "--out", "--out-dir")
     if out is None:
         raise WorkloadError("no folder for the charts", "pass --out-dir DIR")
-    if out.exists() and not out.is_dir():
-        raise WorkloadError(f"--out-dir {out} is a file", "give a folder for the charts")
+    check_output_folder(out, "--out-dir")  # every output target first: no work, nothing lost
+    if report:
+        check_output_file(report, "--report")
     money = _money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(opt.find_workload(workload_file)).with_overrides(region=region)
@@ -497,7 +502,7 @@ def chart(
     for path in paths.values():
         typer.echo(f"wrote {path}")
     if report:
-        write_atomic(report, design_review_markdown(result, paths, report, money))
+        write_atomic(report, design_review_markdown(result, paths, report, money), "--report")
         typer.echo(f"wrote {report}")
 
 

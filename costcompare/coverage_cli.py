@@ -66,7 +66,7 @@ def coverage_command(
         render,
         s3_arrivals,
     )
-    from costcompare.report import write_atomic
+    from costcompare.files import write_atomic
     from costcompare.search.query import SearchError, parse_time
 
     if min_coverage is not None and not (math.isfinite(min_coverage) and 0 <= min_coverage <= 100):

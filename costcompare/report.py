@@ -5,13 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from costcompare.destinations import CATEGORIES
-from costcompare.errors import OutputError
 from costcompare.model import Estimate
 from costcompare.searchability import duration_text, weights_text
 from costcompare.tables import Column, fill, render_table
@@ -397,33 +394,6 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """A Markdown table: first column left-aligned, the figures right-aligned."""
     rule = "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"
     return ["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(r) + " |" for r in rows)]
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename: never a half-written output."""
-    target = Path(path)
-    if target.is_dir():
-        raise OutputError(f"{target} is a folder", "give a file name to --out")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(
-            f"folder {folder} does not exist", "create it first or pick another --out"
-        )
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write in {folder}: {exc.strerror}", "pick a writable --out"
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(
-            f"cannot write {target}: {exc.strerror}", "pick a writable --out"
-        ) from None
 
 
 def searchability_markdown(estimate: Estimate, money: Money = Money()) -> str:

@@ -22,8 +22,10 @@ credentials).
 
 from __future__ import annotations
 
+import os
 import shlex
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,7 @@ class Case:
     names: str
     files: dict[str, str | bytes] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    setup: Callable[[Path], None] | None = None  # makes what ``files`` cannot (FIFOs, links)
 
 
 def price_file(price: str = "0.000005") -> str:
@@ -326,6 +329,72 @@ PROVISION_INPUTS = [
 ]
 
 
+def fifo(name: str) -> Callable[[Path], None]:
+    return lambda folder: os.mkfifo(folder / name)
+
+
+def symlink(name: str, target: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).symlink_to(target)
+
+
+OLD_CHARTS = {f"charts/{name}.png": b"\x89PNG old" for name in ("cost_breakdown", "break_even")}
+# Issue 18.9 and 18.10: every output target is checked before any work; none is replaced.
+OUTPUT_TARGETS = [
+    Case(
+        "chart-report-in-missing-folder-keeps-charts",
+        "chart --out-dir charts --report missing/report.md",
+        "--report",
+        files=OLD_CHARTS,
+    ),
+    Case(
+        "chart-out-inside-a-file",
+        "chart --out-dir file/charts",
+        "which is a file",
+        files={"file": "x\n"},
+    ),
+    Case(
+        "chart-report-is-a-folder",
+        "chart --out-dir charts --report charts",
+        "--report charts is a folder",
+        files=OLD_CHARTS,
+    ),
+    Case(
+        "chart-report-is-a-fifo",
+        "chart --out-dir charts --report report.md",
+        "FIFO",
+        files=OLD_CHARTS,
+        setup=fifo("report.md"),
+    ),
+    Case("estimate-out-is-a-fifo", "estimate --out out.json", "FIFO", setup=fifo("out.json")),
+    Case(
+        "estimate-out-links-to-a-device",
+        "estimate --out out.json",
+        "character device",
+        setup=symlink("out.json", "/dev/null"),
+    ),
+    Case(
+        "estimate-out-link-into-missing-folder",
+        "estimate --out out.json",
+        "does not exist",
+        setup=symlink("out.json", "gone/out.json"),
+    ),
+    Case(
+        "measure-write-profile-is-a-folder",
+        "measure --path logs --write-workload logs",
+        "--write-workload logs is a folder",
+        files={"logs/s.log": "Script started on 2026-01-01 00:00:00+00:00\n$ ls\n"},
+    ),
+    Case(
+        "pricing-refresh-pricing-file-is-a-fifo",
+        "pricing refresh --region us-east-1 --offer-file offer.json --pricing-file prices.csv",
+        "prices.csv",
+        files={"offer.json": "{}"},
+        setup=fifo("prices.csv"),
+    ),
+    Case("measure-sample-zero", "measure --path logs --sample 0", "--sample"),
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -432,7 +501,7 @@ COVERAGE = [
 ]
 CORPUS: list[Case] = [
     *ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML, *VERDICT,
-    *SEARCH, *COVERAGE,
+    *SEARCH, *COVERAGE, *OUTPUT_TARGETS,
 ]  # fmt: skip
 
 
@@ -466,6 +535,8 @@ def run_case(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     work = tmp_path / "work"
     work.mkdir()
     create_files(work, case.files)
+    if case.setup:
+        case.setup(work)
     monkeypatch.chdir(work)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

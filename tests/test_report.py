@@ -9,8 +9,7 @@ import json
 import pytest
 
 from costcompare.comparison import estimate
-from costcompare.errors import OutputError
-from costcompare.report import Money, render, write_atomic
+from costcompare.report import Money, render
 from costcompare.workload import load_profile
 
 
@@ -93,20 +92,3 @@ def test_jpy_display(est):
     assert f"¥{s3 * 150:,.0f}" in text
     data = json.loads(render(est, "json", money=Money("JPY", 150)))
     assert data["currency"] == "USD" and data["display"] == {"currency": "JPY", "fx_rate": 150}
-
-
-class TestWriteAtomic:
-    def test_writes_and_replaces(self, tmp_path):
-        target = tmp_path / "out.json"
-        write_atomic(target, "one")
-        write_atomic(target, "two")
-        assert target.read_text() == "two"
-        assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
-
-    def test_missing_folder(self, tmp_path):
-        with pytest.raises(OutputError, match="does not exist"):
-            write_atomic(tmp_path / "no" / "out.json", "x")
-
-    def test_folder_as_target(self, tmp_path):
-        with pytest.raises(OutputError, match="is a folder"):
-            write_atomic(tmp_path, "x")

@@ -180,9 +180,13 @@ def measure_command(
     if not (path or s3 or s3_inventory or log_group):
         raise MeasureError("nothing to measure", "give --path, --s3, --s3-inventory or --log-group")
     if sample < 1 or (sample_mb is not None and sample_mb < 1):
-        raise MeasureError("--sample and --sample-mb must be at least 1")
+        raise MeasureError("--sample and --sample-mb must be at least 1", "pass a positive number")
     if days is not None and not 0 < days <= 3653:
         raise MeasureError(f"--days {days:g}", "give a number of days from 1 to 3653")
+    if write_profile:
+        from costcompare.files import check_output_file
+
+        check_output_file(write_profile, "--write-workload")  # before measuring, not after
     aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
     show = sys.stderr.isatty() if progress is None else progress
     results = []
@@ -211,7 +215,7 @@ def measure_command(
             )
     workload = None
     if write_profile:
-        from costcompare.report import write_atomic
+        from costcompare.files import write_atomic
         from costcompare.workload import dump_profile, load_profile
 
         aws_used = bool(s3 or s3_inventory or log_group)
@@ -227,7 +231,7 @@ def measure_command(
             f"# from: {sources}\n"
             "# Keys with a comment were measured; the others come from the base profile.\n"
         )
-        write_atomic(write_profile, header + dump_profile(workload, comments))
+        write_atomic(write_profile, header + dump_profile(workload, comments), "--write-workload")
         typer.echo(f"wrote {write_profile}", err=True)
     if output is opt.OutputFormat.json:
         typer.echo(to_json(results, workload), nl=False)

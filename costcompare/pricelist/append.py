@@ -286,7 +286,7 @@ def render_rows(rows: Iterable[NewRow]) -> str:
 def append_rows(path: Path, base_text: str, rows: Sequence[NewRow]) -> None:
     """Append ``rows`` after ``base_text`` byte for byte; validate the whole, then replace the
     file atomically. A table that would not load is never written."""
-    from costcompare.report import write_atomic
+    from costcompare.files import write_atomic
 
     text = base_text if base_text.endswith("\n") or not base_text else base_text + "\n"
     text += render_rows(rows)
@@ -308,7 +308,7 @@ def append_rows(path: Path, base_text: str, rows: Sequence[NewRow]) -> None:
                 f"cannot create {path.parent}: {exc.strerror}", "pass a writable --pricing-file"
             ) from None
     try:
-        write_atomic(path, text)
+        write_atomic(path, text, "--pricing-file")
     except OutputError as exc:
         raise PricingError(
             f"cannot write the pricing table {path}: {exc.problem}",

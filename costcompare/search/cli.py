@@ -108,9 +108,9 @@ def search_command(
     Prints the matching sessions (who, where, when) with their matching lines, and per backend
     the measured time to result, bytes scanned and cost, priced from the model's price table.
     """
+    from costcompare.files import check_output_file, write_atomic
     from costcompare.measure.cli import _Quiet, _RichProgress
     from costcompare.pricing import load_table, parse_date
-    from costcompare.report import write_atomic
     from costcompare.search.awsutil import AwsOptions
     from costcompare.search.cloudwatch import LogGroupTarget
     from costcompare.search.query import SearchError, SearchQuery, parse_time
@@ -120,6 +120,8 @@ def search_command(
 
     if max_objects < 1 or timeout <= 0:
         raise SearchError("--max-objects and --timeout must be positive")
+    if out:
+        check_output_file(out, "--out")  # before searching, not after
     query = SearchQuery(
         pattern,
         fixed=fixed_strings,
