@@ -63,10 +63,13 @@ STALE_AFTER_MONTHS = 12
 
 def stale_cutoff(today: dt.date) -> dt.date:
     """Prices effective before this date are more than ``STALE_AFTER_MONTHS`` old on ``today``."""
+    year = today.year - STALE_AFTER_MONTHS // 12
+    if year < dt.MINYEAR:  # `pricing show --date 0001-01-01`: nothing can be older
+        return dt.date.min
     try:
-        return today.replace(year=today.year - STALE_AFTER_MONTHS // 12)
+        return today.replace(year=year)
     except ValueError:  # 29 February
-        return today.replace(year=today.year - STALE_AFTER_MONTHS // 12, day=28)
+        return today.replace(year=year, day=28)
 
 
 def bundled_path(name: str) -> Path:
@@ -331,6 +334,10 @@ class PriceTable:
 
 
 def _read(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
+    if path.exists() and not path.is_file():  # a FIFO or device would block or never end
+        raise PricingError(
+            f"pricing file {path} is not a regular file", "pass the path of a CSV file"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -342,32 +349,52 @@ def _read(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
             f"cannot read pricing file {path}: {exc}", "pass a readable UTF-8 CSV"
         ) from None
     reader = csv.DictReader(text.splitlines())
-    expected = {
-        "prices": PRICE_COLUMNS,
-        "free": FREE_TIER_COLUMNS,
-        "classes": STORAGE_CLASS_COLUMNS,
-    }
-    header = tuple(reader.fieldnames or ())
-    if header not in expected.values():
-        want = next((cols for cols in expected.values() if set(cols) & set(header)), PRICE_COLUMNS)
-        raise PricingError(
-            f"{path}: header is {','.join(header) or '(empty)'}",
-            f"the columns must be exactly {','.join(want)}",
-        )
-    for line, rec in enumerate(reader, start=2):
-        if None in rec or any(v is None for v in rec.values()):
+    try:
+        header = tuple(reader.fieldnames or ())
+        if header not in _TABLE_COLUMNS:
+            want = next((cols for cols in _TABLE_COLUMNS if set(cols) & set(header)), PRICE_COLUMNS)
+            shown = ",".join(header) or "(empty)"
+            shown = shown if len(shown) <= 200 else f"{shown[:199]}…"
             raise PricingError(
-                f"{path}:{line}: wrong number of fields",
-                f"each row needs exactly {len(header)} comma-separated fields (quote commas)",
+                f"{path}: header is {shown}", f"the columns must be exactly {','.join(want)}"
             )
-        yield line, rec
+        for line, rec in enumerate(reader, start=2):
+            if None in rec or any(v is None for v in rec.values()):
+                raise PricingError(
+                    f"{path}:{line}: wrong number of fields",
+                    f"each row needs exactly {len(header)} comma-separated fields (quote commas)",
+                )
+            yield line, rec
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise PricingError(
+            f"{path}:{reader.line_num + 1}: not a valid CSV row ({exc})",
+            "check the quoting; every field of a price table is short",
+        ) from None
+
+
+_TABLE_COLUMNS = (PRICE_COLUMNS, FREE_TIER_COLUMNS, STORAGE_CLASS_COLUMNS)
 
 
 def _field_error(path: Path, line: int, column: str, value: str, want: str) -> PricingError:
-    return PricingError(f"{path}:{line}: {column} is {value!r}", f"it must be {want}")
+    shown = value if len(value) <= 40 else f"{value[:39]}…"
+    return PricingError(f"{path}:{line}: {column} is {shown!r}", f"it must be {want}")
 
 
-def _number(rec: dict[str, str], column: str, path: Path, line: int, *, blank_ok=False):
+# Sane bounds: no AWS logging price is near a million USD per unit, no quantity near 1e15
+# (MAX_INPUT for workloads); anything beyond is a typo or an attack, and 1e308 overflows to $inf.
+MAX_USD_PER_UNIT = 1e6
+MAX_TABLE_NUMBER = 1e15
+
+
+def _number(
+    rec: dict[str, str],
+    column: str,
+    path: Path,
+    line: int,
+    *,
+    blank_ok=False,
+    limit: float = MAX_TABLE_NUMBER,
+):
     value = rec[column].strip()
     if blank_ok and value == "":
         return None
@@ -375,8 +402,8 @@ def _number(rec: dict[str, str], column: str, path: Path, line: int, *, blank_ok
         number = float(value)
     except ValueError:
         raise _field_error(path, line, column, value, "a number") from None
-    if not math.isfinite(number) or number < 0:
-        raise _field_error(path, line, column, value, "a finite number ≥ 0")
+    if not math.isfinite(number) or not 0 <= number <= limit:
+        raise _field_error(path, line, column, value, f"a finite number from 0 to {limit:,.0f}")
     return number
 
 
@@ -419,7 +446,7 @@ def _parse_price_row(rec: dict[str, str], path: Path, line: int) -> PriceRow:
         unit=_text(rec, "unit", path, line),
         tier_start=start,
         tier_end=end,
-        usd_per_unit=_number(rec, "usd_per_unit", path, line),
+        usd_per_unit=_number(rec, "usd_per_unit", path, line, limit=MAX_USD_PER_UNIT),
         effective_date=_date(rec, path, line),
         source=_text(rec, "source", path, line),
         confidence=_confidence(rec, path, line),

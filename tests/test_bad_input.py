@@ -395,6 +395,74 @@ OUTPUT_TARGETS = [
 ]
 
 
+def gzip_bytes(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+REFRESH = "pricing refresh --region us-east-1 --pricing-file prices.csv --offer-file"
+# Issue 18.8 and 18.11: prices and price files that used to print $inf or a traceback.
+PRICE_FILES = [
+    Case(
+        "estimate-price-1e308-json",
+        "estimate --pricing-file p.csv --region us-east-1 -o json --out out.json",
+        "usd_per_unit",
+        files={"p.csv": price_file("1e308"), "out.json": "{}\n"},
+    ),
+    Case(
+        "estimate-price-over-a-million",
+        "estimate --pricing-file p.csv --region us-east-1",
+        "p.csv:2",
+        files={"p.csv": price_file("2000000")},
+    ),
+    Case(
+        "estimate-pricing-field-over-128-kib",
+        "estimate --pricing-file p.csv",
+        "p.csv:2",
+        files={"p.csv": PRICE_HEADER + PRICE_ROW.format(price="1" + "0" * 140_000)},
+    ),
+    Case(
+        "pricing-show-field-over-128-kib",
+        "pricing show --pricing-file p.csv",
+        "field larger",
+        files={"p.csv": "a," + "x" * 140_000 + "\n"},
+    ),
+    Case("pricing-show-year-one", "pricing show --pricing-date 0001-01-01", "0001-01-01"),
+    Case("estimate-pricing-date-year-one", "estimate --pricing-date 0001-01-01", "0001-01-01"),
+    Case(
+        "pricing-refresh-corrupt-gzip",
+        f"{REFRESH} offer.json.gz",
+        "offer.json.gz",
+        files={"offer.json.gz": b"\x1f\x8b\x08\x00garbage", "prices.csv": price_file()},
+    ),
+    Case(
+        "pricing-refresh-truncated-gzip",
+        f"{REFRESH} offer.json.gz",
+        "offer.json.gz",
+        files={
+            "offer.json.gz": gzip_bytes(b'{"offerCode": "AmazonS3", "products": {}}')[:-8],
+            "prices.csv": price_file(),
+        },
+    ),
+    Case(
+        "pricing-refresh-deeply-nested-offer",
+        f"{REFRESH} offer.json",
+        "nested too deeply",
+        files={"offer.json": '{"a": ' * 20_000 + "1" + "}" * 20_000, "prices.csv": price_file()},
+    ),
+    Case(
+        "pricing-refresh-deeply-nested-gzip-offer",
+        f"{REFRESH} offer.json.gz",
+        "offer.json.gz",
+        files={
+            "offer.json.gz": gzip_bytes(b'{"products": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"),
+            "prices.csv": price_file(),
+        },
+    ),
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -501,7 +569,7 @@ COVERAGE = [
 ]
 CORPUS: list[Case] = [
     *ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML, *VERDICT,
-    *SEARCH, *COVERAGE, *OUTPUT_TARGETS,
+    *SEARCH, *COVERAGE, *OUTPUT_TARGETS, *PRICE_FILES,
 ]  # fmt: skip
 
 

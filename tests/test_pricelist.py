@@ -173,6 +173,8 @@ class TestJsonStream:
             ('{"a" 1}', "expected ':'"),
             ('{"a": 1} x', "unexpected data"),
             ('{"a": tru}', "Expecting value"),
+            # issue 18.11: a deeply nested value used to escape as RecursionError
+            ('{"a": ' + "[" * 20_000 + "]" * 20_000 + "}", "nested too deeply"),
         ],
     )
     def test_malformed_json_names_the_position(self, text, message):
@@ -308,6 +310,13 @@ class TestOfferFile:
         assert "\n" not in str(err.value)
         assert target.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json", "prices.csv"]
+
+    def test_deeply_nested_offer_file_is_one_line(self, tmp_path):
+        bad = tmp_path / "index.json"
+        bad.write_text('{"a": ' * 20_000 + "1" + "}" * 20_000)
+        with pytest.raises(PricingError, match="nested too deeply") as err:
+            lib.refresh(["us-east-1"], pricing_file=tmp_path / "p.csv", offer_files=[bad])
+        assert "\n" not in str(err.value) and not (tmp_path / "p.csv").exists()
 
     def test_missing_offer_file(self, tmp_path):
         with pytest.raises(PricingError, match="does not exist"):

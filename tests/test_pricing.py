@@ -124,6 +124,12 @@ class TestValidation:
             ({"confidence": "high"}, r"prices\.csv:2: confidence is 'high'"),
             ({"source": ""}, r"prices\.csv:2: source is ''"),
             ({"tier_end": "0"}, r"prices\.csv:2: tier_end is '0'"),
+            # issue 18.8: finite but huge prices used to print $inf and crash -o json
+            ({"usd_per_unit": "1e308"}, r"prices\.csv:2: usd_per_unit is '1e308' — .* 1,000,000"),
+            ({"usd_per_unit": "1000001"}, r"usd_per_unit is '1000001'"),
+            ({"usd_per_unit": "inf"}, r"usd_per_unit is 'inf'"),
+            ({"tier_end": "1e300"}, r"prices\.csv:2: tier_end is '1e300'"),
+            ({"usd_per_unit": "9" * 500}, r"usd_per_unit is '9{39}…' —"),
         ],
     )
     def test_bad_field_names_file_and_row(self, tmp_path, bad, message):
@@ -159,6 +165,32 @@ class TestValidation:
         with pytest.raises(PricingError, match="does not exist"):
             PriceTable.load(tmp_path / "nope.csv")
 
+    def test_the_largest_sane_price_loads_and_costs_stay_finite(self, tmp_path):
+        table = PriceTable.load(write_table(tmp_path, [row(usd_per_unit="1000000")]))
+        price = table.resolve("us-east-1")["logs.ingestion.standard"]
+        assert float(price.cost(1e15)) == 1e21
+
+    @pytest.mark.parametrize("where", ["header", "row"])
+    def test_a_field_over_128_kib_is_one_line(self, tmp_path, where):
+        """Issue 18.11: csv's field limit used to escape as a traceback."""
+        path = write_table(tmp_path, [row(source="x" * 140_000 if where == "row" else "s")])
+        if where == "header":
+            path.write_text("a," + "x" * 140_000 + "\n")
+        with pytest.raises(PricingError) as caught:
+            PriceTable.load(path)
+        line = 2 if where == "row" else 1
+        assert f"prices.csv:{line}: not a valid CSV row (field larger than field limit" in str(
+            caught.value
+        )
+        assert len(str(caught.value)) < 300
+
+    def test_a_fifo_is_refused_instead_of_blocking(self, tmp_path):
+        import os
+
+        os.mkfifo(tmp_path / "prices.csv")
+        with pytest.raises(PricingError, match="is not a regular file"):
+            PriceTable.load(tmp_path / "prices.csv")
+
     def test_quantity_beyond_last_tier(self, table):
         metric = table.resolve("us-east-1")["cloudwatch.metric"]
         with pytest.raises(PricingError, match="tiers only up to 10000"):
@@ -173,6 +205,8 @@ class TestStalePrices:
 
         assert stale_cutoff(dt.date(2027, 7, 2)) == dt.date(2026, 7, 2)
         assert stale_cutoff(dt.date(2028, 2, 29)) == dt.date(2027, 2, 28)
+        # issue 18.11: `pricing show --date 0001-01-01` used to raise "year 0 is out of range"
+        assert stale_cutoff(dt.date(1, 1, 1)) == dt.date.min
 
     def test_stale_prices_of_a_book(self, table):
         book = table.resolve("ap-northeast-1")

@@ -92,6 +92,8 @@ class JsonStream:
                 if self._more():
                     continue
                 raise self.error(exc.msg) from None
+            except RecursionError:  # the C decoder recurses once per nested level
+                raise self.error("values are nested too deeply") from None
             self._pos = end
             return obj
 

@@ -147,6 +147,8 @@ def parse_price_item(
         data = json.loads(item)
     except json.JSONDecodeError as exc:
         raise malformed(where, f"a PriceList item is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise malformed(where, "a PriceList item is nested too deeply") from None
     if not isinstance(data, Mapping) or "product" not in data or "terms" not in data:
         raise malformed(where, "a PriceList item lacks product or terms")
     sku, family, attrs = _product_parts(data["product"], where)
