@@ -20,9 +20,9 @@ _WHERE = {
     "Measurement": "measurement",
     "NoProgress": "measurement",
     "Progress": "measurement",
-    "render_table": "measurement",
-    "to_json": "measurement",
-    "to_workload": "measurement",
+    "render_table": "render",
+    "to_json": "render",
+    "to_workload": "profile",
     "measure_s3": "s3",
 }
 __all__ = sorted(_WHERE)
