@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from costcompare.errors import CostCompareError
@@ -45,7 +45,6 @@ class _Pricing:
     region: str | None = None
     book: PriceBook | None = None
     problem: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def run_search(
