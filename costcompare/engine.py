@@ -164,7 +164,7 @@ def _month_indices(months: Sequence[int] | None, horizon: int) -> np.ndarray:
             f"months {list(map(int, wanted))} are outside the {horizon}-month horizon",
             f"name months 0..{horizon - 1} (or -1 for the last)",
         )
-    return np.unique(wanted % horizon)
+    return np.array(sorted(set((wanted % horizon).tolist())), dtype=np.intp)
 
 
 def _block(grid: WorkloadGrid, start: int, stop: int) -> WorkloadGrid:

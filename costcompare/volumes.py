@@ -142,7 +142,7 @@ class Arrivals:
         key = (kind, age.shape, age.tobytes())
         if key in self._memo:
             return self._memo[key]
-        distinct = np.unique(age)
+        distinct = _distinct(age)
         if len(distinct) <= self.MAX_DISTINCT_AGES:
             out = self._at_one_age(kind, float(distinct[0]))
             for value in distinct[1:]:
@@ -191,6 +191,12 @@ class Arrivals:
     def crossing(self, age: np.ndarray) -> np.ndarray:
         """Units that reach ``age`` during each month (e.g. lifecycle transitions)."""
         return np.diff(self.cumulative_at_age(age), axis=1)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique, without the numpy.ma import it costs at start-up)."""
+    flat = np.sort(values, axis=None)
+    return flat[np.concatenate(([True], flat[1:] != flat[:-1]))] if flat.size else flat
 
 
 # -- the quantity registry ------------------------------------------------------------------------
