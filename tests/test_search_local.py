@@ -164,3 +164,17 @@ def test_helpers():
     assert user_of("not-a-session") == "not-a-session"
     assert clean_line("\x1b[1;31mFAILED\x1b[0m\r") == "FAILED"
     assert clean_line("\x1b]0;title\x07$ ls\x08") == "$ ls"
+
+
+def test_required_literals_let_a_regex_scan_only_candidate_lines(tmp_path):
+    assert SearchQuery(r"rm\s+-rf|passwd").required_literals() == [b"-rf", b"passwd"]
+    assert SearchQuery(r"sudo\s+su").required_literals() == [b"sudo"]
+    assert SearchQuery(r"a(b|c)def").required_literals() == [b"def"]
+    for no_literal in (r"[ab]c", "x|yz", "(?i)sudo"):
+        assert SearchQuery(no_literal).required_literals() is None
+    assert SearchQuery("sudo", ignore_case=True).required_literals() is None
+    (tmp_path / "eve-00000000000000abc.log").write_bytes(
+        b"$ rm  -rf /tmp/x\r\n$ ls -rf\r\n$ cat /etc/passwd\r\n$ rm -r x\r\n"
+    )
+    result = search_local(tmp_path, SearchQuery(r"rm\s+-rf|passwd"))
+    assert result.sessions[0].lines == ["$ rm  -rf /tmp/x", "$ cat /etc/passwd"]

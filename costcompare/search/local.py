@@ -113,6 +113,21 @@ def _session_of(rel: str) -> str:
     return rel.rsplit(os.sep, 1)[-1].split(".", 1)[0]
 
 
+def _lines_holding(buf: bytes, literals: list[bytes]) -> list[tuple[int, int]]:
+    """(start, end) of every line of ``buf`` that holds one of ``literals``, in order."""
+    size = len(buf)
+    spans = set()
+    for literal in literals:
+        pos = 0
+        while (at := buf.find(literal, pos)) >= 0:
+            start = buf.rfind(b"\n", 0, at) + 1
+            end = buf.find(b"\n", at)
+            end = size if end < 0 else end
+            spans.add((start, end))
+            pos = end + 1
+    return sorted(spans)
+
+
 def _looks_like_events(name: str) -> bool:
     """A bare ``.gz`` (an export task) holds events when it starts like JSON or ``<time> {``."""
     import gzip
@@ -138,6 +153,7 @@ class Scanner:
         self.word = query.pattern.lower() if query.ignore_case else query.pattern
         self.prefilter = plain
         self.literal = query.regex.encode() if plain and not query.ignore_case else None
+        self.literals = None if self.literal else query.required_literals()
         # What a transcript session's events in the same folder say: where, and when.
         self.instances: dict[str, str] = {}
         self.times: dict[str, tuple[float, float]] = {}
@@ -184,6 +200,12 @@ class Scanner:
         size = len(buf)
         search = self.rx_bytes.search
         literal = self.literal
+        if literal is None and self.literals:
+            for start, end in _lines_holding(buf, self.literals):
+                line = buf[start:end]
+                if search(line):
+                    hits.append(clean_line(line.decode("utf-8", "replace")))
+            return
         while pos < size:
             if literal is not None:
                 at = buf.find(literal, pos)

@@ -79,6 +79,37 @@ class SearchQuery:
     def compiled_text(self) -> re.Pattern[str]:
         return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
 
+    def required_literals(self) -> list[bytes] | None:
+        """Byte strings one of which every matching line must hold (one per top-level
+        alternative: the longest run of plain characters of it), or None when some alternative
+        has none of two characters or more, or case is ignored. Lets a scan look for a few
+        literals with ``bytes.find`` and run the regex only on the lines that hold one."""
+        try:
+            from re import _constants as sre
+            from re import _parser
+
+            parsed = _parser.parse(self.regex, 0)
+        except (ImportError, AttributeError, re.error):  # pragma: no cover - other Pythons
+            return None
+        if self.ignore_case or parsed.state.flags & sre.SRE_FLAG_IGNORECASE:
+            return None
+        items = list(parsed)
+        branches = [items]
+        if len(items) == 1 and items[0][0] is sre.BRANCH:
+            branches = items[0][1][1]
+        literals = []
+        for branch in branches:
+            best = run = ""
+            for op, arg in [*branch, (None, None)]:
+                if op is sre.LITERAL:
+                    run += chr(arg)
+                    continue
+                best, run = max(best, run, key=len), ""
+            if len(best) < 2:
+                return None
+            literals.append(best.encode("utf-8"))
+        return literals
+
     def in_window(self, when: float | None) -> bool:
         """Whether a time falls in [since, until); an unknown time passes (it cannot be
         excluded)."""
