@@ -382,13 +382,16 @@ def plot_cost_bands(estimate: Estimate, ax: Axes | None = None, money: Money = M
     ax = _axes(ax)
     ordered = bands.by_median()
     rows = np.arange(len(ordered))
-    samples = [np.maximum(bands.samples[b.destination], 1e-9) * money.fx_rate for b in ordered]
-    parts = ax.violinplot(samples, positions=rows, orientation="horizontal", showextrema=False)
+    # Violins of log10(cost): the density of a log-normal-ish spread is symmetric there.
+    logs = [
+        np.log10(np.maximum(bands.samples[b.destination] * money.fx_rate, 1e-6)) for b in ordered
+    ]
+    parts = ax.violinplot(logs, positions=rows, orientation="horizontal", showextrema=False)
     for body, band in zip(parts["bodies"], ordered, strict=True):
         body.set_facecolor(DESTINATION_COLOURS.get(band.destination, OKABE_ITO["black"]))
         body.set_alpha(0.45)
     for y, band in zip(rows, ordered, strict=True):
-        low, mid, high = (v * money.fx_rate for v in band.monthly)
+        low, mid, high = (np.log10(max(v * money.fx_rate, 1e-6)) for v in band.monthly)
         colour = DESTINATION_COLOURS.get(band.destination, OKABE_ITO["black"])
         ax.hlines(y, low, high, color=colour, linewidth=4)
         ax.plot([mid], [y], "o", color="white", markeredgecolor=colour, markersize=7)
@@ -400,8 +403,13 @@ def plot_cost_bands(estimate: Estimate, ax: Axes | None = None, money: Money = M
             fontsize=8,
         )
     ax.set_yticks(rows, [b.destination for b in ordered])
-    ax.set_xscale("log")
-    _money_axis(ax, money, axis="x")
+    lo, hi = ax.get_xlim()
+    nice = [m * 10.0**k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) for m in (1, 2, 5)]
+    ax.set_xticks([np.log10(v) for v in nice if lo <= np.log10(v) <= hi])
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: _plain(money(10**v / money.fx_rate, digits=0 if v >= 0 else 2)))
+    )
+    ax.set_xlim(lo, hi)
     ax.set_xlabel(f"steady-state cost per month ({money.currency}), P10–P90 bar, P50 dot")
     best = max(ordered, key=lambda b: b.p_cheapest)
     ax.set_title(
