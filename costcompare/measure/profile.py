@@ -23,19 +23,10 @@ def _n(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
 
 
-def _candidates(m: Measurement, streaming: bool) -> dict[str, _Candidate]:
+def _spread_candidates(m: Measurement, period: str) -> dict[str, _Candidate]:
+    """The measured spread of sizes and of sessions per day: the widths of the cost bands."""
     out: dict[str, _Candidate] = {}
-    where = m.source
-    period = f"{m.first_day}..{m.last_day}" if m.first_day else "undated"
-    sizes = m.sizes
-    if sizes["count"]:
-        basis = "transcripts" if m.size_basis == "transcript" else "streamed sessions (sessionData)"
-        out["session_bytes"] = _Candidate(
-            round(sizes["mean"], 1),
-            f"measured: mean of {sizes['count']:,} {basis} in {where} "
-            f"(p50 {_n(sizes['p50'])}, p95 {_n(sizes['p95'])}, max {_n(sizes['max'])} bytes)",
-            2 if m.size_basis == "transcript" else 1,
-        )
+    sizes, where = m.sizes, m.source
     if sizes["count"] and sizes["p95"] > sizes["p50"] > 0:
         for q in ("p50", "p95"):
             out[f"session_bytes_{q}"] = _Candidate(
@@ -47,25 +38,14 @@ def _candidates(m: Measurement, streaming: bool) -> dict[str, _Candidate]:
             f"measured: day-to-day variation of sessions/day in {where}, {period}",
             3 if m.kind == "cloudwatch" else 2,
         )
-    if m.sessions_per_day is not None:
-        out["sessions_per_day"] = _Candidate(
-            m.sessions_per_day,
-            f"measured: {m.sessions:,} sessions over {m.days_covered:g} days ({m.days_basis}) "
-            f"in {where}, {period}",
-            3 if m.kind == "cloudwatch" else 2,
-        )
-    if m.instances:
-        out["instances"] = _Candidate(
-            m.instances, f"measured: distinct targets (target.id) in {where}", 2
-        )
-    if m.duration_minutes:
-        d = m.duration_minutes
-        out["session_minutes"] = _Candidate(
-            round(max(d["mean"], 1 / 60), 2),
-            f"measured: mean of {d['count']:,} sessions, first to last event, in {where} "
-            f"(p50 {d['p50']:.1f}, p95 {d['p95']:.1f} min)",
-            2,
-        )
+    return out
+
+
+def _stream_candidates(m: Measurement) -> dict[str, _Candidate]:
+    """How CloudWatch ingestion follows sessions: measured events and envelope for the per-event
+    model, or (with no real events) a flat overhead ratio; and the control bytes stripped."""
+    out: dict[str, _Candidate] = {}
+    sizes, where = m.sizes, m.source
     if m.overhead_ratio is not None:
         if m.overhead_basis == "measured":
             note = f"measured: ingested event bytes ÷ sessionData bytes, {_n(m.overhead_sample_bytes)} bytes sampled in {where}"  # noqa: E501
@@ -100,6 +80,43 @@ def _candidates(m: Measurement, streaming: bool) -> dict[str, _Candidate]:
             f"measured: (event bytes - sessionData bytes) per event in {where}, escaping included",
             2,
         )
+    return out
+
+
+def _candidates(m: Measurement, streaming: bool) -> dict[str, _Candidate]:
+    out: dict[str, _Candidate] = {}
+    where = m.source
+    period = f"{m.first_day}..{m.last_day}" if m.first_day else "undated"
+    sizes = m.sizes
+    if sizes["count"]:
+        basis = "transcripts" if m.size_basis == "transcript" else "streamed sessions (sessionData)"
+        out["session_bytes"] = _Candidate(
+            round(sizes["mean"], 1),
+            f"measured: mean of {sizes['count']:,} {basis} in {where} "
+            f"(p50 {_n(sizes['p50'])}, p95 {_n(sizes['p95'])}, max {_n(sizes['max'])} bytes)",
+            2 if m.size_basis == "transcript" else 1,
+        )
+    out.update(_spread_candidates(m, period))
+    if m.sessions_per_day is not None:
+        out["sessions_per_day"] = _Candidate(
+            m.sessions_per_day,
+            f"measured: {m.sessions:,} sessions over {m.days_covered:g} days ({m.days_basis}) "
+            f"in {where}, {period}",
+            3 if m.kind == "cloudwatch" else 2,
+        )
+    if m.instances:
+        out["instances"] = _Candidate(
+            m.instances, f"measured: distinct targets (target.id) in {where}", 2
+        )
+    if m.duration_minutes:
+        d = m.duration_minutes
+        out["session_minutes"] = _Candidate(
+            round(max(d["mean"], 1 / 60), 2),
+            f"measured: mean of {d['count']:,} sessions, first to last event, in {where} "
+            f"(p50 {d['p50']:.1f}, p95 {d['p95']:.1f} min)",
+            2,
+        )
+    out.update(_stream_candidates(m))
     ratio, basis, sample = m.compression_ratio, m.compression_basis, m.compression_sample_bytes
     if not streaming and m.transcript_compression_ratio is not None:
         ratio, basis = m.transcript_compression_ratio, "transcripts"
