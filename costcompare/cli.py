@@ -162,8 +162,30 @@ def _provision_group():
     return typer.main.get_command(provision_app)
 
 
+def _workflow_command(name: str):
+    """``init`` or ``diff`` from costcompare.workflow_cli, built on first use."""
+
+    def load():
+        from costcompare import workflow_cli
+
+        single = typer.Typer(rich_markup_mode=None)
+        epilog = getattr(workflow_cli, f"{name.upper()}_EXAMPLES")
+        single.command(name, epilog=epilog)(getattr(workflow_cli, f"{name}_command"))
+        return typer.main.get_command(single)
+
+    return load
+
+
 # Help texts repeat each command's own first line (a test checks they agree).
 LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "init": LazyCommand(
+        "Write a workload file: every key, its default, and where that number comes from.",
+        _workflow_command("init"),
+    ),
+    "diff": LazyCommand(
+        "Compare two estimates: what each destination costs more or less, line by line.",
+        _workflow_command("diff"),
+    ),
     "measure": LazyCommand(
         "Measure real session volumes and write the workload profile that `estimate` reads.",
         _measure_command,

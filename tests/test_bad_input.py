@@ -567,9 +567,21 @@ COVERAGE = [
         files={"trail/t.json": TRAIL, "logs/a-0123456789abcdef0.log": "x"},
     ),
 ]
+INIT_AND_DIFF = [
+    Case("init-would-overwrite", "init w.yaml", "w.yaml", files={"w.yaml": "instances: 7\n"}),
+    Case("init-bad-base-workload", "init -w p.yaml w.yaml", "p.yaml",
+         files={"p.yaml": "instances: -3\n"}),
+    Case("diff-missing-side", "diff a.json b.yaml", "a.json"),
+    Case("diff-not-an-estimate", "diff a.json a.json --out d.txt", "a.json",
+         files={"a.json": '{"hello": 1}'}),
+    Case("diff-bad-json", "diff a.json a.json", "a.json", files={"a.json": "{oops"}),
+    Case("diff-bad-workload", "diff a.yaml a.yaml", "a.yaml",
+         files={"a.yaml": "instances: many\n"}),
+]  # fmt: skip
+
 CORPUS: list[Case] = [
     *ESTIMATE, *CHART, *PRICING, *MEASURE, *PROVISION, *PROVISION_INPUTS, *YAML, *VERDICT,
-    *SEARCH, *COVERAGE, *OUTPUT_TARGETS, *PRICE_FILES,
+    *SEARCH, *COVERAGE, *OUTPUT_TARGETS, *PRICE_FILES, *INIT_AND_DIFF,
 ]  # fmt: skip
 
 
