@@ -33,14 +33,14 @@ def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
     """Write a workload file: every key, its default, and where that number comes from."""
-    from costcompare.report import write_atomic
+    from costcompare.files import write_atomic
     from costcompare.template import workload_template
     from costcompare.workload import load_profile
 
     if path.exists() and not force:
         raise WorkloadError(f"{path} already exists", "pass --force to overwrite it, or a new FILE")
     base = load_profile(workload_file) if workload_file else None
-    write_atomic(path, workload_template(base))
+    write_atomic(path, workload_template(base), option="FILE")
     typer.echo(f"wrote {path}; edit it, then: costcompare estimate -w {path}", err=True)
 
 
@@ -95,8 +95,9 @@ def diff_command(
     from costcompare.cli import _money
     from costcompare.comparison import estimate as run_estimate
     from costcompare.estimate_diff import diff_estimates, to_text
+    from costcompare.files import write_atomic
     from costcompare.pricing import load_table, parse_date
-    from costcompare.report import to_json, write_atomic
+    from costcompare.report import to_json
     from costcompare.workload import load_profile
 
     money = _money(currency, fx_rate)
