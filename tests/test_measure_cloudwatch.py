@@ -92,3 +92,21 @@ def test_missing_log_group(aws):
         measure_cloudwatch("/nope", AwsOptions(region=REGION), now=NOW)
     with pytest.raises(MeasureError, match="at least 1 day"):
         measure_cloudwatch(GROUP, AwsOptions(region=REGION), days=0)
+
+
+def test_a_malformed_event_in_a_sampled_stream_is_counted_not_fatal(aws):
+    """Issue 18.2 for log groups: one bad event among good ones is counted by reason."""
+    logs, _ = aws
+    logs.create_log_group(logGroupName=GROUP)
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="alice-0123456789abcdef0")
+    stamp = int((NOW - dt.timedelta(hours=1)).timestamp() * 1000)
+    good = json.dumps({"sessionId": "alice-0123456789abcdef0", "sessionData": ["$ ls"]})
+    bad = json.dumps({"sessionId": ["a"], "sessionData": ["x"]})
+    logs.put_log_events(
+        logGroupName=GROUP,
+        logStreamName="alice-0123456789abcdef0",
+        logEvents=[{"timestamp": stamp + i, "message": m} for i, m in enumerate((good, bad, good))],
+    )
+    m = measure_cloudwatch(GROUP, AwsOptions(region=REGION), days=1, now=NOW)
+    assert m.sessions == 1 and m.malformed_lines == {"sessionId is not a string": 1}
+    assert m.sizes["total_bytes"] == 2 * len("$ ls\n")
