@@ -287,7 +287,7 @@ def verdict(estimate: Estimate, money: Money = Money()) -> str:
 def condition_lines(estimate: Estimate, money: Money = Money()) -> list[str]:
     """The verdict's conditions, one per line (empty when they were not computed)."""
     found = estimate.verdict
-    if found is None:
+    if found is None or found.runner_up is None:  # one destination: nothing to rank
         return []
     if not found.conditions:
         return [f"{found.cheapest} stays cheapest under every alternative checked."]

@@ -130,3 +130,10 @@ def test_a_measured_ingestion_total_scales_with_the_volume_searched():
         w, sessions_per_month=cond.value, monthly_ingest_gb=1.5 * cond.value / cond.current
     )
     assert cheapest(scaled) == cond.cheapest != found.cheapest
+
+
+def test_one_destination_states_no_conditions(plain_workload):
+    from costcompare.report import condition_lines
+
+    est = attach(estimate(plain_workload, destinations=["s3"]))
+    assert est.verdict.runner_up is None and condition_lines(est) == []
