@@ -9,13 +9,17 @@ mid-session loses it — and *never logged* when its document is one Session Man
 at all (SSH, port forwarding, non-interactive commands).
 
 Coverage counts a session as covered when at least one destination holds its log; sessions that
-are never logged count as not covered, since nobody can audit what they did.
+are never logged count as not covered, since nobody can audit what they did. A session with no
+log, no TerminateSession and a start less than the grace period (default 24 h, the longest
+session Session Manager allows) before now may still be running — its S3 object comes at the
+end — so it is *in progress* and left out of the percentage.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,13 +284,14 @@ class SessionCoverage:
     session: TrailSession
     found_in: list[str]
     expected: list[str]
+    may_be_running: bool = False  # no end seen, started within the grace period
 
     @property
     def status(self) -> str:
         if self.session.never_logged:
             return "never logged"
         if not self.found_in:
-            return "missing"
+            return "in progress" if self.may_be_running else "missing"
         return "recorded" if len(self.found_in) == len(self.expected) else "partial"
 
     @property
@@ -320,9 +325,10 @@ class Coverage:
 
     @property
     def percent(self) -> float | None:
-        if not self.sessions:
+        due = [s for s in self.sessions if s.status != "in progress"]
+        if not due:
             return None
-        return 100 * sum(s.covered for s in self.sessions) / len(self.sessions)
+        return 100 * sum(s.covered for s in due) / len(due)
 
     def with_status(self, status: str) -> list[SessionCoverage]:
         return [s for s in self.sessions if s.status == status]
@@ -331,6 +337,8 @@ class Coverage:
         """Per account, instance or user: sessions started, covered, and the percentage."""
         groups: dict[str, list[SessionCoverage]] = defaultdict(list)
         for s in self.sessions:
+            if s.status == "in progress":
+                continue
             groups[str(getattr(s.session, attribute) or "?")].append(s)
         return {
             key: {
@@ -362,7 +370,17 @@ class Only:
         )
 
 
-def join(trail: Trail, destinations: list[Arrivals], only: Only = Only()) -> Coverage:
+DEFAULT_GRACE_S = 24 * 3600  # maxSessionDuration is at most 1,440 minutes
+
+
+def join(
+    trail: Trail,
+    destinations: list[Arrivals],
+    only: Only = Only(),
+    *,
+    now: float | None = None,
+    grace_s: float = DEFAULT_GRACE_S,
+) -> Coverage:
     """Every session CloudTrail saw start (in the window, for the user/instance asked), with the
     destinations that hold its log. Several sources of one destination are pooled."""
     if not destinations:
@@ -378,7 +396,12 @@ def join(trail: Trail, destinations: list[Arrivals], only: Only = Only()) -> Cov
         if not only.wants(session):
             continue
         found = [d for d in expected if session.session_id in held[d]]
-        rows.append(SessionCoverage(session, found, expected))
+        running = (
+            session.ended is None
+            and session.started is not None
+            and session.started >= (time.time() if now is None else now) - grace_s
+        )
+        rows.append(SessionCoverage(session, found, expected, running))
     return Coverage(rows, destinations, trail)
 
 
@@ -392,7 +415,7 @@ def to_dict(cov: Coverage) -> dict[str, Any]:
         "covered": sum(s.covered for s in cov.sessions),
         "counts": {
             status: len(cov.with_status(status))
-            for status in ("recorded", "partial", "missing", "never logged")
+            for status in ("recorded", "partial", "missing", "never logged", "in progress")
         },
         "destinations": [
             {"destination": a.destination, "source": a.source, "sessions": len(a.session_ids)}
@@ -453,6 +476,7 @@ def _text(cov: Coverage) -> str:
         ("missing", "No log anywhere"),
         ("partial", "Logged in only some destinations"),
         ("never logged", "Never logged (document type Session Manager does not record)"),
+        ("in progress", "No log yet, may still be running (not counted)"),
     )
     for status, title in sections:
         rows = cov.with_status(status)

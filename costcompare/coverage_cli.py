@@ -46,6 +46,13 @@ def coverage_command(
     min_coverage: Annotated[
         float | None, typer.Option(metavar="PCT", help="Exit 1 when coverage (%) is below this.")
     ] = None,
+    grace_hours: Annotated[
+        float,
+        typer.Option(
+            metavar="HOURS",
+            help="A session with no log and no end started this recently may still be running.",
+        ),
+    ] = 24,
     output: opt.output_option(
         opt.OutputFormat.table, opt.OutputFormat.json, opt.OutputFormat.csv
     ) = opt.OutputFormat.table,
@@ -83,7 +90,9 @@ def coverage_command(
     destinations = [a for p in path or [] for a in local_arrivals(p)]
     destinations += [s3_arrivals(uri, aws) for uri in s3 or []]
     destinations += [cloudwatch_arrivals(group, aws) for group in log_group or []]
-    result = join(trail, destinations, only)
+    if not (math.isfinite(grace_hours) and grace_hours >= 0):
+        raise CoverageError(f"--grace-hours {grace_hours:g}", "give a number of hours ≥ 0")
+    result = join(trail, destinations, only, grace_s=grace_hours * 3600)
     text = render(result, output.value)
     if out:
         write_atomic(out, text)

@@ -88,7 +88,13 @@ def test_cli_exit_codes_and_outputs(tmp_path):
     assert "Coverage 85.7%: 24 of 28" in below.stdout and "below --min-coverage 90%" in below.stderr
     assert runner.invoke(app, [*args, "--min-coverage", "85"]).exit_code == 0
     doc = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)
-    assert doc["counts"] == {"recorded": 24, "partial": 0, "missing": 2, "never logged": 2}
+    assert doc["counts"] == {
+        "recorded": 24,
+        "partial": 0,
+        "missing": 2,
+        "never logged": 2,
+        "in progress": 0,
+    }
     assert doc["trail"]["refused_starts"] == 1
     out = tmp_path / "coverage.csv"
     assert runner.invoke(app, [*args, "-o", "csv", "--out", str(out)]).exit_code == 0
@@ -139,7 +145,26 @@ def test_trail_in_s3_against_a_bucket_and_a_log_group_on_moto():
         )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["counts"] == {"recorded": 23, "partial": 1, "missing": 2, "never logged": 2}
+    assert doc["counts"] == {
+        "recorded": 23,
+        "partial": 1,
+        "missing": 2,
+        "never logged": 2,
+        "in progress": 0,
+    }
     [partial] = [s for s in doc["session_list"] if s["status"] == "partial"]
     assert partial["session_id"] == "alice-4686e80a9f8af8c79"
     assert partial["found_in"] == ["cloudwatch"] and partial["missing_from"] == ["s3"]
+
+
+def test_a_recent_session_without_log_or_end_is_in_progress_not_missing():
+    trail = read_trail(TRAIL)
+    arrivals = local_arrivals(SAMPLE / "s3")
+    dave = trail.sessions["dave-0a1b2c3d4e5f60719"]  # no TerminateSession in the trail
+    now = dave.started + 3600  # the other lost session started an hour earlier still
+    cov = join(trail, arrivals, now=now, grace_s=5400)
+    assert _status(cov)["in progress"] == {"dave-0a1b2c3d4e5f60719"}
+    assert _status(cov)["missing"] == {"dave-0a1b2c3d4e5f60718"}
+    assert cov.percent == pytest.approx(100 * 24 / 27)  # the running one is not yet due
+    assert "dave" in cov.by("user") and cov.by("user")["dave"]["sessions"] == 1
+    assert join(trail, arrivals, now=now, grace_s=0).percent == pytest.approx(100 * 24 / 28)
