@@ -248,6 +248,20 @@ def estimate(
     return est
 
 
+def _streaming_note(w: Workload) -> str | None:
+    """How CloudWatch's bytes per session follow from the per-event model (when it is used)."""
+    if not w.streaming or w.cloudwatch_overhead_ratio is not None or w.monthly_ingest_gb:
+        return None
+    text = w.session_bytes * (1 - w.control_bytes_share)
+    events = (w.cloudwatch_bytes_per_session - text) / w.stream_envelope_bytes
+    return (
+        f"CloudWatch ingests {w.cloudwatch_bytes_per_session:,.0f} bytes per session: "
+        f"{text:,.0f} transcript bytes without control codes + {events:,.1f} events × "
+        f"{w.stream_envelope_bytes:,.0f}-byte envelope "
+        f"({w.cloudwatch_bytes_per_session / w.session_bytes:.2f}× the transcript)."
+    )
+
+
 def _notes(workload: Workload, dests: list[DestinationEstimate]) -> list[str]:
     notes = []
     if workload.s3_lifecycle and workload.session_bytes < workload.s3_transition_min_object_bytes:
@@ -264,9 +278,15 @@ def _notes(workload: Workload, dests: list[DestinationEstimate]) -> list[str]:
     if workload.retention_days is None:
         notes.append("retention_days is null: logs are kept forever, storage grows every month.")
     if workload.free_tier:
-        notes.append("Free tier applied per price (CloudWatch 5 GB each, KMS 20,000 requests).")
-    if any(d.name in ("s3", "both") for d in dests) and workload.vpc_endpoints:
+        notes.append(
+            "Free tier applied per price (CloudWatch 5 GB each, 10 custom metrics, 10 alarms; "
+            "KMS 20,000 requests)."
+        )
+    if any(d.name in ("s3", "both") for d in dests) and workload.s3_endpoint == "gateway":
         notes.append("S3 traffic uses the S3 gateway endpoint, which is free.")
+    streamed = _streaming_note(workload)
+    if streamed and any(d.name.startswith("cloudwatch") or d.name == "both" for d in dests):
+        notes.append(streamed)
     stale = stale_note(line.price for d in dests for line in d.lines)
     if stale:
         notes.append(stale)

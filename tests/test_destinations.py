@@ -198,3 +198,13 @@ def test_existing_logs_endpoint_makes_cloudwatch_cheaper_than_s3_by_default():
     )
     cw, s3 = (existing.get(n).steady_state_monthly_usd for n in ("cloudwatch", "s3"))
     assert cw < s3
+
+
+def test_notes_explain_streaming_and_the_s3_path():
+    est = estimate(load_profile())
+    w = est.workload
+    streamed = next(n for n in est.notes if n.startswith("CloudWatch ingests"))
+    assert f"{w.cloudwatch_bytes_per_session:,.0f} bytes per session" in streamed
+    assert "S3 traffic uses the S3 gateway endpoint, which is free." in est.notes
+    nat = estimate(w.with_overrides(s3_endpoint="nat", cloudwatch_overhead_ratio=2.0))
+    assert not [n for n in nat.notes if "gateway endpoint" in n or "ingests" in n]
