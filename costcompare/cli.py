@@ -18,6 +18,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+try:  # typer ≥ 0.26 carries its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
 from costcompare import options as opt
 from costcompare.errors import CostCompareError, WorkloadError
 
@@ -36,6 +41,13 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except CostCompareError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except UsageError as exc:  # a bad flag value: one line too, not click's four
+            if isinstance(exc, NoArgsIsHelpError):
+                raise
+            command = exc.ctx.command_path if exc.ctx else ctx.command_path
+            message = " ".join(exc.format_message().split())
+            typer.echo(f"error: {message} — see `{command} --help`", err=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a botocore error no command translated: still one line
             from costcompare.aws import aws_error, is_aws_exception
