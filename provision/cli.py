@@ -192,19 +192,12 @@ def _spec_and_context(shared: SharedOptions):
 
 
 def _read(what: str, read):
-    """Run an account read; AWS errors become one line (exit 2)."""
-    import botocore.exceptions
-
-    from provision.aws import error_text
+    """Run an account read; AWS errors become one line (exit 2), worded as in every command."""
+    from costcompare.aws import translated
     from provision.errors import ProvisionError
 
-    try:
+    with translated(f"reading the account for {what}", error=ProvisionError):
         return read()
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise ProvisionError(
-            f"reading the account for {what} failed: {error_text(exc)}",
-            "check the credentials' read permissions, --region and --endpoint-url",
-        ) from None
 
 
 def _echo_progress(line: str) -> None:

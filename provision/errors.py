@@ -13,10 +13,6 @@ class SpecError(ProvisionError):
     """An option or YAML key AWS would reject (caught before any AWS call)."""
 
 
-class AwsSetupError(ProvisionError):
-    """No region, an unknown profile or no credentials: nothing could be asked of AWS."""
-
-
 class PlanError(ProvisionError):
     """The account is in a state the tool will not change on its own (e.g. a missing role)."""
 

@@ -255,3 +255,17 @@ def test_importing_the_aws_edge_does_not_import_boto3():
     code = "import sys, costcompare.aws; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_provision_reads_word_aws_errors_like_every_command(monkeypatch):
+    """provision plan without credentials: the shared translator's words, not botocore's."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = CliRunner().invoke(
+        app, ["provision", "plan", "-d", "cloudwatch", "--region", "ap-northeast-1"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: identifying the AWS account (sts:GetCallerIdentity): no AWS credentials found — "
+        "pass --profile, set AWS_PROFILE, or configure credentials (aws configure)\n"
+    )
