@@ -3,9 +3,10 @@
 "Cheapest: s3" is only true under the workload's assumptions. For each assumption that can
 decide it, this module asks the cost engine where the cheapest destination changes: every
 alternative of a choice (network path, Athena scope, rotation, free tier …), and for each number
-(sessions, bytes, searches, AZs, retention) the nearest value below and above the workload's own
-at which another destination becomes cheapest, found by bisection on the array engine. Feeding a
-reported value back into the workload flips the ranking (tests/test_verdict.py checks it).
+(sessions, bytes, searches, streaming activity, session length, AZs, retention) the nearest
+value below and above the workload's own at which another destination becomes cheapest, found
+by bisection on the array engine. Feeding a reported value back into the workload flips the
+ranking (tests/test_verdict.py checks it).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class Number:
     label: str
     # workload value → shown value (sessions per month → per day) and back
     shown: Callable[[float], float] = float
-    integer: bool = False
+    # the values it may take (a numeric search stays inside), or a fixed set to try
+    bounds: tuple[float, float] = (0.0, np.inf)
     candidates: Callable[[Workload], Sequence[float]] | None = None
 
 
@@ -84,18 +86,11 @@ NUMBERS = (
     ),
     Number("session_bytes", "bytes per session"),
     Number("searches_per_month", "searches/month"),
-    Number(
-        "availability_zones",
-        "AZs",
-        integer=True,
-        candidates=lambda w: range(1, MAX_AZS + 1),
-    ),
-    Number(
-        "retention_days",
-        "days of retention",
-        integer=True,
-        candidates=lambda w: CLOUDWATCH_RETENTION_DAYS,
-    ),
+    # what streams: seconds with output per session (events) and session length
+    Number("stream_active_share", "share of session seconds with output", bounds=(1e-4, 0.999)),
+    Number("session_minutes", "minutes per session", bounds=(1 / 60, 24 * 60)),
+    Number("availability_zones", "AZs", candidates=lambda w: range(1, MAX_AZS + 1)),
+    Number("retention_days", "days of retention", candidates=lambda w: CLOUDWATCH_RETENTION_DAYS),
 )
 
 
@@ -250,8 +245,13 @@ def _search_number(
             values = np.array(sorted(side, reverse=direction == "below"), dtype=float)
         else:
             start = own if own > 0 else 1.0
-            end = start / SEARCH_SPAN if direction == "below" else start * SEARCH_SPAN
-            values = np.geomspace(start, end, SEARCH_POINTS)[1:]
+            low, high = spec.bounds
+            end = (
+                max(start / SEARCH_SPAN, low)
+                if direction == "below"
+                else min(start * SEARCH_SPAN, high)
+            )
+            values = np.geomspace(start, end, SEARCH_POINTS)[1:] if end != start else np.array([])
             if own == 0 and direction == "below":
                 values = np.array([])
         hit = _first_flip(ranker, w, spec.key, values, cheapest)

@@ -39,9 +39,12 @@ def test_existing_logs_endpoint_is_a_stated_condition(default_verdict):
     assert "logs_endpoint" in found.deciding
 
 
-def test_every_condition_flips_the_ranking_when_fed_back(default_verdict):
-    est, found = default_verdict
-    base = est.workload
+@pytest.mark.parametrize(
+    "overrides", [{}, {"logs_endpoint": "existing"}], ids=["default", "existing-endpoint"]
+)
+def test_every_condition_flips_the_ranking_when_fed_back(overrides):
+    base = load_profile().with_overrides(**overrides)
+    found = find_conditions(estimate(base))
     assert len(found.conditions) >= 4
     for cond in found.conditions:
         if cond.key == "sessions_per_month":
