@@ -70,9 +70,9 @@ def coverage_command(
         join,
         local_arrivals,
         read_trail,
-        render,
         s3_arrivals,
     )
+    from costcompare.coverage_report import render
     from costcompare.files import write_atomic
     from costcompare.search.query import SearchError, parse_time
 
