@@ -164,6 +164,8 @@ class AwsContext:
             except Exception as exc:  # bad endpoint URL or region: one line, never a traceback
                 raise aws_error(exc, f"making an AWS {service} client") from None
             client.meta.events.register("before-call", self._count)
+            if service == "s3control" and self.endpoint_url:
+                client.meta.events.register("before-send.s3-control.*", _no_account_host)
             if self.on_client is not None:
                 self.on_client(client)
             self._clients[(service, region)] = client
@@ -270,6 +272,17 @@ def _client_error_fix(code: str) -> str:
     if code in BAD_CREDENTIAL_CODES:
         return EXPIRED_FIX
     return "check the names, --region and permissions"
+
+
+def _no_account_host(request: Any, **_: Any) -> None:
+    """S3 Control puts the account id in front of the host; a custom endpoint (a local moto
+    server) has no such host name, so it is taken off again."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(request.url)
+    first, _, rest = parts.netloc.partition(".")
+    if first.isdigit() and len(first) == 12 and rest:
+        request.url = urlunsplit(parts._replace(netloc=rest))
 
 
 def error_code(exc: BaseException) -> str:

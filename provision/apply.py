@@ -1,24 +1,27 @@
-"""Run a plan: one boto3 call per change, in order, then re-read and insist nothing is left.
+"""Apply: run a plan's changes, then re-read and insist nothing is left.
 
-A failing step stops everything with one line that names the step and what was already done.
-Every step is safe to repeat, and observe finds what an interrupted run made (a key by its tag,
-endpoints by service), so running apply again converges without duplicates. Nothing here
-deletes data.
+Every step is safe to repeat: observe finds what an interrupted run made (a key by its tag,
+endpoints by service), ``Call.ok_codes`` accept "already exists" answers, strays and duplicate
+endpoints are removed by the next plan, so running apply again converges. Nothing here deletes
+data. A saved plan (``plan --out``) is applied only if planning again gives the same changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from provision.aws import AwsContext, error_code, error_text
-from provision.errors import ApplyError
+from provision.aws import AwsContext
+from provision.changes import REMOVE, Plan, Progress, execute
+from provision.errors import ApplyError, SpecError
 from provision.observe import observe
-from provision.plan import Call, Plan, make_plan
-from provision.spec import DOCUMENT_NAME, ProvisionSpec
+from provision.plan import make_plan
+from provision.spec import ProvisionSpec
 
-Progress = Callable[[str], None]
+PLAN_FORMAT = "costcompare-provision-plan/1"
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,18 @@ def apply_plan(
     ctx: AwsContext, spec: ProvisionSpec, plan: Plan, progress: Progress = lambda _: None
 ) -> ApplyResult:
     """Execute ``plan``, then re-observe; raise ApplyError unless the new plan is empty."""
-    steps = execute(ctx, plan, progress)
+    if plan.conflicts:
+        first = plan.conflicts[0]
+        raise ApplyError(
+            f"{first.resource}: {first.summary}", "resolve the conflict; nothing was changed"
+        )
+    steps = execute(ctx, plan.changes, ApplyError, "apply", progress)
     final = make_plan(spec, observe(ctx, spec))
+    if final.pending and all(c.action == REMOVE for c in final.pending):
+        # A retried call whose first response was lost left a stray key or a duplicate
+        # endpoint behind during this very run: clean it up now rather than next time.
+        steps += execute(ctx, final.changes, ApplyError, "apply", progress)
+        final = make_plan(spec, observe(ctx, spec))
     if not final.empty:
         left = sorted({c.resource for c in (*final.pending, *final.conflicts)})
         raise ApplyError(
@@ -42,65 +55,51 @@ def apply_plan(
     return ApplyResult(steps=tuple(steps), final=final)
 
 
-def execute(ctx: AwsContext, plan: Plan, progress: Progress = lambda _: None) -> list[str]:
-    """Run each pending change's call; placeholders are filled from earlier results."""
-    import botocore.exceptions
-
-    if plan.conflicts:
-        first = plan.conflicts[0]
-        raise ApplyError(
-            f"{first.resource}: {first.summary}", "resolve the conflict; nothing was changed"
-        )
-    pending = plan.pending
-    values: dict[str, Any] = {}
-    done: list[str] = []
-    for number, change in enumerate(pending, start=1):
-        call = change.call
-        assert call is not None
-        label = f"{change.resource}: {change.summary}"
-        params = fill(call.params, values)
-        try:
-            response = _invoke(ctx, call, params)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            already = ", ".join(done) if done else "nothing"
-            raise ApplyError(
-                f"step {number}/{len(pending)} failed — {label} ({call.name}): "
-                f"{error_text(exc)}; already done: {already}",
-                "fix the cause and run apply again: it continues from here without duplicates",
-            ) from None
-        if call.produces:
-            values[call.produces] = dig(response, call.result_path)
-        done.append(call.name)
-        progress(f"[{number}/{len(pending)}] {label} ({call.name}) done")
-    return done
+# -- saved plans ---------------------------------------------------------------------------------
+def save_plan(plan: Plan, options: Mapping[str, Any]) -> str:
+    """The JSON text ``plan --out`` writes: the options (to re-plan) and every call."""
+    return json.dumps(
+        {"format": PLAN_FORMAT, "options": dict(options), "plan": plan.to_dict(full=True)},
+        indent=2,
+        default=str,
+    )
 
 
-def _invoke(ctx: AwsContext, call: Call, params: Mapping[str, Any]) -> Any:
-    """The single boto3 call of a change; a re-sent identical document is not an error."""
-    client = ctx.client(call.service)
+def load_saved(path: Path) -> tuple[dict[str, Any], Plan]:
+    """(options, plan) from a file ``plan --out`` wrote; anything else is a one-line error."""
     try:
-        return getattr(client, call.operation)(**params)
-    except Exception as exc:
-        if call.operation == "update_document" and error_code(exc) == "DuplicateDocumentContent":
-            latest = client.describe_document(Name=DOCUMENT_NAME)["Document"]["LatestVersion"]
-            return {"DocumentDescription": {"DocumentVersion": latest}}
-        raise
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror}", "check the plan file path") from None
+    except (UnicodeDecodeError, ValueError):
+        raise SpecError(f"{path} is not a saved plan", "write one with 'plan --out FILE'") from None
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        raise SpecError(f"{path} is not a saved plan", "write one with 'plan --out FILE'")
+    try:
+        return dict(data["options"]), Plan.from_dict(data["plan"])
+    except (KeyError, TypeError, AttributeError):
+        raise SpecError(f"{path} is a damaged plan", "write it again with 'plan --out'") from None
 
 
-def fill(value: Any, values: Mapping[str, Any]) -> Any:
-    """Replace every placeholder (also inside JSON strings) by the value a step produced."""
-    if isinstance(value, str):
-        for placeholder, actual in values.items():
-            value = value.replace(placeholder, str(actual))
-        return value
-    if isinstance(value, Mapping):
-        return {k: fill(v, values) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [fill(v, values) for v in value]
-    return value
+def check_still_current(saved: Plan, now: Plan) -> None:
+    """Refuse a saved plan when the account (or the account id) changed since it was made."""
+    if (saved.account_id, saved.region) != (now.account_id, now.region):
+        raise ApplyError(
+            f"the plan was made for account {saved.account_id} in {saved.region}, "
+            f"this is {now.account_id} in {now.region}",
+            "use the credentials and region of the plan, or plan again",
+        )
+    if _comparable(saved) != _comparable(now):
+        raise ApplyError(
+            "the account changed since the plan was saved: its changes are no longer the ones "
+            "planned",
+            "run 'costcompare provision plan --out FILE' again, review it, and apply that",
+        )
 
 
-def dig(response: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        response = response[part]
-    return response
+def _comparable(plan: Plan) -> list[str]:
+    return [
+        json.dumps(c.to_dict(), sort_keys=True, default=str)
+        for c in plan.changes
+        if c.action != "keep"
+    ]

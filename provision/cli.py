@@ -92,7 +92,9 @@ _SHARED: list[tuple[str, Any, Any]] = [
     _option(
         "streaming", bool, "Stream to CloudWatch every second [on].", "--streaming/--no-streaming"
     ),
-    _option("bucket", str, "S3 bucket name (no dots, lowercase)."),
+    _option(
+        "bucket", str, "S3 bucket name (no dots, lowercase) [ssm-session-logs-ACCOUNT-REGION]."
+    ),
     _option("key_prefix", str, "S3 key prefix [session-logs]."),
     _option("bucket_encryption", str, "sse-kms or sse-s3 [sse-kms].", metavar="sse-kms|sse-s3"),
     _option(
@@ -115,8 +117,19 @@ _SHARED: list[tuple[str, Any, Any]] = [
     _option("run_as_user", str, "Default run-as user (implies --run-as)."),
     _option("shell_profile_linux", str, "Commands run at Linux session start."),
     _option("shell_profile_windows", str, "Commands run at Windows session start."),
-    _option("session_kms_key_id", str, "KMS key ARN encrypting session data (kmsKeyId)."),
-    _option("role", str, "Instance role to receive the least-privilege policy."),
+    _option(
+        "session_kms_key_id",
+        str,
+        "Session data key (kmsKeyId): 'create', an existing key ARN, or 'none' [create].",
+        metavar="create|ARN|none",
+    ),
+    _option("role", str, "Existing instance role to receive the least-privilege policy."),
+    _option(
+        "create_role",
+        str,
+        "Create this instance role and its instance profile (when missing), then as --role.",
+        metavar="NAME",
+    ),
     _option("vpc_id", str, "VPC of the instances, for the endpoints."),
     _option(
         "subnet",
@@ -187,7 +200,11 @@ def _spec_and_context(shared: SharedOptions):
 
     options, connection = _connection(shared)
     ctx = _context(connection)
-    spec = build_spec(options, ctx.region)
+    # Validate everything first with a stand-in account; ask AWS for the real one only when
+    # the default bucket name needs it.
+    spec = build_spec(options, ctx.region, account="000000000000")
+    if spec.bucket is not None and not options.get("bucket"):
+        spec = build_spec(options, ctx.region, account=ctx.account_id())
     return spec, ctx, options
 
 
@@ -209,9 +226,11 @@ Examples:
 
 \b
   costcompare provision plan --destination cloudwatch --region ap-northeast-1
-  costcompare provision plan -d both --bucket acme-session-logs --role ssm-instance -o json
-  costcompare provision plan -d s3 --bucket acme-logs --vpc-id vpc-0abc1234 --subnet subnet-0aaa1111
-  costcompare provision plan --config provision.yaml --endpoint-url http://127.0.0.1:5000
+  costcompare provision plan -d both --role ssm-instance -o json
+  costcompare provision plan -d s3 --bucket acme-logs --out plan.json
+  costcompare provision plan --config provision.yaml --detailed-exitcode   # drift check in CI
+
+With --detailed-exitcode: 0 nothing to do, 2 changes pending, 1 error.
 """
 
 
@@ -220,17 +239,57 @@ Examples:
 def plan(
     shared: SharedOptions,
     output: Output = opt.OutputFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the plan for 'apply FILE'.", metavar="FILE")
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option(help="Exit 0 when nothing to do, 2 when changes, 1 on error.")
+    ] = False,
 ) -> None:
-    """Show what apply would create or change (reads only; writes nothing)."""
-    from provision.observe import observe
-    from provision.plan import make_plan, render_plan
+    """Show what apply would create, change or remove (reads only; writes nothing)."""
+    try:
+        result = _plan(shared, output, out)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if not detailed_exitcode:
+            raise
+        from costcompare.errors import CostCompareError
 
-    spec, ctx, _ = _spec_and_context(shared)
+        if not isinstance(exc, CostCompareError):
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if detailed_exitcode and not result.empty:
+        raise typer.Exit(2)
+
+
+def _plan(shared: SharedOptions, output: Output, out: Path | None):
+    from costcompare.files import check_output_file, write_atomic
+    from provision.apply import save_plan
+    from provision.observe import observe
+    from provision.plan import make_plan
+
+    if out is not None:
+        check_output_file(out, "--out")  # before any AWS call
+    spec, ctx, options = _spec_and_context(shared)
     result = _read("plan", lambda: make_plan(spec, observe(ctx, spec)))
     if output == opt.OutputFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        typer.echo(render_plan(result), nl=False)
+        _echo_plan(result)
+    if out is not None:
+        write_atomic(out, save_plan(result, {**options, "region": ctx.region}), "--out")
+        typer.echo(f"Saved the plan to {out}; run 'costcompare provision apply {out}'.", err=True)
+    return result
+
+
+def _echo_plan(result, title: str | None = None) -> None:
+    import sys
+
+    from provision.plan import render_plan
+
+    typer.echo(render_plan(result, colour=sys.stdout.isatty(), title=title), nl=False)
 
 
 APPLY_EXAMPLES = """
@@ -238,8 +297,9 @@ Examples:
 
 \b
   costcompare provision apply -d cloudwatch --retention-days 731 --role ssm-instance --yes
+  costcompare provision apply -d both --create-role ssm-instance --yes
   costcompare provision apply -d s3 --bucket acme-logs --transition 30:STANDARD_IA --yes
-  costcompare provision apply --config provision.yaml --profile audit --yes
+  costcompare provision apply plan.json      # exactly what 'plan --out plan.json' showed
 """
 
 
@@ -247,16 +307,31 @@ Examples:
 @_shared_options
 def apply(
     shared: SharedOptions,
+    plan_file: Annotated[
+        Path | None,
+        typer.Argument(help="A plan saved by 'plan --out'; refused if the account changed."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Make the account match the options: plan, confirm, run step by step, re-check."""
-    from provision.apply import apply_plan
+    from provision.apply import apply_plan, check_still_current, load_saved
     from provision.observe import observe
-    from provision.plan import make_plan, render_plan
+    from provision.plan import make_plan
+    from provision.spec import build_spec
 
-    spec, ctx, _ = _spec_and_context(shared)
-    planned = _read("apply", lambda: make_plan(spec, observe(ctx, spec)))
-    typer.echo(render_plan(planned), nl=False)
+    if plan_file is not None:
+        saved_options, saved = load_saved(plan_file)
+        ctx = _context({"region": saved.region, "profile": shared.get("profile"),
+                        "endpoint_url": _connection(shared)[1]["endpoint_url"]})  # fmt: skip
+        options = {k: v for k, v in saved_options.items() if k != "region"}
+        spec = build_spec(options, ctx.region, account=ctx.account_id())
+        planned = _read("apply", lambda: make_plan(spec, observe(ctx, spec)))
+        check_still_current(saved, planned)
+        planned, yes = saved, True  # the saved plan was the review
+    else:
+        spec, ctx, _ = _spec_and_context(shared)
+        planned = _read("apply", lambda: make_plan(spec, observe(ctx, spec)))
+    _echo_plan(planned)
     if planned.empty:
         return
     if not yes and not typer.confirm(f"Apply {len(planned.pending)} change(s)?", default=False):
@@ -311,11 +386,12 @@ DESTROY_EXAMPLES = """
 Examples:
 
 \b
-  costcompare provision destroy -d both --bucket acme-session-logs --role ssm-instance
-  costcompare provision destroy --config provision.yaml --force-delete-logs --yes
+  costcompare provision destroy --region ap-northeast-1
+  costcompare provision destroy --force-delete-logs --yes
 
-Only resources tagged costcompare:managed=true are removed; the preferences document gets its
-previous content back. Stores holding logs are refused unless --force-delete-logs.
+Removes what the tool manages — found by the tag costcompare:managed=true, whatever options
+made it — and gives the preferences document its previous content back. A bucket or log
+group holding logs is kept (and its key) unless --force-delete-logs.
 """
 
 
@@ -328,15 +404,14 @@ def destroy(
         bool, typer.Option(help="Also delete a tool-made bucket or log group that holds logs.")
     ] = False,
 ) -> None:
-    """Remove what the tool created (tagged only); restore the previous preferences."""
+    """Remove what the tool manages (found by tag); restore the previous preferences."""
     from provision.destroy import destroy as run_destroy
     from provision.destroy import plan_destroy
 
-    spec, ctx, _ = _spec_and_context(shared)
-    planned = _read("destroy", lambda: plan_destroy(ctx, spec, force_delete_logs))
+    _, connection = _connection(shared)
+    ctx = _context(connection)
+    planned = _read("destroy", lambda: plan_destroy(ctx, force_delete_logs))
     typer.echo(planned.render(), nl=False)
-    if planned.refused:
-        run_destroy(ctx, planned)  # raises the one-line refusal; nothing is changed
     if not planned.steps:
         typer.echo("Nothing to remove.")
         return
@@ -344,4 +419,4 @@ def destroy(
         typer.echo("Nothing changed.", err=True)
         raise typer.Exit(1)
     run_destroy(ctx, planned, progress=_echo_progress)
-    typer.echo(f"Removed what the tool created ({len(planned.steps)} step(s)).")
+    typer.echo(f"Removed what the tool manages ({len(planned.steps)} step(s)).")

@@ -85,8 +85,7 @@ def instance_role_policy(
 ) -> dict[str, Any]:
     """The instance role's extra rights for the chosen destination(s), and nothing more.
 
-    ``key_arns`` maps a key purpose ("s3") to the ARN the bucket is encrypted with; the session
-    data key comes from ``spec.session.kms_key_id``.
+    ``key_arns`` maps a key purpose ("s3", "session") to its ARN (or a placeholder).
     """
     region = spec.region
     statements: list[dict[str, Any]] = []
@@ -141,13 +140,13 @@ def instance_role_policy(
                     "Resource": key_arns["s3"],
                 }
             )
-    if spec.session.kms_key_id:
+    if key_arns.get("session"):
         statements.append(
             {
                 "Sid": f"{SID_PREFIX}DecryptSessionData",
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
-                "Resource": spec.session.kms_key_id,
+                "Resource": key_arns["session"],
             }
         )
     return {"Version": VERSION, "Statement": statements}
@@ -252,6 +251,22 @@ def as_list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def condition_value(condition: Any, key: str) -> list[str] | None:
+    """The values a condition block compares ``key`` with, under any operator; None if absent."""
+    if not isinstance(condition, Mapping):
+        return None
+    for operator in condition.values():
+        if isinstance(operator, Mapping) and key in operator:
+            return as_list(operator[key])
+    return None
+
+
+def arn_matches(arn: str, patterns: Iterable[str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(arn, p) for p in patterns)
 
 
 def _owned_sid(statement: Mapping[str, Any]) -> bool:

@@ -28,7 +28,13 @@ SECURITY_GROUP_NAME = "costcompare-ssm-endpoints"
 KEY_ALIASES = {
     "cloudwatch": "alias/costcompare/session-logs-cloudwatch",
     "s3": "alias/costcompare/session-logs-s3",
+    "session": "alias/costcompare/session-data",
 }
+
+
+def policy_name_for(region: str) -> str:
+    """The tool's customer managed IAM policy; one per region, as the resources are."""
+    return f"costcompare-session-logging-{region}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,6 @@ class SessionSpec:
     run_as_user: str | None = None
     shell_linux: str | None = None
     shell_windows: str | None = None
-    kms_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class ProvisionSpec:
     session: SessionSpec = field(default_factory=SessionSpec)
     role_name: str | None = None
     network: NetworkSpec | None = None
+    session_key: KeySpec | None = None  # kmsKeyId: session data encrypted (CKV_AWS_112)
+    create_role: bool = False  # create role_name and its instance profile when missing
 
     @property
     def partition(self) -> str:
@@ -115,16 +122,17 @@ class ProvisionSpec:
             found.append(self.log_group.key)
         if self.bucket and self.bucket.key:
             found.append(self.bucket.key)
+        if self.session_key:
+            found.append(self.session_key)
         return tuple(found)
 
     @property
     def uses_kms(self) -> bool:
-        return bool(self.keys) or self.session.kms_key_id is not None
+        return bool(self.keys)
 
     @property
     def policy_name(self) -> str:
-        """The tool's customer managed IAM policy; one per region, as the resources are."""
-        return f"costcompare-session-logging-{self.region}"
+        return policy_name_for(self.region)
 
     def interface_services(self) -> tuple[str, ...]:
         """The interface endpoints the instances need (reference: "Private subnets")."""
@@ -163,6 +171,7 @@ OPTION_NAMES = (
     "vpc_id",
     "subnet",
     "retain_forever",
+    "create_role",
 )
 # Connection settings a --config file may also carry; the command line wins over them.
 CONNECTION_NAMES = ("region", "profile", "endpoint_url")
@@ -223,8 +232,18 @@ def merge_options(from_file: Mapping[str, Any], from_cli: Mapping[str, Any]) -> 
     return merged
 
 
-def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
-    """Validate every option and build the desired state. Raises SpecError naming the fix."""
+def default_bucket_name(account: str, region: str) -> str:
+    """What the console and the common Terraform modules use: unique per account and region."""
+    return f"ssm-session-logs-{account}-{region}"
+
+
+def build_spec(
+    options: Mapping[str, Any], region: str, account: str | None = None
+) -> ProvisionSpec:
+    """Validate every option and build the desired state. Raises SpecError naming the fix.
+
+    ``account`` (when known) gives the S3 destination its default bucket name.
+    """
     region = check_region(region)
     destination = _choice(options.get("destination"), DESTINATIONS, "destination", required=True)
     wants_cw = destination in ("cloudwatch", "both")
@@ -250,6 +269,8 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
 
     bucket = None
     if wants_s3:
+        if not options.get("bucket") and account:
+            options = {**options, "bucket": default_bucket_name(account, region)}
         bucket = _bucket_spec(options, region)
     elif options.get("bucket"):
         raise SpecError(
@@ -257,20 +278,31 @@ def build_spec(options: Mapping[str, Any], region: str) -> ProvisionSpec:
             "use --destination s3 or both, or drop --bucket",
         )
 
-    session = _session_spec(options, region)
-    role = options.get("role")
-    if role is not None and not awsfacts.IAM_ROLE_NAME.match(str(role)):
-        raise SpecError(f"role name {role!r} is invalid", "use up to 64 of A-Z a-z 0-9 +=,.@_-")
-    network = network_spec(options)
+    role, create_role = _role(options)
     return ProvisionSpec(
         region=region,
         destination=destination,
         log_group=log_group,
         bucket=bucket,
-        session=session,
-        role_name=str(role) if role is not None else None,
-        network=network,
+        session=_session_spec(options),
+        role_name=role,
+        network=network_spec(options),
+        session_key=_key_option(
+            options.get("session_kms_key_id", "create"), "session", "session_kms_key_id", region
+        ),
+        create_role=create_role,
     )
+
+
+def _role(options: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """(role name, whether to create it): --role names an existing role, --create-role a new one."""
+    role, create = options.get("role"), options.get("create_role")
+    if role is not None and create is not None and str(role) != str(create):
+        raise SpecError("--role and --create-role name different roles", "give one of them")
+    name = create if create is not None else role
+    if name is not None and not awsfacts.IAM_ROLE_NAME.match(str(name)):
+        raise SpecError(f"role name {clip(name)} is invalid", "use up to 64 of A-Z a-z 0-9 +=,.@_-")
+    return (str(name) if name is not None else None), create is not None
 
 
 def _retention(options: Mapping[str, Any]) -> int | None:
@@ -348,7 +380,10 @@ def check_bucket_name(name: str) -> str:
 def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
     name = options.get("bucket")
     if not name:
-        raise SpecError("S3 destination needs a bucket name", "pass --bucket NAME")
+        raise SpecError(
+            "S3 destination needs a bucket name",
+            "pass --bucket NAME (the default needs the account id)",
+        )
     name = check_bucket_name(str(name))
     prefix = str(options.get("key_prefix", DEFAULT_KEY_PREFIX) or "")
     if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
@@ -405,7 +440,7 @@ def _transition(item: Any) -> Transition:
     return Transition(_int(days, "transition days", 0, 36500), cls)
 
 
-def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
+def _session_spec(options: Mapping[str, Any]) -> SessionSpec:
     idle = options.get("idle_timeout")
     idle = None if idle is None else _int(idle, "idle_timeout", 1, 60)
     max_duration = options.get("max_duration")
@@ -420,9 +455,6 @@ def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
         if run_as is False:
             raise SpecError("--run-as-user given with --no-run-as", "drop one of them")
         run_as = True
-    kms_key_id = options.get("session_kms_key_id")
-    if kms_key_id is not None:
-        kms_key_id = check_kms_arn(str(kms_key_id), region, "--session-kms-key-id")
     return SessionSpec(
         idle_timeout=idle,
         max_duration=max_duration,
@@ -430,7 +462,6 @@ def _session_spec(options: Mapping[str, Any], region: str) -> SessionSpec:
         run_as_user=user,
         shell_linux=_shell_profile(options.get("shell_profile_linux"), "linux"),
         shell_windows=_shell_profile(options.get("shell_profile_windows"), "windows"),
-        kms_key_id=kms_key_id,
     )
 
 

@@ -23,31 +23,14 @@ MODULES_OVER_LIMIT = {
     "costcompare/cli.py",  # command bodies still inline: move them to the library / options
     "costcompare/pricing.py",  # loading, validation, lookup and rate text in one file
     "costcompare/volumes.py",  # quantities and the grid: the engine's next split
-    "provision/observe.py",  # becomes provision/resources/* (read per resource)
-    "provision/plan.py",  # becomes provision/resources/* (diff per resource)
     "provision/spec.py",  # options, YAML and desired state: options move out
-    "provision/verify.py",  # becomes provision/resources/* (check per resource)
 }
 FUNCTIONS_OVER_LIMIT = {
     "costcompare/charts.py::plot_cost_vs_searchability",
     "costcompare/measure/cli.py::measure_command",
     "costcompare/measure/cloudwatch.py::measure_cloudwatch",
     "costcompare/pricing_cli.py::show",
-    # provision: one function per resource and verb today; provision/resources/* splits them
-    "provision/destroy.py::plan_destroy",
-    "provision/observe.py::read_network",
-    "provision/plan.py::_keys",
-    "provision/plan.py::_log_group",
-    "provision/plan.py::_bucket",
-    "provision/plan.py::_role_policy",
-    "provision/plan.py::_network",
-    "provision/plan.py::_document",
     "provision/policies.py::instance_role_policy",
-    "provision/verify.py::verify",
-    "provision/verify.py::_check_log_group_key",
-    "provision/verify.py::_check_bucket",
-    "provision/verify.py::_check_role",
-    "provision/verify.py::_check_network",
 }
 
 

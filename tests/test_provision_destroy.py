@@ -19,14 +19,16 @@ from test_provision_support import (  # noqa: F401  (account_fixture provides "a
 )
 
 from provision.destroy import destroy, plan_destroy
-from provision.errors import DestroyError
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME
 
 GROUP = "/ssm/session-manager"
 BUCKET = "session-logs-test"
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
 CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-CORE_KEPT = f"iam role {ROLE}: AmazonSSMManagedInstanceCore stays attached (sessions need it)"
+CORE_KEPT = (
+    f"iam role {ROLE}: not created by the tool; AmazonSSMManagedInstanceCore stays attached "
+    "(sessions need it)"
+)
 
 
 def _live_endpoints(vpc_id: str) -> dict[str, str]:
@@ -58,17 +60,17 @@ def test_destroy_removes_everything_the_tool_made(account):
     spec = spec_for(account, "both")
     apply(spec)
     ctx = context()
-    planned = plan_destroy(ctx, spec, force_delete_logs=False)
-    assert planned.refused == ()
-    assert [s.resource for s in planned.steps] == [
+    planned = plan_destroy(ctx, force_delete_logs=False)
+    assert planned.held == ()
+    resources = list(dict.fromkeys(s.resource for s in planned.steps))
+    assert resources[:6] + sorted(resources[6:]) == [
         f"preferences document {DOCUMENT_NAME}",
         f"vpc {account.vpc_id}",
         f"security group {SECURITY_GROUP_NAME}",
         f"iam policy costcompare-session-logging-{REGION}",
         f"s3 bucket {BUCKET}",
         f"log group {GROUP}",
-        f"kms key {KEY_ALIASES['cloudwatch']}",
-        f"kms key {KEY_ALIASES['s3']}",
+        *sorted(f"kms key {alias}" for alias in KEY_ALIASES.values()),
     ]
     assert planned.kept == (CORE_KEPT,)  # apply attached it; destroy never detaches it
     assert f"Left alone:\n  {CORE_KEPT}\n" in planned.render()
@@ -79,8 +81,8 @@ def test_destroy_removes_everything_the_tool_made(account):
     lines: list[str] = []
     destroy(ctx, planned, progress=lines.append)
     assert lines[0] == (
-        f"[1/8] preferences document {DOCUMENT_NAME}: delete it: the tool created it, "
-        "there were no preferences before done"
+        f"[1/{len(planned.steps)}] preferences document {DOCUMENT_NAME}: delete it: the tool "
+        "created it, there were no preferences before (ssm.delete_document) done"
     )
 
     ssm = boto3.client("ssm", region_name=REGION)
@@ -105,11 +107,11 @@ def test_destroy_removes_everything_the_tool_made(account):
     for arn in key_arns:
         assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     # Nothing left to remove; and apply would rebuild it all.
-    assert plan_destroy(context(), spec, force_delete_logs=False).steps == ()
+    assert plan_destroy(context(), force_delete_logs=False).steps == ()
     assert not plan_for(spec).empty
 
 
-def test_destroy_refuses_stores_holding_logs_unless_forced(account):
+def test_destroy_keeps_stores_holding_logs_unless_forced(account):
     spec = spec_for(account, "both")
     apply(spec)
     _seed_logs()
@@ -121,29 +123,35 @@ def test_destroy_refuses_stores_holding_logs_unless_forced(account):
     s3.put_object(Bucket=BUCKET, Key="session-logs/alice-0abc.log", Body=b"transcript")
     s3.put_bucket_policy(Bucket=BUCKET, Policy=policy)
 
-    planned = plan_destroy(context(), spec, force_delete_logs=False)
-    assert planned.refused == (
-        f"s3 bucket {BUCKET}: holds session transcripts",
+    planned = plan_destroy(context(), force_delete_logs=False)
+    assert planned.held == (
+        f"s3 bucket {BUCKET}: holds 1 transcripts",
         f"log group {GROUP}: holds session log streams",
     )
-    with pytest.raises(DestroyError) as info:
-        destroy(context(), planned)
-    assert str(info.value).startswith("refusing to delete stores that hold logs: s3 bucket")
-    assert str(info.value).endswith("pass --force-delete-logs; nothing was changed")
-    # Nothing was touched: every resource is still there.
-    assert len(_live_endpoints(account.vpc_id)) == 6
-    assert _tool_aliases() == sorted(KEY_ALIASES.values())
-    assert boto3.client("ssm", region_name=REGION).describe_document(Name=DOCUMENT_NAME)
-    assert plan_for(spec).empty
+    assert "Kept because they hold logs (--force-delete-logs deletes them)" in planned.render()
+    destroy(context(), planned)
+    # The stores and their data (and the keys encrypting them) stay; the rest is gone.
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
+    logs = boto3.client("logs", region_name=REGION)
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == [GROUP]
+    assert _tool_aliases() == [KEY_ALIASES["cloudwatch"], KEY_ALIASES["s3"]]
+    assert _live_endpoints(account.vpc_id) == {}
+    ssm = boto3.client("ssm", region_name=REGION)
+    with pytest.raises(ssm.exceptions.InvalidDocument):
+        ssm.get_document(Name=DOCUMENT_NAME)
 
-    destroy(context(), plan_destroy(context(), spec, force_delete_logs=True))
+    destroy(context(), plan_destroy(context(), force_delete_logs=True))
     assert s3.list_buckets()["Buckets"] == []
     assert boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"] == []
     assert _tool_aliases() == []
 
 
 def test_destroy_leaves_untagged_resources_and_their_data_alone(account):
-    """A hand-made bucket, log group, endpoint and preferences survive, with their data."""
+    """A hand-made bucket, log group, endpoint and preferences survive, with their data.
+
+    apply adopts the stores the options name (the managed tag is desired state), so destroy
+    finds them; they hold logs, so they are kept, and so is the key that encrypts the bucket.
+    """
     logs = boto3.client("logs", region_name=REGION)
     s3 = boto3.client("s3", region_name=REGION)
     ssm = boto3.client("ssm", region_name=REGION)
@@ -180,13 +188,14 @@ def test_destroy_leaves_untagged_resources_and_their_data_alone(account):
     assert described["DefaultVersion"] == "2"
     s3_key = boto3.client("kms", region_name=REGION).describe_key(KeyId=KEY_ALIASES["s3"])
 
-    planned = plan_destroy(context(), spec, force_delete_logs=False)
-    assert planned.refused == ()
+    planned = plan_destroy(context(), force_delete_logs=False)
+    assert planned.held == (
+        f"s3 bucket {BUCKET}: holds 1 transcripts",
+        f"log group {GROUP}: holds session log streams",
+    )
     assert sorted(planned.kept) == [
         CORE_KEPT,
-        f"kms key {KEY_ALIASES['s3']}: still encrypts s3 data",
-        f"log group {GROUP}: not tagged (its data and settings stay)",
-        f"s3 bucket {BUCKET}: not tagged (its data and settings stay)",
+        f"kms key {KEY_ALIASES['s3']}: still encrypts s3 bucket {BUCKET}",
         f"vpc endpoint com.amazonaws.{REGION}.ssm: not tagged",
     ]
     destroy(context(), planned)

@@ -91,7 +91,7 @@ def test_cli_provisions_a_moto_server_and_the_aws_cli_reads_it_back(endpoint):
         env=dict(os.environ),
     )
     assert applied.returncode == 0, applied.stderr
-    assert "[26/26] preferences document SSM-SessionManagerRunShell" in applied.stderr
+    assert "[30/30] preferences document SSM-SessionManagerRunShell" in applied.stderr
     assert f"iam role {ROLE}: attach the AWS managed AmazonSSMManagedInstanceCore" in (
         applied.stderr
     )

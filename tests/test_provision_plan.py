@@ -5,29 +5,30 @@ from __future__ import annotations
 import json
 
 from provision import policies
-from provision.apply import fill
-from provision.observe import (
-    ActualState,
-    DocumentState,
+from provision.changes import fill, known_after_apply
+from provision.observe import ActualState
+from provision.plan import make_plan, render_plan
+from provision.resources.document import VERSION_PLACEHOLDER as DOC_VERSION_PLACEHOLDER
+from provision.resources.document import DocumentState
+from provision.resources.document import desired as _desired
+from provision.resources.kms_key import key_placeholder
+from provision.resources.log_group import LogGroupState
+from provision.resources.network import (
     EndpointState,
-    LogGroupState,
     NetworkState,
-    PolicyState,
-    RoleState,
     SecurityGroupState,
     SubnetState,
 )
-from provision.plan import (
-    DOC_VERSION_PLACEHOLDER,
-    desired_document,
-    key_placeholder,
-    known_after_apply,
-    make_plan,
-    render_plan,
-)
+from provision.resources.role import PolicyState, RoleState
 from provision.spec import build_spec
 
 REGION = "ap-northeast-1"
+
+
+def desired_document(spec, existing):
+    return _desired(spec, existing, {})
+
+
 ACCOUNT = "123456789012"
 GROUP = "/ssm/session-manager"
 KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -56,7 +57,7 @@ def _group(**changes) -> LogGroupState:
         kms_key_arn=None,
         retention_days=365,
         log_class="STANDARD",
-        tags={},
+        tags={"costcompare:managed": "true"},
         stored_bytes=0,
         has_streams=False,
     )
@@ -85,7 +86,9 @@ def test_empty_account_plan_uses_placeholders_that_apply_fills():
 
 
 def test_log_class_cannot_change_and_is_a_conflict():
-    spec = build_spec({"destination": "cloudwatch", "kms_key": "none"}, REGION)
+    spec = build_spec(
+        {"destination": "cloudwatch", "kms_key": "none", "session_kms_key_id": "none"}, REGION
+    )
     plan = make_plan(spec, _actual(log_group=_group(log_class="INFREQUENT_ACCESS")))
     assert [c.action for c in plan.conflicts] == ["conflict"]
     assert "AWS cannot change it" in plan.conflicts[0].summary
@@ -96,16 +99,25 @@ def test_log_class_cannot_change_and_is_a_conflict():
 
 def test_retain_forever_is_the_one_way_to_remove_retention():
     spec = build_spec(
-        {"destination": "cloudwatch", "kms_key": "none", "retain_forever": True}, REGION
+        {
+            "destination": "cloudwatch",
+            "kms_key": "none",
+            "session_kms_key_id": "none",
+            "retain_forever": True,
+        },
+        REGION,
     )
     plan = make_plan(spec, _actual(log_group=_group(retention_days=30)))
-    change = next(c for c in plan.pending if c.resource == f"log group {GROUP}")
+    change = next(c for c in plan.pending if c.call.operation.endswith("retention_policy"))
     assert change.call.operation == "delete_retention_policy"
     assert (change.fields[0].old, change.fields[0].new) == (30, None)
 
 
 def test_policy_at_five_versions_drops_the_oldest_non_default_first():
-    spec = build_spec({"destination": "cloudwatch", "kms_key": "none", "role": "r"}, REGION)
+    spec = build_spec(
+        {"destination": "cloudwatch", "kms_key": "none", "session_kms_key_id": "none", "role": "r"},
+        REGION,
+    )
     arn = policies.policy_arn(REGION, ACCOUNT, spec.policy_name)
     core = policies.managed_instance_core_arn(REGION)
     role = RoleState(
@@ -138,7 +150,9 @@ def _document(content, default="1", latest="1", tags=None) -> DocumentState:
 
 
 def test_document_only_made_default_when_content_already_matches():
-    spec = build_spec({"destination": "cloudwatch", "kms_key": "none"}, REGION)
+    spec = build_spec(
+        {"destination": "cloudwatch", "kms_key": "none", "session_kms_key_id": "none"}, REGION
+    )
     content = desired_document(spec, None)
     actual = _actual(log_group=_group(), document=_document(content, default="1", latest="2"))
     plan = make_plan(spec, actual)
@@ -148,7 +162,15 @@ def test_document_only_made_default_when_content_already_matches():
 
 
 def test_document_update_keeps_unrelated_inputs_and_remembers_previous_version():
-    spec = build_spec({"destination": "s3", "bucket": "audit-logs", "idle_timeout": 5}, REGION)
+    spec = build_spec(
+        {
+            "destination": "s3",
+            "bucket": "audit-logs",
+            "idle_timeout": 5,
+            "session_kms_key_id": "none",
+        },
+        REGION,
+    )
     theirs = {
         "schemaVersion": "1.0",
         "description": "theirs",
@@ -205,6 +227,7 @@ def test_endpoints_covered_by_their_security_group_need_no_new_group():
         {
             "destination": "cloudwatch",
             "kms_key": "none",
+            "session_kms_key_id": "none",
             "vpc_id": "vpc-12345678",
             "subnet": ["subnet-aaaaaaaa", "subnet-cccccccc"],
         },
@@ -238,7 +261,10 @@ def test_endpoints_covered_by_their_security_group_need_no_new_group():
 
 
 def test_role_without_the_core_policy_gets_it_attached_first():
-    spec = build_spec({"destination": "cloudwatch", "kms_key": "none", "role": "r"}, REGION)
+    spec = build_spec(
+        {"destination": "cloudwatch", "kms_key": "none", "session_kms_key_id": "none", "role": "r"},
+        REGION,
+    )
     arn = policies.policy_arn(REGION, ACCOUNT, spec.policy_name)
     role = RoleState(name="r", arn="arn:aws:iam::123456789012:role/r", attached_policy_arns=())
     plan = make_plan(spec, _actual(log_group=_group(), role=role))
@@ -268,10 +294,13 @@ def test_role_without_the_core_policy_gets_it_attached_first():
     done = RoleState(name="r", arn=role.arn, attached_policy_arns=(arn, core))
     plan = make_plan(spec, _actual(log_group=_group(), role=done, policy=policy))
     assert [c.call.operation for c in plan.pending] == ["create_document"]
-    assert ("iam role r", "unchanged") in [(c.resource, c.action) for c in plan.changes]
+    assert ("iam role r", "keep") in [(c.resource, c.action) for c in plan.changes]
 
     # Other partitions get their own ARN.
-    cn = build_spec({"destination": "cloudwatch", "kms_key": "none", "role": "r"}, "cn-north-1")
+    cn = build_spec(
+        {"destination": "cloudwatch", "kms_key": "none", "session_kms_key_id": "none", "role": "r"},
+        "cn-north-1",
+    )
     cn_plan = make_plan(cn, _actual(region="cn-north-1", log_group=_group(), role=role))
     assert cn_plan.pending[0].call.params["PolicyArn"] == (
         "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore"

@@ -44,7 +44,7 @@ def test_cloudwatch_role_policy_is_exactly_the_reference_minimum():
 
 def test_s3_role_policy_with_cmk_and_session_key():
     spec = _spec("s3", key_prefix="ssm/logs", session_kms_key_id=SESSION_KEY)
-    doc = policies.instance_role_policy(spec, ACCOUNT, {"s3": S3_KEY})
+    doc = policies.instance_role_policy(spec, ACCOUNT, {"s3": S3_KEY, "session": SESSION_KEY})
     assert _actions(doc) == {
         ("s3:PutObject", "arn:aws:s3:::audit-logs/ssm/logs/*"),
         ("s3:GetEncryptionConfiguration", "arn:aws:s3:::audit-logs"),

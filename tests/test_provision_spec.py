@@ -41,7 +41,9 @@ def test_cloudwatch_defaults():
 
 
 def test_s3_with_sse_s3_needs_no_kms_endpoint():
-    s = spec(destination="s3", bucket="audit-logs", bucket_encryption="sse-s3")
+    s = spec(
+        destination="s3", bucket="audit-logs", bucket_encryption="sse-s3", session_kms_key_id="none"
+    )
     assert s.bucket.sse_algorithm == "AES256" and s.bucket.key is None
     assert not s.uses_kms
     assert "com.amazonaws.ap-northeast-1.kms" not in s.interface_services()
@@ -239,3 +241,26 @@ def test_shell_profile_over_64_kb_is_refused():
     assert spec(destination="cloudwatch", shell_profile_linux=fits).session.shell_linux == fits
     with pytest.raises(SpecError, match="65,537 bytes; SSM documents hold at most 64 KB"):
         spec(destination="cloudwatch", shell_profile_windows=fits + "y")
+
+
+def test_session_data_is_encrypted_by_default_with_a_key_of_its_own():
+    """Issue 11: the defaults must pass verify (CKV_AWS_112 wants kmsKeyId set)."""
+    s = spec(destination="cloudwatch")
+    assert s.session_key.alias == KEY_ALIASES["session"] and s.session_key.managed
+    assert spec(destination="cloudwatch", session_kms_key_id=KEY).session_key.existing_arn == KEY
+    assert spec(destination="cloudwatch", session_kms_key_id="none").session_key is None
+
+
+def test_default_bucket_name_from_account_and_region():
+    s = build_spec({"destination": "both"}, REGION, account="123456789012")
+    assert s.bucket.name == "ssm-session-logs-123456789012-ap-northeast-1"
+    with pytest.raises(SpecError, match="needs a bucket name"):
+        build_spec({"destination": "s3"}, REGION)
+
+
+def test_create_role_names_the_role_and_asks_for_creation():
+    s = spec(destination="cloudwatch", create_role="ssm-instance")
+    assert (s.role_name, s.create_role) == ("ssm-instance", True)
+    assert spec(destination="cloudwatch", role="r").create_role is False
+    with pytest.raises(SpecError, match="name different roles"):
+        spec(destination="cloudwatch", role="a", create_role="b")

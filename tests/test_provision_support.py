@@ -18,8 +18,9 @@ from moto import mock_aws
 
 from provision.apply import apply_plan
 from provision.aws import AwsContext
+from provision.changes import Plan
 from provision.observe import observe
-from provision.plan import Plan, make_plan
+from provision.plan import make_plan
 from provision.policies import MANAGED_INSTANCE_CORE
 from provision.spec import ProvisionSpec, build_spec
 

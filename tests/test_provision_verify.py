@@ -205,7 +205,9 @@ def _document(**inputs) -> None:
 
 def test_no_preferences_document(bare):
     findings = verify(context(), VerifyTarget(region=REGION))
-    assert _found(findings) == [(ERROR, "preferences-missing", f"document {DOCUMENT_NAME}")]
+    assert _found(findings) == [
+        (ERROR, "preferences-missing", f"preferences document {DOCUMENT_NAME}")
+    ]
     result = CliRunner().invoke(app, ["provision", "verify", "--region", REGION])
     assert result.exit_code == 1
     assert "sessions are not logged" in result.stdout
@@ -217,7 +219,7 @@ def test_document_points_to_missing_bucket_and_log_group(bare):
     assert _found(findings) == [
         (ERROR, "bucket-missing", "s3 bucket gone-bucket"),
         (ERROR, "log-group-missing", "log group /gone"),
-        (WARNING, "session-data-unencrypted", f"document {DOCUMENT_NAME}"),
+        (WARNING, "session-data-unencrypted", f"preferences document {DOCUMENT_NAME}"),
     ]
 
 
@@ -241,7 +243,8 @@ def test_encryption_flags_set_but_stores_not_encrypted(bare):
             (WARNING, "bucket-public-access", f"s3 bucket {BUCKET}"),
             (WARNING, "bucket-tls-only", f"s3 bucket {BUCKET}"),
             (WARNING, "bucket-acls", f"s3 bucket {BUCKET}"),
-            (WARNING, "session-data-unencrypted", f"document {DOCUMENT_NAME}"),
+            (WARNING, "account-public-access", "account 123456789012"),
+            (WARNING, "session-data-unencrypted", f"preferences document {DOCUMENT_NAME}"),
         ]
     )
 
@@ -282,7 +285,7 @@ def test_default_version_behind_latest_and_destination_mismatch(bare):
         DocumentVersion="$LATEST",
     )
     found = _found(verify(context(), VerifyTarget(region=REGION, destination="cloudwatch")))
-    resource = f"document {DOCUMENT_NAME}"
+    resource = f"preferences document {DOCUMENT_NAME}"
     assert found == sorted(
         [
             (WARNING, "preferences-default-version", resource),

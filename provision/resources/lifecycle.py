@@ -1,0 +1,68 @@
+"""The bucket's lifecycle rule (transitions, expiration), scoped to the session-log prefix.
+
+Part of the bucket resource; its own module because rules are merged with the user's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from provision.changes import UPDATE, Call, Change, FieldChange
+from provision.spec import BucketSpec
+
+RULE_ID = "costcompare-session-logs"
+
+
+def rule(want: BucketSpec) -> dict[str, Any]:
+    """The tool's own lifecycle rule, scoped to the session-log prefix."""
+    found: dict[str, Any] = {
+        "ID": RULE_ID,
+        "Filter": {"Prefix": f"{want.key_prefix}/" if want.key_prefix else ""},
+        "Status": "Enabled",
+    }
+    if want.transitions:
+        found["Transitions"] = [
+            {"Days": t.after_days, "StorageClass": t.storage_class} for t in want.transitions
+        ]
+    if want.expiration_days is not None:
+        found["Expiration"] = {"Days": want.expiration_days}
+    return found
+
+
+def normal(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields the tool sets, so echoed extras (empty lists, defaults) do not look like drift."""
+    return {
+        "ID": rule.get("ID"),
+        "Status": rule.get("Status"),
+        "Prefix": (rule.get("Filter") or {}).get("Prefix", rule.get("Prefix", "")),
+        "Transitions": [
+            {"Days": t.get("Days"), "StorageClass": t.get("StorageClass")}
+            for t in rule.get("Transitions") or []
+        ],
+        "Expiration": (rule.get("Expiration") or {}).get("Days"),
+    }
+
+
+def diff(want: BucketSpec, existing: Iterable[Mapping[str, Any]]) -> list[Change]:
+    if not want.lifecycle:
+        return []
+    wanted = rule(want)
+    existing = list(existing)
+    ours = next((r for r in existing if r.get("ID") == RULE_ID), None)
+    if ours is not None and normal(ours) == normal(wanted):
+        return []
+    others = [r for r in existing if r.get("ID") != RULE_ID]
+    return [
+        Change(
+            f"s3 bucket {want.name}",
+            UPDATE,
+            "lifecycle: transitions and expiration by age",
+            (FieldChange("lifecycle_rule", normal(ours) if ours else None, wanted),),
+            Call(
+                "s3",
+                "put_bucket_lifecycle_configuration",
+                {"Bucket": want.name, "LifecycleConfiguration": {"Rules": [*others, wanted]}},
+            ),
+        )
+    ]
