@@ -126,7 +126,7 @@ def measure_command(
         typer.Option(
             metavar="MB",
             help="Local: MB of transcripts gzipped and stream-simulated "
-            "(default: 1/512 of the corpus, 2 to 32 MB).",
+            "(default: 1/512 of the corpus, 1 to 32 MB).",
         ),
     ] = None,
     instances: opt.Instances = None,

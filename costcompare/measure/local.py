@@ -59,8 +59,8 @@ class SamplePlan:
 # gzip + the simulated stream run at ~10 MB/s and the escape-sequence count at ~50 MB/s (2
 # cores under load), against ~700 MB/s to read a file: the samples take a small share of the
 # bytes, with floors that keep ratios of small corpora to a few dozen sessions at least.
-STREAM_SAMPLE = SamplePlan(1 / 512, 2 << 20, 32 << 20)
-NOISE_SAMPLE = SamplePlan(1 / 64, 8 << 20, 256 << 20)
+STREAM_SAMPLE = SamplePlan(1 / 512, 1 << 20, 32 << 20)
+NOISE_SAMPLE = SamplePlan(1 / 64, 4 << 20, 256 << 20)
 
 
 @dataclass(frozen=True)
