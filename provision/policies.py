@@ -1,6 +1,6 @@
 """IAM, KMS key and bucket policy documents as pure functions (no AWS calls, plain dicts).
 
-Least privilege exactly as shared/reference/session-manager.md lists it per destination. The
+Least privilege per destination, as AWS's Session Manager documentation lists it. The
 statements the tool owns carry a ``Sid`` starting with ``Costcompare`` so they can be merged into
 a policy somebody else also edits, without touching their statements.
 """

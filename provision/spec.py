@@ -1,7 +1,7 @@
 """The desired state: frozen dataclasses built from CLI options and/or a YAML file.
 
-Every input AWS would reject but moto silently accepts (shared/reference/session-manager.md,
-"moto validates almost nothing") is rejected here, before any AWS call, so a bad option can
+Every input AWS would reject but moto silently accepts (moto validates almost nothing of
+these) is rejected here, before any AWS call, so a bad option can
 never leave a half-built setup behind.
 """
 

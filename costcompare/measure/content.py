@@ -174,7 +174,7 @@ def _one_sequence(a: np.ndarray, begin: int) -> tuple[int, int, bool]:
 
 # -- the streamed CloudWatch format ----------------------------------------------------------
 
-# A typical envelope; the agent fills these per session (reference: searchability.md).
+# A typical envelope; the agent fills these per session (the SSM agent's streamed event format).
 _ENVELOPE = {
     "eventVersion": "1.0",
     "eventTime": "2025-01-01T00:00:00Z",
