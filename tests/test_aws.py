@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ProfileNotFound
 from botocore.stub import Stubber
 from moto import mock_aws
+from session_corpus import build_corpus, load_cloudwatch
 from typer.testing import CliRunner
 
 from costcompare import aws
@@ -236,6 +238,22 @@ def test_measure_reads_the_log_group_in_aws_region(monkeypatch):
     assert result.exit_code == 0, result.output
     assert "/ssm/eu" in result.stdout
     assert tokyo.exit_code == 2 and "does not exist" in tokyo.stderr
+
+
+def test_measure_writes_the_region_it_measured_in(monkeypatch, tmp_path):
+    """The profile measure writes names the region AWS_REGION chose, not the base profile's."""
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    profile = tmp_path / "measured.yaml"
+    now = dt.datetime.now(dt.UTC)
+    sessions = build_corpus(4, seed=1, start=now - dt.timedelta(days=2), days=1, instances=2)
+    with mock_aws():
+        logs = boto3.client("logs", region_name="eu-west-1")
+        load_cloudwatch(logs, boto3.client("cloudwatch", region_name="eu-west-1"), "/eu", sessions)
+        result = CliRunner().invoke(
+            app, ["measure", "--log-group", "/eu", "--write-workload", str(profile)]
+        )
+    assert result.exit_code == 0, result.output
+    assert "region: eu-west-1" in profile.read_text()
 
 
 def test_an_untranslated_botocore_error_still_ends_in_one_line(monkeypatch):

@@ -223,7 +223,7 @@ def measure_command(
             results,
             load_profile(base_profile),
             instances=instances,
-            region=region if aws_used else None,
+            region=aws.region if aws_used else None,  # the region measured in (flag or env)
         )
         sources = ", ".join(m.source for m in results)
         header = (
