@@ -54,7 +54,7 @@ DPI = 150
 def new_figure() -> Figure:
     """A design-review sized figure with room at the bottom for the footer."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0.07, 1, 0.93))
+    fig.get_layout_engine().set(rect=(0, 0.09, 1, 0.91))
     return fig
 
 
@@ -67,8 +67,14 @@ def _plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def _tick_money(money: Money, value: float) -> str:
+    """Tick labels as people write prices: $0, $5, $2.50 — cents only where a tick has them."""
+    digits = 0 if float(value).is_integer() or abs(value) >= 10 else 2
+    return _plain(money(value / money.fx_rate, digits=digits))
+
+
 def _money_axis(ax: Axes, money: Money, axis: str = "y") -> None:
-    fmt = FuncFormatter(lambda v, _: _plain(money(v / money.fx_rate, digits=0 if v >= 10 else 2)))
+    fmt = FuncFormatter(lambda v, _: _tick_money(money, v))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
@@ -91,10 +97,16 @@ def footer_text(estimate: Estimate, money: Money = Money()) -> str:
         f"{estimate.region} · prices as of {estimate.pricing_date.isoformat()} · "
         f"{money.currency}{fx} · steady state = month {estimate.horizon_months}"
     )
+    if estimate.baseline.lines:
+        baseline = money(estimate.baseline.steady_state_monthly_usd)
+        text += (
+            f"\nnot in these figures: the shared baseline, {baseline}/mo for the VPC interface "
+            "endpoints Session Manager needs whatever the destination"
+        )
     if estimate.searchability:
         weights = next(iter(estimate.searchability.values())).weights
         text += f"\nsearch score {weights_text(weights)}"
-    return text
+    return _plain(text)
 
 
 def add_footer(ax: Axes, estimate: Estimate, money: Money = Money()) -> None:
@@ -304,6 +316,7 @@ def plot_break_even(
         cmap=cmap,
         norm=norm,
         shading="flat",
+        rasterized=True,  # 120 × 120 cells: one embedded image keeps the SVG small
     )
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1)
@@ -311,18 +324,12 @@ def plot_break_even(
     ax.xaxis.set_major_formatter(plain)
     ax.yaxis.set_major_formatter(plain)
     x, y = bemap.workload_point
-    ax.scatter([x], [y], marker="*", s=260, color="white", edgecolor="black", zorder=3)
-    ax.annotate(
-        f"your workload\n{x:,.0f} sessions/day, {y:g} searches/mo",
-        (x, y),
-        xytext=(12, 8),
-        textcoords="offset points",
-        fontsize=9,
-        bbox={"boxstyle": "round", "fc": "white", "alpha": 0.85},
-    )
+    # The star alone marks the workload; its numbers go in the legend, never over the boundary.
+    star = ax.scatter([x], [y], marker="*", s=260, color="white", edgecolor="black", zorder=3)
+    star.set_label(f"your workload: {x:,.0f} sessions/day, {y:g} searches/mo")
     present = sorted(set(np.unique(bemap.cheapest).tolist()))
     ax.legend(
-        handles=[Patch(color=colours[i], label=bemap.destinations[i]) for i in present],
+        handles=[star, *(Patch(color=colours[i], label=bemap.destinations[i]) for i in present)],
         title="cheapest",
         fontsize=8,
         loc="lower left",

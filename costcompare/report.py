@@ -13,6 +13,9 @@ from costcompare.model import Estimate
 from costcompare.searchability import duration_text, weights_text
 from costcompare.tables import Column, fill, render_table
 
+# ISO 4217 currencies with no minor unit: amounts are whole units.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "PYG", "XAF", "XOF"})
+
 
 @dataclass(frozen=True)
 class Money:
@@ -22,10 +25,16 @@ class Money:
     fx_rate: float = 1.0
 
     def __call__(self, usd: float, *, digits: int | None = None) -> str:
+        """``usd`` in the display currency. Currencies without a minor unit (yen, won) show
+        whole units whatever ``digits`` asks, and "<¥1" for a non-zero amount under one."""
         value = usd * self.fx_rate
-        if digits is None:
-            digits = 0 if self.currency == "JPY" else 2
         symbol = {"USD": "$", "JPY": "¥"}.get(self.currency, "")
+        if self.currency in ZERO_DECIMAL_CURRENCIES:
+            if 0 < abs(value) < 0.5:
+                return f"<{symbol}1" if symbol else f"<1 {self.currency}"
+            digits = 0
+        elif digits is None:
+            digits = 2
         text = f"{value:,.{digits}f}"
         return f"{symbol}{text}" if symbol else f"{text} {self.currency}"
 
@@ -358,7 +367,11 @@ def to_text(
     return "\n".join(parts).rstrip() + "\n"
 
 
-def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = False) -> str:
+def to_markdown(
+    estimate: Estimate, money: Money = Money(), *, explain: bool = False, verdicts: bool = True
+) -> str:
+    """The Markdown report; ``verdicts=False`` leaves out the verdict and its conditions (the
+    design review states them once, at the top)."""
     header, rows = _summary_rows(estimate, money)
     lines = [
         f"### {_heading(estimate, money).splitlines()[0]}",
@@ -367,8 +380,9 @@ def to_markdown(estimate: Estimate, money: Money = Money(), *, explain: bool = F
         "",
     ]
     lines += _markdown_table(header, rows)
-    lines += ["", verdict(estimate, money)]
-    conditions = condition_lines(estimate, money)
+    conditions = condition_lines(estimate, money) if verdicts else []
+    if verdicts:
+        lines += ["", verdict(estimate, money)]
     if conditions:
         lines += ["", conditions[0], "", *(c.replace("  - ", "- ", 1) for c in conditions[1:])]
     if estimate.bands is not None:
@@ -447,7 +461,8 @@ def design_review_markdown(
     for name, caption in captions.items():
         if name in charts:
             parts += [f"![{caption}]({rel(charts[name])})", ""]
-    parts += ["## Cost", "", to_markdown(estimate, money).split("\n", 2)[2], "## Searchability", ""]
+    cost = to_markdown(estimate, money, verdicts=False).split("\n", 2)[2]
+    parts += ["## Cost", "", cost, "## Searchability", ""]
     parts.append(searchability_markdown(estimate, money))
     if weights:
         parts += ["", f"Score 0–100, {weights_text(weights)}."]

@@ -113,6 +113,8 @@ def test_cli_svg(tmp_path):
     result = CliRunner().invoke(app, ["chart", "--out-dir", str(tmp_path), "--format", "svg"])
     assert result.exit_code == 0
     assert (tmp_path / "break_even.svg").read_text().lstrip().startswith("<?xml")
+    # The 120 × 120 map is one embedded image, not 14,400 vector cells (it was 2.8 MB).
+    assert (tmp_path / "break_even.svg").stat().st_size < 400_000
 
 
 def test_cli_out_is_a_file(tmp_path):
@@ -120,3 +122,39 @@ def test_cli_out_is_a_file(tmp_path):
     target.write_text("x")
     result = CliRunner().invoke(app, ["chart", "--out-dir", str(target)])
     assert result.exit_code == 2 and "is a file" in result.stderr
+
+
+def test_money_ticks_have_no_idle_cents(est):
+    ax = plot_cost_breakdown(est)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels[0] in ("$0", r"\$0") and not any(label.endswith(".00") for label in labels)
+
+
+def test_footer_names_the_shared_baseline(est):
+    ax = plot_cost_breakdown(est)
+    footer = ax.figure.texts[-1].get_text()
+    assert f"{est.baseline.steady_state_monthly_usd:,.2f}/mo" in footer
+    assert "not in these figures" in footer
+
+
+def test_workload_label_is_in_the_legend_not_over_the_map(est):
+    ax = plot_break_even(break_even_map(est.workload), estimate=est)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(text.startswith("your workload: 300 sessions/day") for text in legend)
+    assert not any("your workload" in t.get_text() for t in ax.texts)
+
+
+def test_design_review_states_the_verdict_once(tmp_path):
+    report = tmp_path / "report.md"
+    args = ["chart", "--out-dir", str(tmp_path), "--report", str(report), "--draws", "0"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert report.read_text().count("Cheapest: ") == 1
+
+
+def test_yen_has_no_minor_unit():
+    yen = Money("JPY", 150)
+    assert yen(0.0709) == "¥11" and yen(0.0709, digits=4) == "¥11"
+    assert yen(0.001) == "<¥1" and yen(0) == "¥0"
+    assert yen(1234.5) == "¥185,175"
+    assert Money()(0.0709, digits=4) == "$0.0709"
