@@ -43,3 +43,15 @@ def test_day_counts():
     assert d.sessions == 3 and d.span_days == 5
     assert d.first == dt.date(2025, 3, 1) and d.last == dt.date(2025, 3, 5)
     assert d.busiest() == (dt.date(2025, 3, 1), 2)
+
+
+def test_day_to_day_variation_needs_a_week_and_counts_empty_days():
+    days = DayCounts()
+    for day, n in enumerate([4, 4, 4, 4, 4, 4]):
+        for _ in range(n):
+            days.add(day * 86_400 + 60)
+    assert days.variation() is None  # six days: too few
+    for _ in range(4):
+        days.add(7 * 86_400 + 60)  # day 7 has 4 sessions, day 6 none
+    counts = np.array([4, 4, 4, 4, 4, 4, 0, 4], dtype=float)
+    assert np.isclose(days.variation(), counts.std() / counts.mean())

@@ -218,7 +218,8 @@ class Collector:
         if m.days_covered and sessions:
             dated = self.days.sessions if not window_days else sessions
             m.sessions_per_day = dated / m.days_covered
-        m.sessions_per_day_cv = self.days.variation()
+        if not window_days:  # a window's days hold only the sampled sessions: no daily counts
+            m.sessions_per_day_cv = self.days.variation()
         busiest = self.days.busiest()
         if busiest:
             m.busiest_day = {"date": busiest[0].isoformat(), "sessions": busiest[1]}
