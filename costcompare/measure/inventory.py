@@ -78,13 +78,14 @@ def measure_inventory(
 
 def _add(batch: Any, col: Collector, prefix: str, suffix: str, encoded: bool) -> None:
     """One Arrow record batch (key, size, date, maybe latest/marker), filtered and summed with
-    Arrow compute: no Python object per row. CSV reports URL-encode keys (``encoded``); only
-    the keys that hold an escape are decoded."""
+    Arrow compute: no Python object per row. CSV reports URL-encode keys (``encoded``); they
+    are decoded only when a prefix is matched and the batch holds an escape."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     keys = batch.column("key")
-    if encoded and pc.any(pc.match_substring_regex(keys, "[%+]")).as_py():
+    # The suffix (".log") is never encoded, so keys need decoding only to match a prefix.
+    if encoded and prefix and any(pc.any(pc.match_substring(keys, c)).as_py() for c in "%+"):
         from urllib.parse import unquote_plus
 
         keys = pa.array([unquote_plus(k) if k is not None else None for k in keys.to_pylist()])
