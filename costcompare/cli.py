@@ -7,7 +7,6 @@ place, for every sub-command including the mounted ``provision`` app.
 from __future__ import annotations
 
 import functools
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -414,7 +413,7 @@ def estimate(
     destination = opt.deprecated(destination, old_destinations, "--destinations", "--destination")
     if out:
         check_output_file(out, "--out")  # before any work: a bad --out fails fast
-    money = _money(currency, fx_rate)
+    money = opt.money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(opt.find_workload(workload_file)).with_overrides(
         logs_endpoint=logs_endpoint,
@@ -522,7 +521,7 @@ def chart(
     check_output_folder(out, "--out-dir")  # every output target first: no work, nothing lost
     if report:
         check_output_file(report, "--report")
-    money = _money(currency, fx_rate)
+    money = opt.money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(opt.find_workload(workload_file)).with_overrides(region=region)
     result = run_estimate(
@@ -583,24 +582,6 @@ def schema() -> None:
     from costcompare.report import estimate_schema
 
     typer.echo(json.dumps(estimate_schema(), indent=2))
-
-
-def _money(currency: str, fx_rate: float | None):
-    from costcompare.report import Money
-
-    code = currency.strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise WorkloadError(
-            f"--currency {currency!r} is not a currency code", "use e.g. USD or JPY"
-        )
-    if code == "USD":
-        return Money()
-    if fx_rate is None or not math.isfinite(fx_rate) or fx_rate <= 0:
-        raise WorkloadError(
-            f"--currency {code} needs a positive --fx-rate",
-            f"pass --fx-rate with {code} per USD, e.g. --fx-rate 150",
-        )
-    return Money(code, fx_rate)
 
 
 def main() -> None:

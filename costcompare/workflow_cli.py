@@ -92,7 +92,6 @@ def diff_command(
     out: opt.Out = None,
 ) -> None:
     """Compare two estimates: what each destination costs more or less, line by line."""
-    from costcompare.cli import _money
     from costcompare.comparison import estimate as run_estimate
     from costcompare.estimate_diff import diff_estimates, to_text
     from costcompare.files import write_atomic
@@ -100,7 +99,7 @@ def diff_command(
     from costcompare.report import to_json
     from costcompare.workload import load_profile
 
-    money = _money(currency, fx_rate)
+    money = opt.money(currency, fx_rate)
     table = load_table(pricing_file)
     when = parse_date(pricing_date, "--pricing-date")
     names = opt.split_names(destination)
