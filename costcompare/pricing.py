@@ -166,15 +166,16 @@ class Price:
     def explain_rate(self) -> str:
         """The unit price as a person reads it: a number, or the tier list."""
         if not self.is_tiered:
-            return f"{_fmt_rate(self.first_rate)}/{self.unit}"
+            return f"{rate_text(self.first_rate)}/{self.unit}"
         parts = []
         for r in self.rows:
             end = "∞" if r.tier_end is None else f"{r.tier_end:,.0f}"
-            parts.append(f"{r.tier_start:,.0f}–{end}: {_fmt_rate(r.usd_per_unit)}")
+            parts.append(f"{r.tier_start:,.0f}–{end}: {rate_text(r.usd_per_unit)}")
         return f"tiered per {self.unit} ({'; '.join(parts)})"
 
 
-def _fmt_rate(rate: float) -> str:
+def rate_text(rate: float) -> str:
+    """A unit price as plain digits: no float noise, no trailing zeros (0.0000004, 5)."""
     return f"{rate:.10f}".rstrip("0").rstrip(".") if rate else "0"
 
 

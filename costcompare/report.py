@@ -10,6 +10,7 @@ from pathlib import Path
 
 from costcompare.destinations import CATEGORIES
 from costcompare.model import Estimate
+from costcompare.pricing import rate_text
 from costcompare.searchability import duration_text, weights_text
 from costcompare.tables import Column, fill, render_table
 
@@ -210,7 +211,7 @@ def _explain_table(
                 line.name + flags,
                 quantity_text(float(line.quantity[-1])),
                 line.unit,
-                _rate(line.unit_price()),
+                rate_text(line.unit_price()),
                 money(float(line.cost[-1]), digits=4),
                 f"[{numbers[line.price_key]}]",
                 line.price_key,
@@ -240,10 +241,6 @@ def quantity_text(q: float) -> str:
     if q == int(q) or q >= 1000:
         return f"{q:,.0f}"
     return f"{q:.6g}"
-
-
-def _rate(rate: float) -> str:
-    return f"{rate:.10f}".rstrip("0").rstrip(".") if rate else "0"
 
 
 def _heading(estimate: Estimate, money: Money) -> str:
@@ -396,7 +393,7 @@ def to_markdown(
             for line in dest.lines:
                 lines.append(
                     f"| {line.name} | {quantity_text(float(line.quantity[-1]))} | {line.unit} | "
-                    f"{_rate(line.unit_price())} | {money(float(line.cost[-1]), digits=4)} | "
+                    f"{rate_text(line.unit_price())} | {money(float(line.cost[-1]), digits=4)} | "
                     f"{line.price_key} ({line.price.confidence}) |"
                 )
     if estimate.notes:
