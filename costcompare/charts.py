@@ -21,7 +21,7 @@ from costcompare.breakeven import BreakEvenMap
 from costcompare.destinations import CATEGORIES, DESTINATIONS
 from costcompare.files import atomic_path, make_output_folder
 from costcompare.model import Estimate
-from costcompare.report import Money
+from costcompare.money import Money
 from costcompare.searchability import duration_text, weights_text
 from costcompare.workload import DAYS_PER_MONTH
 

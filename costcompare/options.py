@@ -9,7 +9,6 @@ release as hidden aliases that warn (``deprecated``).
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -341,18 +340,6 @@ def examples(commands: str, note: str = "") -> str:
 
 def money(currency: str, fx_rate: float | None) -> Any:
     """The Money of --currency and --fx-rate (USD needs no rate), or a one-line error."""
-    from costcompare.report import Money
+    from costcompare.money import Money
 
-    code = currency.strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise WorkloadError(
-            f"--currency {currency!r} is not a currency code", "use e.g. USD or JPY"
-        )
-    if code == "USD":
-        return Money()
-    if fx_rate is None or not math.isfinite(fx_rate) or fx_rate <= 0:
-        raise WorkloadError(
-            f"--currency {code} needs a positive --fx-rate",
-            f"pass --fx-rate with {code} per USD, e.g. --fx-rate 150",
-        )
-    return Money(code, fx_rate)
+    return Money.parse(currency, fx_rate)

@@ -5,39 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from costcompare.destinations import CATEGORIES
 from costcompare.model import Estimate
+from costcompare.money import Money
 from costcompare.pricing import rate_text
 from costcompare.searchability import duration_text, weights_text
 from costcompare.tables import Column, fill, render_table
-
-# ISO 4217 currencies with no minor unit: amounts are whole units.
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "PYG", "XAF", "XOF"})
-
-
-@dataclass(frozen=True)
-class Money:
-    """Display currency: USD as priced, or converted at a rate the user gives."""
-
-    currency: str = "USD"
-    fx_rate: float = 1.0
-
-    def __call__(self, usd: float, *, digits: int | None = None) -> str:
-        """``usd`` in the display currency. Currencies without a minor unit (yen, won) show
-        whole units whatever ``digits`` asks, and "<¥1" for a non-zero amount under one."""
-        value = usd * self.fx_rate
-        symbol = {"USD": "$", "JPY": "¥"}.get(self.currency, "")
-        if self.currency in ZERO_DECIMAL_CURRENCIES:
-            if 0 < abs(value) < 0.5:
-                return f"<{symbol}1" if symbol else f"<1 {self.currency}"
-            digits = 0
-        elif digits is None:
-            digits = 2
-        text = f"{value:,.{digits}f}"
-        return f"{symbol}{text}" if symbol else f"{text} {self.currency}"
 
 
 def render(

@@ -477,6 +477,13 @@ FLAGS = [
 ]
 
 
+# Issue 18.8: a display rate that turns every figure into "inf".
+FX_RATES = [
+    Case(f"estimate-fx-rate-{rate}", f"estimate --currency JPY --fx-rate {rate}", "--fx-rate")
+    for rate in ("1e308", "inf", "nan", "0", "-150")
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']

@@ -22,7 +22,7 @@ from costcompare.charts import (
 )
 from costcompare.cli import app
 from costcompare.comparison import estimate
-from costcompare.report import Money
+from costcompare.money import Money
 from costcompare.workload import load_profile
 
 

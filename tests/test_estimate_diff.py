@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from costcompare.cli import app
 from costcompare.comparison import estimate
 from costcompare.estimate_diff import diff_estimates, to_text
-from costcompare.report import Money, to_json
+from costcompare.money import Money
+from costcompare.report import to_json
 from costcompare.workload import load_profile
 
 

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from costcompare.comparison import estimate
-from costcompare.report import Money, render
+from costcompare.money import Money
+from costcompare.report import render
 from costcompare.workload import load_profile
 
 
