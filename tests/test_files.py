@@ -160,3 +160,32 @@ def test_output_folder_refuses_a_read_only_folder(tmp_path):
             check_output_folder(locked / "charts")
     finally:
         locked.chmod(0o755)
+
+
+def deny_writes_to(monkeypatch, denied):
+    """os.access as for a user without write permission on ``denied`` (tests also run as root)."""
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if os.fspath(path) == os.fspath(denied) and mode & os.W_OK:
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def test_a_file_the_user_cannot_write_is_refused_before_any_work(tmp_path, monkeypatch):
+    target = tmp_path / "out.txt"
+    target.write_text("keep")
+    deny_writes_to(monkeypatch, target)
+    with pytest.raises(OutputError, match=r"--report .*out.txt is read-only"):
+        write_atomic(target, "x", "--report")
+    assert target.read_text() == "keep"
+
+
+def test_a_folder_the_user_cannot_write_is_refused(tmp_path, monkeypatch):
+    deny_writes_to(monkeypatch, tmp_path)
+    with pytest.raises(OutputError, match=r"--out-dir .*charts is not writable \(.* would be"):
+        check_output_folder(tmp_path / "charts", "--out-dir")
+    with pytest.raises(OutputError, match=r"folder .* is not writable"):
+        write_atomic(tmp_path / "out.txt", "x")
