@@ -234,7 +234,7 @@ def cloudwatch_arrivals(group: str, aws) -> Arrivals:
 
 def local_arrivals(path: str | Path) -> list[Arrivals]:
     """A local copy: transcripts stand for S3, CloudWatch exports for the log group."""
-    from costcompare.measure.measurement import NoProgress
+    from costcompare.progress import NoProgress
 
     root = Path(path)
     if not root.exists():

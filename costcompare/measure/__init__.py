@@ -18,8 +18,6 @@ _WHERE = {
     "measure_inventory": "inventory",
     "measure_local": "local",
     "Measurement": "measurement",
-    "NoProgress": "measurement",
-    "Progress": "measurement",
     "render_table": "render",
     "to_json": "render",
     "to_workload": "profile",

@@ -25,61 +25,6 @@ MEASURE_EXAMPLES = opt.examples(
 )
 
 
-class _RichProgress:
-    """A transient progress bar on stderr (one task per phase)."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,.0f}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = None
-
-    def __enter__(self) -> _RichProgress:
-        self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
-
-    def start(self, description: str, total: float | None = None) -> None:
-        if self._task is not None:
-            self._bar.remove_task(self._task)
-        self._task = self._bar.add_task(description, total=total)
-
-    def advance(self, amount: float = 1) -> None:
-        if self._task is not None:
-            self._bar.advance(self._task, amount)
-
-
-class _Quiet:
-    def __enter__(self) -> _Quiet:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def start(self, description: str, total: float | None = None) -> None:
-        pass
-
-    def advance(self, amount: float = 1) -> None:
-        pass
-
-
 def measure_command(
     path: Annotated[
         list[Path] | None,
@@ -172,6 +117,7 @@ def measure_command(
         to_workload,
     )
     from costcompare.measure.cloudwatch import DEFAULT_DAYS
+    from costcompare.progress import progress_bar
 
     base_profile = opt.deprecated(workload_file, base_profile, "--base-profile", "--workload")
     write_profile = opt.deprecated(
@@ -190,7 +136,7 @@ def measure_command(
     aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
     show = sys.stderr.isatty() if progress is None else progress
     results = []
-    with _RichProgress() if show else _Quiet() as bar:
+    with progress_bar(show) as bar:
         for folder in path or []:
             sample_bytes = sample_mb << 20 if sample_mb else None
             results.append(

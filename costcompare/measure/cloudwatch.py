@@ -18,8 +18,9 @@ import random
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import AwsOptions, aws_error
 from costcompare.measure.events import MalformedEvent, parse_event
-from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
+from costcompare.measure.measurement import Collector, Measurement
 from costcompare.measure.times import epoch_seconds
+from costcompare.progress import NoProgress, Progress
 
 DEFAULT_SAMPLE = 50
 DEFAULT_DAYS = 30

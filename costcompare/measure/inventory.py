@@ -21,8 +21,9 @@ import numpy as np
 
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import AwsOptions, aws_error
-from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
+from costcompare.measure.measurement import Collector, Measurement
 from costcompare.measure.s3 import parse_s3_uri
+from costcompare.progress import NoProgress, Progress
 
 BATCH_ROWS = 100_000
 CSV_BLOCK_BYTES = 1 << 20  # CSV text parsed per batch

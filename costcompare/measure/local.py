@@ -32,8 +32,9 @@ from typing import IO
 from costcompare.errors import MeasureError
 from costcompare.measure.content import CHUNK, WHOLE, Range, TranscriptScanner
 from costcompare.measure.exports import Corrupt, StreamedSession, read_events
-from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
+from costcompare.measure.measurement import Collector, Measurement
 from costcompare.measure.times import path_time, transcript_time
+from costcompare.progress import NoProgress, Progress
 
 TRANSCRIPT_SUFFIXES = (".log", ".txt")
 EVENT_SUFFIXES = (".json", ".jsonl", ".ndjson")

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -22,22 +22,6 @@ from costcompare.measure.stats import DayCounts, SizeStats, describe
 from costcompare.workload import DAYS_PER_MONTH, GIB
 
 MAX_EXAMPLES = 5
-
-
-class Progress(Protocol):
-    """What a source reports while it works; the CLI draws a bar, tests pass nothing."""
-
-    def start(self, description: str, total: float | None = None) -> None: ...
-
-    def advance(self, amount: float = 1) -> None: ...
-
-
-class NoProgress:
-    def start(self, description: str, total: float | None = None) -> None:
-        pass
-
-    def advance(self, amount: float = 1) -> None:
-        pass
 
 
 @dataclass

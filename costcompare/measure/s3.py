@@ -16,7 +16,8 @@ import numpy as np
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import AwsOptions, aws_error
 from costcompare.measure.content import CHUNK, WHOLE, TranscriptScanner
-from costcompare.measure.measurement import Collector, Measurement, NoProgress, Progress
+from costcompare.measure.measurement import Collector, Measurement
+from costcompare.progress import NoProgress, Progress
 
 DEFAULT_SAMPLE = 50
 MAX_SAMPLE_OBJECT_BYTES = 16 << 20  # read at most this much of one sampled object

@@ -109,8 +109,8 @@ def search_command(
     the measured time to result, bytes scanned and cost, priced from the model's price table.
     """
     from costcompare.files import check_output_file, write_atomic
-    from costcompare.measure.cli import _Quiet, _RichProgress
     from costcompare.pricing import load_table, parse_date
+    from costcompare.progress import progress_bar
     from costcompare.search.awsutil import AwsOptions
     from costcompare.search.cloudwatch import LogGroupTarget
     from costcompare.search.query import SearchError, SearchQuery, parse_time
@@ -146,7 +146,7 @@ def search_command(
     table = load_table(pricing_file)
     aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
     show = sys.stderr.isatty() if progress is None else progress
-    with _RichProgress() if show else _Quiet() as bar:
+    with progress_bar(show) as bar:
         result = run_search(
             query,
             sources,

@@ -26,8 +26,8 @@ from costcompare.measure.content import CHUNK
 from costcompare.measure.events import MalformedEvent, parse_event
 from costcompare.measure.exports import Corrupt, event_records, record_time
 from costcompare.measure.local import file_kind, read_chunks, walk
-from costcompare.measure.measurement import NoProgress, Progress
 from costcompare.measure.times import path_time, transcript_time
+from costcompare.progress import NoProgress, Progress
 from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of
 from costcompare.search.result import BackendResult, SessionMatch
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from costcompare.errors import CostCompareError
-from costcompare.measure.measurement import NoProgress, Progress
 from costcompare.pricing import PriceBook, PriceTable, default_table
+from costcompare.progress import NoProgress, Progress
 from costcompare.search.awsutil import AwsOptions
 from costcompare.search.cloudwatch import LogGroupTarget, search_cloudwatch
 from costcompare.search.local import search_local
