@@ -343,18 +343,12 @@ def plot_break_even(
     return ax
 
 
-def write_charts(
-    estimate: Estimate,
-    out_dir: str | Path,
-    *,
-    fmt: str = "png",
-    money: Money = Money(),
-    bemap: BreakEvenMap | None = None,
-) -> dict[str, Path]:
-    """Draw every chart to ``out_dir``; returns name → path. Files are written whole or not."""
+def chart_drawers(
+    estimate: Estimate, money: Money = Money(), bemap: BreakEvenMap | None = None
+) -> dict:
+    """Every chart of the design review: name → a function drawing it on an Axes."""
     from costcompare.breakeven import break_even_map
 
-    out = make_output_folder(out_dir, "--out-dir")
     bemap = bemap or break_even_map(
         estimate.workload,
         destinations=[d.name for d in estimate.destinations],
@@ -369,8 +363,22 @@ def write_charts(
     }
     if estimate.bands is not None:
         drawers["cost_bands"] = lambda ax: plot_cost_bands(estimate, ax, money)
+    return drawers
+
+
+def write_charts(
+    estimate: Estimate,
+    out_dir: str | Path,
+    *,
+    fmt: str = "png",
+    money: Money = Money(),
+    bemap: BreakEvenMap | None = None,
+    drawers: dict | None = None,
+) -> dict[str, Path]:
+    """Draw every chart to ``out_dir``; returns name → path. Files are written whole or not."""
+    out = make_output_folder(out_dir, "--out-dir")
     paths = {}
-    for name, draw in drawers.items():
+    for name, draw in (drawers or chart_drawers(estimate, money, bemap)).items():
         fig = new_figure()
         draw(fig.subplots())
         path = out / f"{name}.{fmt}"

@@ -462,7 +462,8 @@ def estimate(
 CHART_EXAMPLES = opt.examples(
     """
     costcompare chart --out-dir charts/           # the bundled Tokyo default
-    costcompare chart -w measured.yaml --out-dir review/ --report review/report.html
+    costcompare chart --report review.html        # one self-contained page, charts inline
+    costcompare chart -w measured.yaml --out-dir review/ --report review/report.md
     costcompare chart --out-dir charts/ --format svg --weight alerting=4
     """
 )
@@ -506,7 +507,7 @@ def chart(
     import matplotlib
 
     matplotlib.use("Agg")
-    from costcompare.charts import write_charts
+    from costcompare.charts import chart_drawers, write_charts
     from costcompare.comparison import estimate as run_estimate
     from costcompare.files import check_output_file, check_output_folder, write_atomic
     from costcompare.pricing import load_table, parse_date
@@ -516,9 +517,13 @@ def chart(
 
     workload_file = opt.deprecated(workload_file, old_profile, "--profile", "--workload")
     out = opt.deprecated(out_dir, old_out, "--out", "--out-dir")
-    if out is None:
-        raise WorkloadError("no folder for the charts", "pass --out-dir DIR")
-    check_output_folder(out, "--out-dir")  # every output target first: no work, nothing lost
+    html_report = report is not None and report.suffix.lower() in (".html", ".htm")
+    if out is None and not html_report:
+        raise WorkloadError(
+            "no folder for the charts", "pass --out-dir DIR (or --report FILE.html)"
+        )
+    if out is not None:
+        check_output_folder(out, "--out-dir")  # every output target first: no work, nothing lost
     if report:
         check_output_file(report, "--report")
     money = opt.money(currency, fx_rate)
@@ -531,10 +536,16 @@ def chart(
         weights=search_weights,
     )
     _verdict_and_bands(result, draws, seed)
-    paths = write_charts(result, out, fmt=fmt.value, money=money)
+    drawers = chart_drawers(result, money)
+    paths = write_charts(result, out, fmt=fmt.value, money=money, drawers=drawers) if out else {}
     for path in paths.values():
         typer.echo(f"wrote {path}")
-    if report:
+    if html_report:
+        from costcompare.html_report import design_review_html, svg_texts
+
+        write_atomic(report, design_review_html(result, svg_texts(drawers), money), "--report")
+        typer.echo(f"wrote {report}")
+    elif report:
         write_atomic(report, design_review_markdown(result, paths, report, money), "--report")
         typer.echo(f"wrote {report}")
 

@@ -382,26 +382,39 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def searchability_markdown(estimate: Estimate, money: Money = Money()) -> str:
-    """The searchability table: what each destination finds, how fast, at what cost."""
-    rows = [
-        "| destination | score | searchable after | per search | searches this month | "
-        "full-text search | query language | alerting | immutability |",
-        "|---|---:|---:|---:|---:|---|---|---:|---:|",
-    ]
+def searchability_rows(estimate: Estimate, money: Money = Money()) -> tuple[list[str], list]:
+    """What each destination finds, how fast, at what cost: a header and one row each."""
+    header = ["destination", "score", "searchable after", "per search", "searches this month",
+              "full-text search", "query language", "alerting", "immutability"]  # fmt: skip
+    rows = []
     for dest in estimate.by_cost():
         s = estimate.searchability.get(dest.name)
         if s is None:
             continue
         lost = " (lost if the instance stops)" if s.loses_session_on_instance_stop else ""
         rows.append(
-            f"| {dest.name} | {s.score:.0f} | {duration_text(s.time_to_searchable_s)}{lost} | "
-            f"{money(s.cost_per_search_usd, digits=4)}{' (measured)' if s.measured else ''} | "
-            f"{money(s.monthly_search_usd)} | "
-            f"{s.capabilities.full_text_search} | {s.capabilities.query_language} | "
-            f"{s.alerting}/2 | {s.immutability}/3 |"
+            [
+                dest.name,
+                f"{s.score:.0f}",
+                f"{duration_text(s.time_to_searchable_s)}{lost}",
+                f"{money(s.cost_per_search_usd, digits=4)}{' (measured)' if s.measured else ''}",
+                money(s.monthly_search_usd),
+                s.capabilities.full_text_search,
+                s.capabilities.query_language,
+                f"{s.alerting}/2",
+                f"{s.immutability}/3",
+            ]
         )
-    return "\n".join(rows) + "\n"
+    return header, rows
+
+
+def searchability_markdown(estimate: Estimate, money: Money = Money()) -> str:
+    """The searchability table in Markdown (text columns left, figures right)."""
+    header, rows = searchability_rows(estimate, money)
+    rule = "|---|---:|---:|---:|---:|---|---|---:|---:|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def design_review_markdown(
