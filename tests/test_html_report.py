@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from costcompare.cli import app
 from costcompare.comparison import estimate
-from costcompare.report import Money, verdict
+from costcompare.money import Money
+from costcompare.report import verdict
 from costcompare.workload import load_profile
 
 
