@@ -7,6 +7,7 @@ place, for every sub-command including the mounted ``provision`` app.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,13 +92,21 @@ class _Group(TyperGroup):
         return None if command.hidden else command.get_short_help_str(limit)
 
 
+# Plain decimal numbers, which every converter reads the same way (anything else: typer's).
+_PLAIN_NUMBER = {
+    int: re.compile(r"[+-]?[0-9]+"),
+    float: re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
+}
+
+
 class _PlainValue:
     """Stands in for typer's converter of one option's value when there is nothing to convert.
 
     Typer (0.2x) converts every value, unset ones included, through a pydantic TypeAdapter;
     importing pydantic and building an adapter per option is a third of ``estimate``'s start-up.
-    Unset options, strings for ``str`` options and exact enum values need no conversion; any
-    other value goes through typer's own converter, so parsing and error messages are typer's.
+    Unset options, values already of the option's type, plain decimal numbers for unbounded
+    int/float options and exact enum values are read here; any other value goes through typer's
+    own converter, so unusual input and error messages are typer's.
     """
 
     def __init__(self, param) -> None:
@@ -105,10 +114,15 @@ class _PlainValue:
 
     def coerce(self, value, param, ctx):
         annotation = param.type_descriptor.annotation
+        info = param.type_descriptor.parameter_info
         if value is None:
             return () if param.multiple or param.nargs == -1 else None
-        if annotation is str and isinstance(value, str):
+        if annotation in (str, int, float) and type(value) is annotation:
             return value
+        number = _PLAIN_NUMBER.get(annotation)
+        unbounded = info.min is None and info.max is None and info.parser is None
+        if number and unbounded and isinstance(value, str) and number.fullmatch(value):
+            return annotation(value)
         if isinstance(annotation, type) and issubclass(annotation, Enum):
             if isinstance(value, annotation):
                 return value

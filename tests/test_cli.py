@@ -219,3 +219,30 @@ def test_lazy_commands_list_their_own_help():
         loaded = group.get_command(ctx, name)
         assert lazy.short_help(60) == loaded.get_short_help_str(60)
         assert loaded.name == name
+
+
+@pytest.mark.parametrize(
+    ("option", "values"),
+    [
+        ("months", ["12", "+7", "-3", "007", None]),
+        ("session_bytes", ["5e4", ".5", "60000", "-1.5E-3", "1.", None]),
+        ("output", ["json", "table"]),
+        ("region", ["us-east-1", ""]),
+    ],
+)
+def test_start_up_conversion_reads_values_as_typer_does(option, values):
+    """The pydantic-free conversion gives exactly what typer's own converter gives."""
+    import typer
+    import typer.main
+
+    from costcompare.cli import _PlainValue
+
+    root = typer.main.get_command(app)
+    command = root.get_command(typer.Context(root), "estimate")
+    ctx = typer.Context(command)
+    param = next(p for p in command.params if p.name == option)
+    typers_own = type(param).get_runtime_param(param)
+    for value in values:
+        ours = _PlainValue(param).coerce(value, param, ctx)
+        theirs = typers_own.coerce(value, param=param, ctx=ctx)
+        assert ours == theirs and type(ours) is type(theirs), value
