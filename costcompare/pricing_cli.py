@@ -263,9 +263,14 @@ def _print_refresh(report, output: opt.OutputFormat) -> None:
             typer.echo(f"Dry run: would append {n} row(s) to {report.pricing_file}.")
         elif report.written:
             typer.echo(f"Appended {n} row(s) to {report.pricing_file}.")
-            typer.echo(f"Use them: costcompare estimate --pricing-file {report.pricing_file}")
-        else:
+            typer.echo(
+                f"Use them: costcompare estimate --pricing-file {report.pricing_file}\n"
+                f"or for every command: export {opt.PRICING_FILE_ENV}={report.pricing_file}"
+            )
+        elif Path(report.pricing_file).exists():
             typer.echo(f"Nothing new: {report.pricing_file} left as it was.")
+        else:
+            typer.echo(f"Nothing new to append: {report.pricing_file} was not created.")
         if report.missing:
             names = ", ".join(f"{r.price_key} ({r.region})" for r in report.missing)
             typer.echo(f"Not found ({len(report.missing)}): {names}")

@@ -168,7 +168,13 @@ class TestRefresh:
             target,
         )
         assert result.exit_code == 0, result.output
-        assert "Nothing new" in result.output
+        assert f"Nothing new: {target} left as it was." in result.output
+        absent = tmp_path / "never.csv"
+        again = run("pricing", "refresh", "--region", "ap-northeast-1", "--region", "us-east-1",
+                    *files, "--pricing-file", absent)  # fmt: skip
+        assert again.exit_code == 0, again.output
+        assert f"Nothing new to append: {absent} was not created." in again.output
+        assert not absent.exists()
 
     def test_query_api_with_profile_and_default_user_copy(self, tmp_path, monkeypatch):
         monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
