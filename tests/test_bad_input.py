@@ -484,6 +484,22 @@ FX_RATES = [
 ]
 
 
+# S3 Inventory manifests given by path: not JSON, not an object, nested 20,000 deep.
+INVENTORY_MANIFESTS = [
+    Case(
+        f"measure-inventory-manifest-{kind}",
+        "measure --s3-inventory m.json",
+        "m.json",
+        {"m.json": text},
+    )
+    for kind, text in [
+        ("not-json", "not json"),
+        ("a-list", "[1, 2]"),
+        ("nested-20000", '{"a": ' * 20_000 + "1" + "}" * 20_000),
+    ]
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']

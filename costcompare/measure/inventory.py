@@ -270,10 +270,11 @@ class _Local:
 
 
 def _parse(data: bytes, where: str) -> dict[str, Any]:
+    fix = "pass the manifest.json of an S3 Inventory report (…/YYYY-MM-DDTHH-MMZ/manifest.json)"
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise MeasureError(f"{where} is not a JSON inventory manifest") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
+        raise MeasureError(f"{where} is not a JSON inventory manifest", fix) from None
     if not isinstance(doc, dict):
-        raise MeasureError(f"{where} is not a JSON inventory manifest")
+        raise MeasureError(f"{where} is not a JSON inventory manifest", fix)
     return doc
