@@ -11,7 +11,8 @@ import pytest
 
 from costcompare.destinations import all_price_keys
 from costcompare.errors import PricingError
-from costcompare.pricing import PRICE_COLUMNS, PriceTable, bundled_path
+from costcompare.pricecsv import PRICE_COLUMNS
+from costcompare.pricing import PriceTable, bundled_path
 
 
 def write_table(tmp_path: Path, rows: list[dict], name: str = "prices.csv") -> Path:

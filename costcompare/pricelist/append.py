@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from costcompare.errors import OutputError, PricingError
+from costcompare.pricecsv import PRICE_COLUMNS, PriceRow
 from costcompare.pricelist.offers import Offer, read_offer_file
 from costcompare.pricelist.products import (
     PRODUCT_MAP,
@@ -25,13 +26,7 @@ from costcompare.pricelist.products import (
     matches,
 )
 from costcompare.pricelist.queryapi import fetch_api_offers, pricing_client
-from costcompare.pricing import (
-    PRICE_COLUMNS,
-    Price,
-    PriceRow,
-    PriceTable,
-    bundled_path,
-)
+from costcompare.pricing import Price, PriceTable, bundled_path
 
 # --------------------------------------------------------------------------------------------
 # From offers to new rows
