@@ -527,7 +527,8 @@ def _no_duplicates(account) -> None:
                 t["TagKey"]: t["TagValue"]
                 for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]
             }
-            if tags.get("costcompare:alias") == alias:
+            state = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+            if tags.get("costcompare:alias") == alias and state == "Enabled":
                 tagged.append(key["KeyId"])
         assert len(tagged) == 1, alias
         assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == tagged[0]
@@ -537,8 +538,10 @@ def _no_duplicates(account) -> None:
     )["SecurityGroups"]
     assert len(groups) == 1
     found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [account.vpc_id]}])
-    services = [e["ServiceName"] for e in found["VpcEndpoints"]]
+    live = [e for e in found["VpcEndpoints"] if e["State"].lower() != "deleted"]
+    services = [e["ServiceName"] for e in live]
     assert sorted(services) == sorted(set(services)) and len(services) == 6
+    assert all(MANAGED in e["Tags"] for e in live)
     iam = boto3.client("iam")
     arn = f"arn:aws:iam::{ACCOUNT}:policy/costcompare-session-logging-{REGION}"
     assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
@@ -600,3 +603,38 @@ def test_each_step_failing_in_turn_then_rerun_converges(account, when):
 
 def _step(change) -> tuple[str, str, str]:
     return (change.resource, change.summary, change.call.name)
+
+
+def test_concurrent_applies_then_one_rerun_leave_exactly_one_of_each(account):
+    """Issue 18.3: two applies at once (both plan on the empty account, then both run). Either
+    may stop on the other's work; one clean re-run leaves one of each resource, all tagged, any
+    stray key scheduled for deletion, duplicate endpoints gone, and verify without findings."""
+    import threading
+
+    from provision.verify import VerifyTarget, verify
+
+    spec = spec_for(account, "both")
+    plans = [plan_for(spec) for _ in range(2)]  # both see the empty account
+    errors: list[str] = []
+
+    def run(plan) -> None:
+        try:
+            apply_plan(context(), spec, plan)
+        except ApplyError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=run, args=(plan,)) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(errors) <= 1  # the loser stops at the winner's work (e.g. the alias)
+    apply(spec)  # the clean re-run
+    assert plan_for(spec).empty
+    _no_duplicates(account)
+    s3 = boto3.client("s3", region_name=REGION)
+    assert s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"] == [MANAGED]
+    logs = boto3.client("logs", region_name=REGION)
+    assert logs.list_tags_log_group(logGroupName=GROUP)["tags"] == {"costcompare:managed": "true"}
+    target = VerifyTarget(REGION, "both", ROLE, spec.network)
+    assert [(f.check, f.resource) for f in verify(context(), target)] == []

@@ -305,3 +305,34 @@ def test_role_without_the_core_policy_gets_it_attached_first():
     assert cn_plan.pending[0].call.params["PolicyArn"] == (
         "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore"
     )
+
+
+def test_endpoints_are_created_with_a_client_token():
+    """Issue 18.4: a retried CreateVpcEndpoint whose response was lost must not make a second
+    endpoint; the token is per plan, so a saved plan re-sends the same one."""
+    spec = build_spec(
+        {
+            "destination": "both",
+            "bucket": "audit-logs",
+            "kms_key": "none",
+            "bucket_encryption": "sse-s3",
+            "session_kms_key_id": "none",
+            "vpc_id": "vpc-12345678",
+            "subnet": ["subnet-aaaaaaaa", "subnet-cccccccc"],
+        },
+        REGION,
+    )
+    plan = make_plan(spec, _actual(network=_network([], [])))
+    creates = [c.call for c in plan.pending if c.call.operation == "create_vpc_endpoint"]
+    assert len(creates) == 5  # ssm, ssmmessages, ec2messages, logs; the s3 gateway
+    tokens = [c.params["ClientToken"] for c in creates]
+    assert len(set(tokens)) == 5 and all(len(t) == 36 for t in tokens)
+    from provision.changes import Plan
+
+    again = Plan.from_dict(json.loads(json.dumps(plan.to_dict(full=True))))
+    saved = [
+        c.call.params["ClientToken"]
+        for c in again.pending
+        if c.call.operation == "create_vpc_endpoint"
+    ]
+    assert saved == tokens

@@ -294,3 +294,51 @@ def test_default_version_behind_latest_and_destination_mismatch(bare):
             (WARNING, "session-data-unencrypted", resource),
         ]
     )
+
+
+def test_stray_key_and_duplicate_endpoint_are_reported_then_removed_by_apply(good):
+    """Issue 18.3/18.4: what a lost CreateKey or CreateVpcEndpoint response leaves behind."""
+    account = good
+    kms = boto3.client("kms", region_name=REGION)
+    stray = kms.create_key(
+        Description="costcompare: Session Manager logs (s3)",
+        Tags=[
+            {"TagKey": "costcompare:managed", "TagValue": "true"},
+            {"TagKey": "costcompare:alias", "TagValue": KEY_ALIASES["s3"]},
+        ],
+    )["KeyMetadata"]
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=account.vpc_id,
+        ServiceName=f"com.amazonaws.{REGION}.ssm",
+        SubnetIds=list(account.subnet_ids),
+        PrivateDnsEnabled=True,
+        TagSpecifications=[
+            {
+                "ResourceType": "vpc-endpoint",
+                "Tags": [{"Key": "costcompare:managed", "Value": "true"}],
+            }
+        ],
+    )
+    found = _found(verify(context(), _target(account)))
+    assert (WARNING, "stray-key", f"kms key {stray['Arn']}") in found
+    assert (WARNING, "endpoint-duplicate", f"vpc endpoint com.amazonaws.{REGION}.ssm") in found
+
+    session_key = next(
+        k["KeyId"] for k in kms.list_keys()["Keys"]
+        if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["Description"] == "session data"
+    )  # fmt: skip
+    spec = spec_for(account, "both", session_kms_key_id=kms.describe_key(KeyId=session_key)[
+        "KeyMetadata"]["Arn"])  # fmt: skip
+    writes = apply(spec)
+    assert sorted(writes) == ["DeleteVpcEndpoints", "ScheduleKeyDeletion"]
+    assert kms.describe_key(KeyId=stray["KeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    ssm_filter = [{"Name": "service-name", "Values": [f"com.amazonaws.{REGION}.ssm"]}]
+    live = [
+        e["VpcEndpointId"]
+        for e in ec2.describe_vpc_endpoints(Filters=ssm_filter)["VpcEndpoints"]
+        if e["State"].lower() != "deleted"
+    ]
+    assert len(live) == 1
+    assert verify(context(), _target(account)) == []
