@@ -500,6 +500,27 @@ INVENTORY_MANIFESTS = [
 ]
 
 
+# AWS connection flags refused before any call (no network in tests).
+AWS_FLAGS = [
+    Case(
+        "pricing-refresh-endpoint-not-a-url",
+        "pricing refresh --region us-east-1 --endpoint-url notaurl --pricing-file p.csv",
+        "--endpoint-url",
+    ),
+    Case(
+        "pricing-refresh-api-region-without-price-list",
+        "pricing refresh --region us-east-1 --api-region mars-1 --pricing-file p.csv",
+        "--api-region",
+    ),
+    Case(
+        "pricing-refresh-unknown-aws-profile",
+        "pricing refresh --region us-east-1 --profile nope --pricing-file p.csv",
+        "nope",
+    ),
+    Case("measure-unknown-aws-profile", "measure --s3 s3://b/p --profile nope", "nope"),
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
