@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -247,6 +248,43 @@ class PriceTable:
             if f.price_key == key and f.region in (region, "*") and f.effective_date <= when
         ]
         return max(matches, key=lambda f: (f.effective_date, f.region != "*")) if matches else None
+
+
+def prices_in_force(
+    table: PriceTable,
+    regions: Iterable[str],
+    when: dt.date | None,
+    used: set[str],
+    stale_before: dt.date,
+    *,
+    all_keys: bool = False,
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """One record per price in force on ``when`` (the keys in ``used`` unless ``all_keys``),
+    and per region the ``used`` keys the table lacks: what `pricing show` lists."""
+    records: list[dict[str, Any]] = []
+    missing: dict[str, list[str]] = {}
+    for region in regions:
+        book = table.resolve(region, when)
+        missing[region] = sorted(used - set(book.prices))
+        for key in sorted(book.prices):
+            if not all_keys and key not in used:
+                continue
+            price = book.prices[key]
+            records.append(
+                {
+                    "region": region,
+                    "price_key": key,
+                    "rate": price.explain_rate(),
+                    "unit": price.unit,
+                    "effective_date": price.effective_date.isoformat(),
+                    "stale": price.effective_date < stale_before,
+                    "confidence": price.confidence,
+                    "used_by_model": key in used,
+                    "usage_type": price.rows[0].usage_type,
+                    "source": price.source,
+                }
+            )
+    return records, missing
 
 
 def parse_date(value: str | None, option: str) -> dt.date | None:

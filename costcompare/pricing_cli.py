@@ -81,7 +81,7 @@ def show(
     """The prices the model will use: rate, effective date, confidence, source; flags old ones."""
     from costcompare.destinations import all_price_keys
     from costcompare.pricelist.products import check_region
-    from costcompare.pricing import load_table, parse_date, stale_cutoff
+    from costcompare.pricing import load_table, parse_date, prices_in_force, stale_cutoff
 
     date = opt.deprecated(pricing_date, old_date, "--date", "--pricing-date")
     table = load_table(pricing_file)
@@ -90,29 +90,7 @@ def show(
     cutoff = stale_cutoff(as_of)
     used = all_price_keys()
     regions = [check_region(r) for r in region] if region else table.regions()
-    records: list[dict[str, Any]] = []
-    missing: dict[str, list[str]] = {}
-    for reg in regions:
-        book = table.resolve(reg, when)
-        missing[reg] = sorted(used - set(book.prices))
-        for key in sorted(book.prices):
-            if not all_keys and key not in used:
-                continue
-            price = book.prices[key]
-            records.append(
-                {
-                    "region": reg,
-                    "price_key": key,
-                    "rate": price.explain_rate(),
-                    "unit": price.unit,
-                    "effective_date": price.effective_date.isoformat(),
-                    "stale": price.effective_date < cutoff,
-                    "confidence": price.confidence,
-                    "used_by_model": key in used,
-                    "usage_type": price.rows[0].usage_type,
-                    "source": price.source,
-                }
-            )
+    records, missing = prices_in_force(table, regions, when, used, cutoff, all_keys=all_keys)
     if output is opt.OutputFormat.json:
         doc = {
             "pricing_file": table.path,
@@ -133,6 +111,18 @@ def show(
         writer.writerows(records)
         typer.echo(buf.getvalue(), nl=False)
         return
+    _echo_price_table(records, table.path, as_of, cutoff, missing, wide)
+
+
+def _echo_price_table(
+    records: list[dict[str, Any]],
+    path: str,
+    as_of: dt.date,
+    cutoff: dt.date,
+    missing: dict[str, list[str]],
+    wide: bool,
+) -> None:
+    """``pricing show``'s table: one row a price, OLD marks, and what the table lacks."""
     header = ["region", "price key", "rate", "effective", "age", "conf", "source"]
     rows = [
         [
@@ -146,7 +136,7 @@ def show(
         ]
         for r in records
     ]
-    typer.echo(f"Prices in force on {as_of.isoformat()} from {table.path}")
+    typer.echo(f"Prices in force on {as_of.isoformat()} from {path}")
     kinds = {"rate": "wrap", "conf": "optional", "source": "optional wrap"}
     typer.echo(_table(header, rows, wide=wide, **kinds), nl=False)
     stale = [r for r in records if r["stale"]]

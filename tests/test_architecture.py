@@ -28,7 +28,6 @@ FUNCTIONS_OVER_LIMIT = {
     "costcompare/charts.py::plot_cost_vs_searchability",
     "costcompare/measure/cli.py::measure_command",
     "costcompare/measure/cloudwatch.py::measure_cloudwatch",
-    "costcompare/pricing_cli.py::show",
     "provision/policies.py::instance_role_policy",
 }
 
