@@ -19,6 +19,7 @@ from test_provision_support import (  # noqa: F401  (account_fixture provides "a
 )
 
 from provision.destroy import destroy, plan_destroy
+from provision.errors import DestroyError
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME
 
 GROUP = "/ssm/session-manager"
@@ -218,3 +219,40 @@ def test_destroy_leaves_untagged_resources_and_their_data_alone(account):
     assert json.loads(ssm.get_document(Name=DOCUMENT_NAME)["Content"]) == before
     tags = ssm.list_tags_for_resource(ResourceType="Document", ResourceId=DOCUMENT_NAME)
     assert tags["TagList"] == []
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_destroy_each_step_failing_in_turn_then_rerun_converges(account, when):
+    """Fail every removal step once, in order, as a hard failure ("before") or a lost response
+    ("after": AWS did it, the client saw an error); each re-run continues, and the end state is
+    the same as an undisturbed destroy."""
+    from test_provision_support import Recorder
+
+    apply(spec_for(account, "both"))
+    recorder = Recorder(when=when)
+    ctx = context(recorder)
+    failed: set[tuple[str, str]] = set()
+    for _ in range(60):
+        planned = plan_destroy(ctx, force_delete_logs=False)
+        if not planned.steps:
+            break
+        steps = [(s.resource, s.call.name) for s in planned.steps]
+        fresh = [n for n, step in enumerate(steps, start=1) if step not in failed]
+        recorder.writes.clear()
+        recorder.fail_at = fresh[0] if fresh else None
+        try:
+            destroy(ctx, planned)
+        except DestroyError as exc:
+            assert "run destroy again" in str(exc)
+            failed.add(steps[recorder.fail_at - 1])
+    else:
+        pytest.fail("destroy never converged")
+    assert len(failed) >= 14
+    assert _live_endpoints(account.vpc_id) == {}
+    assert _tool_aliases() == []
+    assert boto3.client("s3", region_name=REGION).list_buckets()["Buckets"] == []
+    assert boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"] == []
+    kms = boto3.client("kms", region_name=REGION)
+    states = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
+    ours = [m["KeyState"] for m in states if m["Description"].startswith("costcompare")]
+    assert ours == ["PendingDeletion"] * 3
