@@ -243,7 +243,10 @@ def plan(
         Path | None, typer.Option("--out", help="Save the plan for 'apply FILE'.", metavar="FILE")
     ] = None,
     detailed_exitcode: Annotated[
-        bool, typer.Option(help="Exit 0 when nothing to do, 2 when changes, 1 on error.")
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing to do, 2 when changes, 1 on error."
+        ),
     ] = False,
 ) -> None:
     """Show what apply would create, change or remove (reads only; writes nothing)."""
@@ -309,17 +312,27 @@ def apply(
     shared: SharedOptions,
     plan_file: Annotated[
         Path | None,
-        typer.Argument(help="A plan saved by 'plan --out'; refused if the account changed."),
+        typer.Argument(
+            help="A plan saved by 'plan --out'; refused if the account changed.",
+            metavar="[PLAN_FILE]",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Make the account match the options: plan, confirm, run step by step, re-check."""
     from provision.apply import apply_plan, check_still_current, load_saved
+    from provision.errors import SpecError
     from provision.observe import observe
     from provision.plan import make_plan
     from provision.spec import build_spec
 
     if plan_file is not None:
+        given = [k for k, v in shared.values.items() if v and k not in ("profile", "endpoint_url")]
+        if given:
+            raise SpecError(
+                f"--{given[0].replace('_', '-')} cannot change a saved plan",
+                "apply the file alone, or plan again with the new options",
+            )
         saved_options, saved = load_saved(plan_file)
         ctx = _context({"region": saved.region, "profile": shared.get("profile"),
                         "endpoint_url": _connection(shared)[1]["endpoint_url"]})  # fmt: skip

@@ -328,3 +328,11 @@ def test_default_bucket_name_from_account(bare):
     assert result.exit_code == 0, result.output
     resources = [c["resource"] for c in json.loads(result.stdout)["changes"]]
     assert f"s3 bucket ssm-session-logs-123456789012-{REGION}" in resources
+
+
+def test_saved_plan_takes_no_other_options(tmp_path):
+    saved = tmp_path / "plan.json"
+    saved.write_text("{}")
+    result = run("apply", str(saved), "-d", "s3")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --destination cannot change a saved plan")
