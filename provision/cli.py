@@ -130,6 +130,23 @@ _SHARED: list[tuple[str, Any, Any]] = [
         "Create this instance role and its instance profile (when missing), then as --role.",
         metavar="NAME",
     ),
+    _option(
+        "athena",
+        bool,
+        "Also create the Glue table of transcript lines and an Athena workgroup "
+        "(costcompare search --athena-table).",
+        "--athena/--no-athena",
+    ),
+    _option(
+        "athena_database", str, "Glue database for the table [ssm_session_logs].", metavar="NAME"
+    ),
+    _option("athena_workgroup", str, "Athena workgroup [costcompare].", metavar="NAME"),
+    _option(
+        "athena_cutoff_mb",
+        int,
+        "Workgroup bytes-scanned cutoff per query, MB (at least 10) [1024].",
+        metavar="MB",
+    ),
     _option("vpc_id", str, "VPC of the instances, for the endpoints."),
     _option(
         "subnet",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from provision.aws import AwsContext
 from provision.changes import is_managed
 from provision.policies import policy_arn
-from provision.resources import bucket, document, kms_key, log_group, network, role
+from provision.resources import athena, bucket, document, kms_key, log_group, network, role
 from provision.resources.bucket import BucketState
 from provision.resources.document import DocumentState
 from provision.resources.kms_key import KeyState
@@ -38,6 +38,7 @@ class ActualState:
     # Stores the document targets now but the spec no longer does: resource → why it stays.
     former_stores: Mapping[str, str] = field(default_factory=dict)
     account_public_access: bool | None = None  # None: not read (no S3 destination)
+    athena: athena.AthenaState | None = None  # None: --athena not asked
 
 
 def observe(ctx: AwsContext, spec: ProvisionSpec) -> ActualState:
@@ -72,6 +73,7 @@ def observe(ctx: AwsContext, spec: ProvisionSpec) -> ActualState:
         account_public_access=bucket.account_blocks_public_access(ctx, account)
         if spec.bucket
         else None,
+        athena=athena.read(ctx, spec.athena) if spec.athena else None,
     )
 
 

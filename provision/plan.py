@@ -10,7 +10,7 @@ from typing import Any
 
 from provision.changes import CONFLICT, CREATE, KEEP, REMOVE, SYMBOL, UPDATE, Change, Plan
 from provision.observe import ActualState
-from provision.resources import bucket, document, kms_key, log_group, network, role
+from provision.resources import athena, bucket, document, kms_key, log_group, network, role
 from provision.spec import DOCUMENT_NAME, SECURITY_GROUP_NAME, ProvisionSpec
 
 
@@ -32,6 +32,9 @@ def make_plan(spec: ProvisionSpec, actual: ActualState) -> Plan:
         changes += bucket.diff(spec, actual.bucket, arns.get("s3"))
         changes += bucket.diff_policy(spec, actual.bucket)
         changes += bucket.diff_account_public_access(account, actual.account_public_access)
+    if spec.athena:
+        assert actual.athena is not None
+        changes += athena.diff(spec, actual.athena)
     if spec.role_name:
         changes += role.diff_role(spec, actual.role)
         changes += role.diff_policy(spec, account, actual.role, actual.policy, arns)
@@ -53,6 +56,8 @@ def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
     if spec.bucket:
         names += [bucket.resource_name(spec.bucket.name), f"bucket policy {spec.bucket.name}"]
         names.append(bucket.account_resource_name(actual.account_id))
+    if spec.athena:
+        names += athena.resource_names(spec.athena)
     if spec.role_name:
         names += [f"iam role {spec.role_name}", role.policy_resource(spec)]
     if spec.network:

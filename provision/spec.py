@@ -7,6 +7,7 @@ never leave a half-built setup behind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,17 @@ class BucketSpec:
 
 
 @dataclass(frozen=True)
+class AthenaSpec:
+    """The Glue table of transcript lines and the Athena workgroup `costcompare search` uses."""
+
+    database: str
+    table: str
+    workgroup: str
+    cutoff_bytes: int  # BytesScannedCutoffPerQuery: a query scanning more is cancelled
+    results: str  # s3:// location of query results
+
+
+@dataclass(frozen=True)
 class SessionSpec:
     """Session preferences; None means "keep whatever the document already says"."""
 
@@ -109,6 +121,7 @@ class ProvisionSpec:
     network: NetworkSpec | None = None
     session_key: KeySpec | None = None  # kmsKeyId: session data encrypted (CKV_AWS_112)
     create_role: bool = False  # create role_name and its instance profile when missing
+    athena: AthenaSpec | None = None  # --athena: search the transcripts with Athena
 
     @property
     def partition(self) -> str:
@@ -172,6 +185,10 @@ OPTION_NAMES = (
     "subnet",
     "retain_forever",
     "create_role",
+    "athena",
+    "athena_database",
+    "athena_workgroup",
+    "athena_cutoff_mb",
 )
 # Connection settings a --config file may also carry; the command line wins over them.
 CONNECTION_NAMES = ("region", "profile", "endpoint_url")
@@ -291,6 +308,38 @@ def build_spec(
             options.get("session_kms_key_id", "create"), "session", "session_kms_key_id", region
         ),
         create_role=create_role,
+        athena=_athena_spec(options, bucket),
+    )
+
+
+ATHENA_MIN_CUTOFF_MB = 10  # Athena's smallest BytesScannedCutoffPerQuery
+_GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+_WORKGROUP_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def _athena_spec(options: Mapping[str, Any], bucket: BucketSpec | None) -> AthenaSpec | None:
+    """--athena: a Glue database/table over the transcript prefix and a workgroup whose
+    bytes-scanned cutoff stops a runaway query (results under the bucket's athena-results/)."""
+    if not _bool(options.get("athena", False), "athena"):
+        return None
+    if bucket is None:
+        raise SpecError("--athena searches the S3 transcripts", "use --destination s3 or both")
+    database = str(options.get("athena_database") or "ssm_session_logs")
+    if not _GLUE_NAME.match(database):
+        raise SpecError(
+            f"--athena-database {database!r}", "use lowercase letters, digits and _ only"
+        )
+    workgroup = str(options.get("athena_workgroup") or "costcompare")
+    if not _WORKGROUP_NAME.match(workgroup):
+        raise SpecError(f"--athena-workgroup {workgroup!r}", "use letters, digits, . _ - only")
+    cutoff = options.get("athena_cutoff_mb", 1024)
+    cutoff_mb = _int(cutoff, "athena_cutoff_mb", ATHENA_MIN_CUTOFF_MB, 1 << 30)
+    return AthenaSpec(
+        database=database,
+        table="session_lines",
+        workgroup=workgroup,
+        cutoff_bytes=cutoff_mb * 1024 * 1024,
+        results=f"s3://{bucket.name}/athena-results/",
     )
 
 

@@ -20,6 +20,7 @@ NOT_FOUND = {
     "404",
     "NotFoundException",
     "NoSuchEntity",
+    "EntityNotFoundException",
     "ResourceNotFoundException",
     "InvalidDocument",
     "NoSuchBucketPolicy",
