@@ -16,7 +16,7 @@ SEARCH_EXAMPLES = opt.examples(
     costcompare search sudo --path notebooks/data/sample-sessions/s3
     costcompare search 'rm -rf' -F --path ./session-logs --user alice -o json
     costcompare search 'sudo su' --s3 s3://my-ssm-logs/sessions/ --since 7d
-    costcompare search sudo --athena-table ssm_logs.session_lines --athena-workgroup cc
+    costcompare search sudo --athena-table ssm_session_logs.session_lines
     costcompare search passwd --log-group /ssm/sessions --since 2025-03-01 --until 2025-03-02
     costcompare search sudo --log-group /ssm/sessions -o json --out search.json
     costcompare estimate --searches-from search.json
@@ -57,8 +57,8 @@ def search_command(
         str | None, typer.Option(metavar="DB.TABLE", help="Athena table of transcript lines.")
     ] = None,
     athena_workgroup: Annotated[
-        str, typer.Option(metavar="NAME", help="Athena workgroup.")
-    ] = "primary",
+        str, typer.Option(metavar="NAME", help="Athena workgroup [costcompare].")
+    ] = "costcompare",
     athena_output: Annotated[
         str | None,
         typer.Option(
