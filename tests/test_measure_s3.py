@@ -78,3 +78,19 @@ def test_missing_bucket_and_bad_uri(s3):
         measure_s3("s3://no-such-bucket-here/x", AwsOptions(region=REGION))
     with pytest.raises(MeasureError, match="not an S3 URI"):
         parse_s3_uri("bucket/prefix")
+
+
+def test_large_objects_give_ranges_within_the_sample_budget(s3):
+    """Issue 12.3 for S3: objects larger than their share of the budget are read by Range GET
+    (whole lines), not whole; every ratio is still there."""
+    block = b"\x1b[01;34mdir\x1b[0m  file.txt  some output line of text\r\n" * 1000
+    for n in range(3):
+        s3.put_object(Bucket=BUCKET, Key=f"s/alice-{n:017x}.log", Body=block * 40)
+    m = measure_s3(f"s3://{BUCKET}/s/", AwsOptions(region=REGION), sample_bytes=600 << 10)
+    assert m.sessions == 3 and m.sizes["total_bytes"] == 3 * 40 * len(block)
+    assert m.api_calls["GetObject"] == 3
+    assert 3 * 200 << 10 < m.overhead_sample_bytes <= 3 * 256 << 10  # a range each
+    whole = measure_s3(f"s3://{BUCKET}/s/", AwsOptions(region=REGION), sample_bytes=64 << 20)
+    assert whole.overhead_sample_bytes == 3 * 40 * len(block)
+    assert m.overhead_ratio == pytest.approx(whole.overhead_ratio, rel=0.02)
+    assert m.ansi_share == pytest.approx(whole.ansi_share, rel=0.02)

@@ -70,8 +70,8 @@ def measure_command(
         int | None,
         typer.Option(
             metavar="MB",
-            help="Local: MB of transcripts gzipped and stream-simulated "
-            "(default: 1/512 of the corpus, 1 to 32 MB).",
+            help="MB of transcripts gzipped and stream-simulated. Local default: 1/512 of "
+            "the corpus, 1 to 32 MB; S3 default: 32 MB over the sampled objects.",
         ),
     ] = None,
     instances: opt.Instances = None,
@@ -137,8 +137,8 @@ def measure_command(
     show = sys.stderr.isatty() if progress is None else progress
     results = []
     with progress_bar(show) as bar:
+        sample_bytes = sample_mb << 20 if sample_mb else None
         for folder in path or []:
-            sample_bytes = sample_mb << 20 if sample_mb else None
             results.append(
                 measure_local(
                     folder,
@@ -150,7 +150,8 @@ def measure_command(
                 )
             )
         for uri in s3 or []:
-            results.append(measure_s3(uri, aws, sample=sample, seed=seed, progress=bar))
+            budget = {"sample_bytes": sample_bytes} if sample_bytes else {}
+            results.append(measure_s3(uri, aws, sample=sample, seed=seed, progress=bar, **budget))
         for manifest in s3_inventory or []:
             results.append(measure_inventory(manifest, aws, prefix=inventory_prefix, progress=bar))
         for group in log_group or []:

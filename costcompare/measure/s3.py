@@ -9,6 +9,7 @@ the sample adds one GetObject per sampled object. Keys ending ``.log`` are sessi
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,8 @@ from costcompare.measure.measurement import Collector, Measurement
 from costcompare.progress import NoProgress, Progress
 
 DEFAULT_SAMPLE = 50
+DEFAULT_SAMPLE_BYTES = 32 << 20  # bytes read from all sampled objects together
+MIN_SAMPLE_RANGE = 256 << 10  # an object's share is never smaller than this (or the object)
 MAX_SAMPLE_OBJECT_BYTES = 16 << 20  # read at most this much of one sampled object
 
 
@@ -47,10 +50,13 @@ def measure_s3(
     aws: AwsOptions | None = None,
     *,
     sample: int = DEFAULT_SAMPLE,
+    sample_bytes: int = DEFAULT_SAMPLE_BYTES,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> Measurement:
-    """List every object under the prefix (paginated) and read a random sample of them."""
+    """List every object under the prefix (paginated) and read a random sample of them: each
+    a whole object, or a byte range (Range GET) when the object is larger than its share of
+    ``sample_bytes``, so a few huge objects cost the budget, not their size."""
     where = parse_s3_uri(uri)
     aws = aws or AwsOptions()
     progress = progress or NoProgress()
@@ -92,8 +98,10 @@ def measure_s3(
         raise aws_error(exc, f"listing {where}") from None
     progress.start(f"reading a sample of {len(reservoir)} objects", len(reservoir))
     malformed = 0
-    for key, _ in reservoir:
-        scan = _read_object(s3, where.bucket, key)
+    share = sample_bytes // max(len(reservoir), 1)
+    share = min(max(share, MIN_SAMPLE_RANGE), MAX_SAMPLE_OBJECT_BYTES)
+    for key, size in reservoir:
+        scan = _read_object(s3, where.bucket, key, _sample_range(key, size, share, seed))
         if scan is None or scan.kind != "transcript":
             malformed += 1
             what = scan.kind if scan else "unreadable"
@@ -111,19 +119,35 @@ def measure_s3(
     return m
 
 
-def _read_object(s3, bucket: str, key: str):
-    """Stream one object through the scanner (sampled: gzip + simulated streaming)."""
+def _sample_range(key: str, size: int, share: int, seed: int) -> tuple[int, int] | None:
+    """None (the whole object) when it fits its share; else a [start, stop) range of the share,
+    at an offset chosen by a hash of the key."""
+    if size <= share:
+        return None
+    start = int(zlib.crc32(key.encode(), seed & 0xFFFFFFFF) / 2**32 * (size - share))
+    return start, start + share
+
+
+def _read_object(s3, bucket: str, key: str, wanted: tuple[int, int] | None):
+    """One sampled object (or a range of it) through the scanner: gzip + simulated streaming.
+    A range is cut to whole lines, so that no character or line is split at its ends."""
+    kwargs = {"Bucket": bucket, "Key": key}
+    if wanted is not None:
+        kwargs["Range"] = f"bytes={wanted[0]}-{wanted[1] - 1}"
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        body = s3.get_object(**kwargs)["Body"]
     except Exception:
         return None
     scanner = TranscriptScanner(sample=WHOLE)
-    read = 0
     try:
-        for chunk in body.iter_chunks(CHUNK):
-            read += len(chunk)
-            if not scanner.feed(chunk) or read >= MAX_SAMPLE_OBJECT_BYTES:
-                break
+        if wanted is None:
+            for chunk in body.iter_chunks(CHUNK):
+                if not scanner.feed(chunk):
+                    break
+        else:
+            data = body.read(wanted[1] - wanted[0])
+            first = data.find(b"\n") + 1 if wanted[0] > 0 else 0
+            scanner.feed(data[first : data.rfind(b"\n") + 1] or data)
     finally:
         body.close()
     return scanner.close()
