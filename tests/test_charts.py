@@ -158,3 +158,22 @@ def test_yen_has_no_minor_unit():
     assert yen(0.001) == "<¥1" and yen(0) == "¥0"
     assert yen(1234.5) == "¥185,175"
     assert Money()(0.0709, digits=4) == "$0.0709"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"region": "us-east-1"}, {"logs_endpoint": "existing"}, {"vpc_endpoints": False}],
+    ids=["default", "us-east-1", "logs-endpoint-exists", "no-endpoints"],
+)
+def test_point_labels_stay_inside_the_axes(overrides):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    est = estimate(load_profile().with_overrides(**overrides))
+    fig = Figure(figsize=(9.0, 5.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = plot_cost_vs_searchability(est, fig.subplots())
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    for label in ax.texts:
+        extent = label.get_window_extent()
+        assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, label.get_text()

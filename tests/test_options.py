@@ -156,3 +156,14 @@ def test_output_format_outside_a_commands_subset_is_one_line(tmp_path):
     assert result.stderr.strip() == (
         "error: --output markdown is not available here — use one of table|json"
     )
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+def test_every_command_has_examples_that_paste(path):
+    """Example lines are printed exactly as written (never re-wrapped mid-command)."""
+    epilog = COMMANDS[path].epilog or ""
+    assert "Examples:" in epilog and "\b" in epilog
+    block = epilog.split("\b", 1)[1].split("\n\n", 1)[0]
+    shown = {line.strip() for line in _help(path).splitlines()}
+    for line in filter(None, (raw.strip() for raw in block.splitlines())):
+        assert line in shown, f"{line!r} is re-wrapped in {' '.join(path)} --help"
