@@ -50,16 +50,16 @@ class SamplePlan:
     cap: int
 
     def budget(self, total: int, fixed: int | None = None) -> int:
-        return (
-            fixed
-            if fixed is not None
-            else max(self.floor, min(self.cap, int(total * self.fraction)))
-        )
+        """Bytes to sample from a corpus of ``total`` bytes (``fixed`` when the user set it)."""
+        if fixed is not None:
+            return fixed
+        return max(self.floor, min(self.cap, int(total * self.fraction)))
 
 
 # gzip + the simulated stream run at ~10 MB/s and the escape-sequence count at ~50 MB/s (2
 # cores under load), against ~700 MB/s to read a file: the samples take a small share of the
-# bytes, with floors that keep ratios of small corpora to a few dozen sessions at least.
+# bytes; the floors (a dozen to fifty typical sessions) keep a small corpus's ratios from
+# resting on one or two sessions, and the whole of a corpus smaller than the floor is sampled.
 STREAM_SAMPLE = SamplePlan(1 / 512, 1 << 20, 32 << 20)
 NOISE_SAMPLE = SamplePlan(1 / 64, 4 << 20, 256 << 20)
 
@@ -192,13 +192,9 @@ def measure_local(
         else:
             run.col.ignored += 1
     total = sum(f.size for f in files)
-    stream_budget = STREAM_SAMPLE.budget(total, sample_bytes)
-    run.shares = (
-        min(1.0, stream_budget / total) if total else 1.0,
-        min(1.0, max(stream_budget, NOISE_SAMPLE.budget(total, noise_bytes)) / total)
-        if total
-        else 1.0,
-    )
+    stream = STREAM_SAMPLE.budget(total, sample_bytes)
+    noise = max(stream, NOISE_SAMPLE.budget(total, noise_bytes))  # never the smaller one
+    run.shares = (min(1.0, stream / total), min(1.0, noise / total)) if total else (1.0, 1.0)
     progress = progress or NoProgress()
     progress.start(f"reading {root}", total)
     for f in files:
