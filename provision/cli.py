@@ -187,7 +187,7 @@ def _shared_options(func):
 
 def _connection(shared: SharedOptions) -> tuple[dict[str, Any], dict[str, Any]]:
     """(options, connection): the --config file under the flags; region etc. from either."""
-    from provision.spec import CONNECTION_NAMES, check_endpoint_url, load_options, merge_options
+    from provision.config import CONNECTION_NAMES, check_endpoint_url, load_options, merge_options
 
     cli_values = {k: v for k, v in shared.values.items() if k not in _CONNECTION}
     if isinstance(cli_values.get("destination"), StrEnum):

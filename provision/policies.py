@@ -87,69 +87,47 @@ def instance_role_policy(
 
     ``key_arns`` maps a key purpose ("s3", "session") to its ARN (or a placeholder).
     """
-    region = spec.region
     statements: list[dict[str, Any]] = []
     if spec.log_group:
-        group = log_group_arn(region, account, spec.log_group.name)
-        statements += [
-            {
-                # Cannot usefully be scoped: scoping it makes sessions hang (reference).
-                "Sid": f"{SID_PREFIX}DescribeLogGroups",
-                "Effect": "Allow",
-                "Action": "logs:DescribeLogGroups",
-                "Resource": "*",
-            },
-            {
-                "Sid": f"{SID_PREFIX}DescribeSessionLogStreams",
-                "Effect": "Allow",
-                "Action": "logs:DescribeLogStreams",
-                "Resource": group,
-            },
-            {
-                "Sid": f"{SID_PREFIX}WriteSessionLogStreams",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{group}:log-stream:*",
-            },
-        ]
+        statements += _log_statements(log_group_arn(spec.region, account, spec.log_group.name))
     if spec.bucket:
-        bucket = bucket_arn(region, spec.bucket.name)
-        objects = (
-            f"{bucket}/{spec.bucket.key_prefix}/*" if spec.bucket.key_prefix else f"{bucket}/*"
-        )
-        statements += [
-            {
-                "Sid": f"{SID_PREFIX}PutSessionTranscripts",
-                "Effect": "Allow",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-            },
-            {
-                "Sid": f"{SID_PREFIX}CheckBucketEncryption",
-                "Effect": "Allow",
-                "Action": "s3:GetEncryptionConfiguration",
-                "Resource": bucket,
-            },
-        ]
-        if spec.bucket.key is not None:
-            statements.append(
-                {
-                    "Sid": f"{SID_PREFIX}EncryptTranscripts",
-                    "Effect": "Allow",
-                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                    "Resource": key_arns["s3"],
-                }
-            )
+        statements += _bucket_statements(spec, key_arns.get("s3"))
     if key_arns.get("session"):
-        statements.append(
-            {
-                "Sid": f"{SID_PREFIX}DecryptSessionData",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": key_arns["session"],
-            }
-        )
+        statements.append(_allow("DecryptSessionData", "kms:Decrypt", key_arns["session"]))
     return {"Version": VERSION, "Statement": statements}
+
+
+def _allow(sid: str, action: str | list[str], resource: str) -> dict[str, Any]:
+    return {"Sid": f"{SID_PREFIX}{sid}", "Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def _log_statements(group: str) -> list[dict[str, Any]]:
+    return [
+        # Cannot usefully be scoped: scoping it makes sessions hang (reference).
+        _allow("DescribeLogGroups", "logs:DescribeLogGroups", "*"),
+        _allow("DescribeSessionLogStreams", "logs:DescribeLogStreams", group),
+        _allow(
+            "WriteSessionLogStreams",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            f"{group}:log-stream:*",
+        ),
+    ]
+
+
+def _bucket_statements(spec: ProvisionSpec, key_arn: str | None) -> list[dict[str, Any]]:
+    want = spec.bucket
+    assert want is not None
+    bucket = bucket_arn(spec.region, want.name)
+    objects = f"{bucket}/{want.key_prefix}/*" if want.key_prefix else f"{bucket}/*"
+    statements = [
+        _allow("PutSessionTranscripts", "s3:PutObject", objects),
+        _allow("CheckBucketEncryption", "s3:GetEncryptionConfiguration", bucket),
+    ]
+    if want.key is not None and key_arn:
+        statements.append(
+            _allow("EncryptTranscripts", ["kms:GenerateDataKey", "kms:Decrypt"], key_arn)
+        )
+    return statements
 
 
 def tls_only_statement(region: str, bucket: str) -> dict[str, Any]:

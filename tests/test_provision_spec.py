@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from provision.config import load_options, merge_options
 from provision.errors import SpecError
 from provision.spec import (
     DEFAULT_LOG_GROUP,
     KEY_ALIASES,
     build_spec,
     check_bucket_name,
-    load_options,
-    merge_options,
 )
 
 REGION = "ap-northeast-1"
@@ -228,7 +227,7 @@ def test_config_takes_connection_settings(tmp_path):
 @pytest.mark.parametrize("url", ["not a url", "ftp://host", "http://", "http://h:notaport"])
 def test_endpoint_url_must_be_http_url(url):
     """Issue 18.11: 'not a url' reached botocore and ended in a traceback."""
-    from provision.spec import check_endpoint_url
+    from provision.config import check_endpoint_url
 
     with pytest.raises(SpecError, match="is not a URL"):
         check_endpoint_url(url)
