@@ -52,13 +52,6 @@ def test_verdict_once_and_every_line_explained_with_its_source(page):
     assert f'<td class="n">${with_baseline:,.2f}</td>' in page
 
 
-def test_markdown_report_stays(tmp_path):
-    report = tmp_path / "report.md"
-    args = ["chart", "--out-dir", str(tmp_path / "c"), "--report", str(report), "--draws", "0"]
-    assert CliRunner().invoke(app, args).exit_code == 0
-    assert "](c/cost_breakdown.png)" in report.read_text()
-
-
 def test_markdown_report_needs_a_chart_folder(tmp_path):
     result = CliRunner().invoke(app, ["chart", "--report", str(tmp_path / "r.md")])
     assert result.exit_code == 2
