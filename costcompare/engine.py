@@ -127,7 +127,9 @@ def evaluate_grid(
     """
     if breakdown not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {BREAKDOWNS}, not {breakdown!r}")
-    dests = [*destinations, *([BASELINE] if include_baseline else [])]
+    # One entry per name: sums accumulate in place, so a repeated destination must not add twice.
+    named = {d.name: d for d in [*destinations, *([BASELINE] if include_baseline else [])]}
+    dests = list(named.values())
     book.require(c.price_key for d in dests for c in d.components)
     check_units(book, dests)
     horizon = grid.months

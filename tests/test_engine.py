@@ -147,3 +147,8 @@ def test_price_key_breakdown_adds_up_and_matches_the_lines(grid, book):
             np.testing.assert_allclose(in_key, part, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="breakdown='category'"):
         by_price.by_category("s3")
+
+
+def test_a_destination_named_twice_is_costed_once(grid, book, full):
+    twice = evaluate_grid(grid, book, [DESTINATIONS["s3"], DESTINATIONS["s3"]])
+    np.testing.assert_allclose(twice.monthly("s3"), full.monthly("s3"), rtol=1e-13)
