@@ -43,7 +43,9 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
-def _render(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> str:
+def _render(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, header: bool = True
+) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -54,6 +56,7 @@ def _render(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
         padding=(0, 1),
         collapse_padding=True,
         expand=False,
+        show_header=header,
     )
     for column in columns:
         table.add_column(
@@ -79,26 +82,30 @@ def render_table(
     width: int | None = None,
     wide: bool = False,
     indent: int = 0,
+    header: bool = True,
 ) -> str:
     """Rows under their headers, fitted to ``width`` (the terminal's by default).
 
     Without ``wide``, columns of the highest priority number are dropped one at a time until the
-    table fits; a last line names what was left out and how to see it. Ends without a newline.
+    table fits; a last line names what was left out and how to see it. ``header=False`` prints a
+    label/value listing without the header row. Ends without a newline.
     """
     available = (width or terminal_width()) - indent
     shown = list(range(len(columns)))
     if wide:
-        text = _render(columns, rows, WIDE)
+        text = _render(columns, rows, WIDE, header)
     else:
         while True:
-            text = _render([columns[i] for i in shown], [[r[i] for i in shown] for r in rows], WIDE)
+            text = _render(
+                [columns[i] for i in shown], [[r[i] for i in shown] for r in rows], WIDE, header
+            )
             droppable = [i for i in shown if columns[i].priority > 0]
             if _width(text) <= available or not droppable:
                 break
             shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
         if _width(text) > available:  # only wrappable or essential columns left: let rich fit
             text = _render([columns[i] for i in shown], [[r[i] for i in shown] for r in rows],
-                           available)  # fmt: skip
+                           available, header)  # fmt: skip
     hidden = [columns[i].header for i in range(len(columns)) if i not in shown]
     if hidden:
         note = f"({len(hidden)} more column(s) with --wide: {', '.join(hidden)})"

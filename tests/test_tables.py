@@ -70,3 +70,12 @@ def test_estimate_fits_80_columns_and_is_plain_when_piped():
     assert "\x1b" not in result.stdout
     assert any(line.startswith("s3 ") for line in lines)
     assert "+ baseline" in result.stdout
+
+
+def test_a_listing_has_no_header_and_wraps_long_values():
+    rows = [["sessions", "24"], ["note", "word " * 30]]
+    text = render_table([Column("k", "left"), Column("v", "left", wrap=True)], rows, width=40,
+                        header=False)  # fmt: skip
+    lines = text.splitlines()
+    assert lines[0].split() == ["sessions", "24"] and "-" not in lines[1]
+    assert max(map(len, lines)) <= 40 and text.count("word") == 30

@@ -11,14 +11,15 @@ from costcompare.workload import Workload
 
 
 def render_table(measurements: Sequence[Measurement]) -> str:
-    """A plain two-column summary per source, for the terminal."""
+    """A two-column summary per source, fitted to the terminal by the one table renderer."""
+    from costcompare.tables import Column
+    from costcompare.tables import render_table as table
+
+    columns = [Column("measure", "left"), Column("value", "left", wrap=True)]
     blocks = []
     for m in measurements:
-        rows = _rows(m)
-        width = max(len(label) for label, _ in rows)
-        lines = [m.source, "-" * len(m.source)]
-        lines += [f"{label.ljust(width)}  {value}" for label, value in rows]
-        blocks.append("\n".join(lines))
+        listing = table(columns, [list(row) for row in _rows(m)], header=False)
+        blocks.append("\n".join([m.source, "-" * len(m.source), listing]))
     return "\n\n".join(blocks) + "\n"
 
 
