@@ -20,7 +20,7 @@ from costcompare.destinations import resolve_names
 from costcompare.model import Estimate, evaluate_grid
 from costcompare.pricing import PriceBook
 from costcompare.volumes import WorkloadGrid
-from costcompare.workload import Workload
+from costcompare.workload import MAX_INPUT, Workload
 
 # 2,000 draws put P10/P90 within about ±3 % (their standard error); more with --draws.
 DEFAULT_DRAWS = 2_000
@@ -148,10 +148,14 @@ class Bands:
 
 def _draw_axes(w: Workload, spreads: Sequence[Spread], rng, draws: int) -> dict[str, np.ndarray]:
     factors = {s.key: np.exp(s.sigma * rng.standard_normal(draws)) for s in spreads}
-    axes = {s.key: s.median * factors[s.key] for s in spreads}
+    # A draw above the workload's own bound would fail its validation with a number the user
+    # never gave (an input at the bound, 1e15, drew 1.06e15): draws stop at the bound.
+    axes = {s.key: np.minimum(s.median * factors[s.key], MAX_INPUT) for s in spreads}
     if w.monthly_ingest_gb is not None:  # a measured total follows the volume it measured
         volume = factors.get("sessions_per_month", 1.0) * factors.get("session_bytes", 1.0)
-        axes["monthly_ingest_gb"] = w.monthly_ingest_gb * np.broadcast_to(volume, (draws,))
+        axes["monthly_ingest_gb"] = np.minimum(
+            w.monthly_ingest_gb * np.broadcast_to(volume, (draws,)), MAX_INPUT
+        )
     return axes
 
 

@@ -27,6 +27,7 @@ from costcompare.workload import (
     ATHENA_SCAN_SCOPES,
     DAYS_PER_MONTH,
     LOGS_ENDPOINTS,
+    MAX_INPUT,
     S3_ENDPOINTS,
     Workload,
 )
@@ -74,7 +75,7 @@ class Number:
     # workload value → shown value (sessions per month → per day) and back
     shown: Callable[[float], float] = float
     # the values it may take (a numeric search stays inside), or a fixed set to try
-    bounds: tuple[float, float] = (0.0, np.inf)
+    bounds: tuple[float, float] = (0.0, MAX_INPUT)  # the workload's own bound, not beyond
     candidates: Callable[[Workload], Sequence[float]] | None = None
 
 
@@ -213,7 +214,7 @@ def _axes(base: Workload, key: str, values: np.ndarray) -> dict[str, np.ndarray]
     axes = {key: values}
     if base.monthly_ingest_gb is not None and key in ("sessions_per_month", "session_bytes"):
         own = base.base_sessions_per_month if key == "sessions_per_month" else base.session_bytes
-        axes["monthly_ingest_gb"] = base.monthly_ingest_gb * values / own
+        axes["monthly_ingest_gb"] = np.minimum(base.monthly_ingest_gb * values / own, MAX_INPUT)
     return axes
 
 

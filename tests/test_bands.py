@@ -97,3 +97,14 @@ def test_bands_chart_one_violin_per_destination(tmp_path):
     assert p50 == pytest.approx(sorted(b.monthly_p50 for b in est.bands.bands))
     paths = write_charts(est, tmp_path)
     assert paths["cost_bands"].stat().st_size > 0
+
+
+@pytest.mark.parametrize("key", ["searches_per_month", "session_bytes"])
+def test_an_input_at_its_bound_draws_within_it(book, key):
+    """A value the workload accepts (1e15, its bound) used to fail in the bands with an error
+    naming a drawn value the user never gave (1059253725177289.8)."""
+    from costcompare.workload import MAX_INPUT
+
+    workload = dataclasses.replace(load_profile(), **{key: MAX_INPUT})
+    bands = simulate(workload, book, draws=200, seed=1)
+    assert all(math.isfinite(v) for b in bands.bands for v in b.monthly)

@@ -246,3 +246,16 @@ def test_start_up_conversion_reads_values_as_typer_does(option, values):
         ours = _PlainValue(param).coerce(value, param, ctx)
         theirs = typers_own.coerce(value, param=param, ctx=ctx)
         assert ours == theirs and type(ours) is type(theirs), value
+
+
+@pytest.mark.parametrize(
+    "flag",
+    ["--searches-per-month", "--session-bytes", "--sessions-per-month", "--monthly-ingest-gb"],
+)
+def test_a_value_at_the_workload_bound_is_estimated(flag):
+    """1e15 is allowed; the verdict's flip search and the bands used to step past it and fail
+    with a number the user never gave (1059253725177289.8)."""
+    result = run("estimate", flag, "1e15", "-o", "json", "--draws", "100")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert all(d["steady_state_monthly_usd"] > 0 for d in data["destinations"])
