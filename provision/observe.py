@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from provision.aws import AwsContext
 from provision.changes import is_managed
+from provision.errors import PlanError
 from provision.policies import policy_arn
 from provision.resources import athena, bucket, document, kms_key, log_group, network, role
 from provision.resources.bucket import BucketState
@@ -86,7 +87,11 @@ def _former_stores(
     kept = {}
     name = current.target("s3BucketName")
     if name and (spec.bucket is None or spec.bucket.name != name):
-        count = bucket.count_objects(ctx, name) if bucket.read(ctx, name) else 0
+        try:
+            found = bucket.read(ctx, name)
+        except PlanError:  # another account's bucket: not ours to count
+            found = None
+        count = bucket.count_objects(ctx, name) if found else 0
         kept[bucket.resource_name(name)] = f"kept: holds {count:,} transcripts"
     name = current.target("cloudWatchLogGroupName")
     if name and (spec.log_group is None or spec.log_group.name != name):
