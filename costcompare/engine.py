@@ -130,13 +130,11 @@ def evaluate_grid(
     # One entry per name: sums accumulate in place, so a repeated destination must not add twice.
     named = {d.name: d for d in [*destinations, *([BASELINE] if include_baseline else [])]}
     dests = list(named.values())
-    book.require(c.price_key for d in dests for c in d.components)
-    check_units(book, dests)
+    plans = _prepared(book, dests, bool(grid.base.free_tier))
     horizon = grid.months
     kept = _month_indices(months, horizon)
     costed = np.arange(horizon) if horizon_total else kept
     keep_at = np.searchsorted(costed, kept)
-    plans = {d.name: _plan(d, book, bool(grid.base.free_tier)) for d in dests}
     out = _Outputs(dests, book, grid.n, len(kept), horizon_total, breakdown, lines)
     rows = max(1, block_cells // max(len(costed), 1))
     scratch = np.empty((min(rows, grid.n), len(costed)))
@@ -192,6 +190,29 @@ class _PriceGroup:
     positions: tuple[int, ...]  # of the members in the destination's declared components
     linear: bool
     free_tier: bool
+
+
+# The last few (book, destinations) checked and planned: the verdict's search and the bands call
+# the engine dozens of times with the same ones, and small grids are mostly this set-up.
+_PREPARED: dict[tuple, tuple[PriceBook, dict[str, list[_PriceGroup]]]] = {}
+_PREPARED_KEEP = 8
+
+
+def _prepared(
+    book: PriceBook, dests: list[Destination], free_tier: bool
+) -> dict[str, list[_PriceGroup]]:
+    """Prices present and in the right units, then each destination's lines grouped by price."""
+    key = (id(book), free_tier, tuple(dests))
+    cached = _PREPARED.get(key)
+    if cached is not None and cached[0] is book:
+        return cached[1]
+    book.require(c.price_key for d in dests for c in d.components)
+    check_units(book, dests)
+    plans = {d.name: _plan(d, book, free_tier) for d in dests}
+    if len(_PREPARED) >= _PREPARED_KEEP:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    _PREPARED[key] = (book, plans)
+    return plans
 
 
 def _plan(dest: Destination, book: PriceBook, free_tier: bool) -> list[_PriceGroup]:

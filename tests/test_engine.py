@@ -152,3 +152,16 @@ def test_price_key_breakdown_adds_up_and_matches_the_lines(grid, book):
 def test_a_destination_named_twice_is_costed_once(grid, book, full):
     twice = evaluate_grid(grid, book, [DESTINATIONS["s3"], DESTINATIONS["s3"]])
     np.testing.assert_allclose(twice.monthly("s3"), full.monthly("s3"), rtol=1e-13)
+
+
+def test_a_price_book_resolved_again_is_checked_again(grid):
+    """Set-up is reused per price book object; another book (another date or table) is new."""
+    from costcompare.errors import PricingError
+    from costcompare.pricing import default_table
+
+    table = default_table()
+    evaluate_grid(grid, table.resolve("ap-northeast-1"), DESTS, months=[-1])
+    broken = table.resolve("ap-northeast-1")
+    del broken.prices["athena.scanned"]
+    with pytest.raises(PricingError, match=r"athena\.scanned"):
+        evaluate_grid(grid, broken, DESTS, months=[-1])
