@@ -252,7 +252,8 @@ ESTIMATE_EXAMPLES = opt.examples(
     costcompare estimate --region us-east-1 --instances 1000 -o json
     costcompare estimate -d s3,both --months 12 -o markdown --out cost.md
     costcompare estimate --currency JPY --fx-rate 150
-    costcompare estimate --logs-endpoint existing --s3-lifecycle none --athena-scope window
+    costcompare estimate --logs-endpoint existing \\
+    --s3-lifecycle none --athena-scope window
     """
 )
 
@@ -476,8 +477,8 @@ def estimate(
 CHART_EXAMPLES = opt.examples(
     """
     costcompare chart --out-dir charts/           # the bundled Tokyo default
-    costcompare chart --report review.html        # one self-contained page, charts inline
-    costcompare chart -w measured.yaml --out-dir review/ --report review/report.md
+    costcompare chart --report review.html        # one page, charts inline
+    costcompare chart -w measured.yaml --out-dir review/ --report review/r.md
     costcompare chart --out-dir charts/ --format svg --weight alerting=4
     """
 )

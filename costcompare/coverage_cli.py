@@ -12,10 +12,11 @@ from costcompare import options as opt
 
 COVERAGE_EXAMPLES = opt.examples(
     """
-    costcompare coverage --cloudtrail ./trail-logs --path notebooks/data/sample-sessions/s3
-    costcompare coverage --cloudtrail s3://org-trail/AWSLogs/123456789012/CloudTrail/ \\
-    --s3 s3://my-ssm-logs/sessions/ --log-group /ssm/sessions --min-coverage 99
-    costcompare coverage --cloudtrail ./trail-logs --path ./logs --since 7d -o json
+    costcompare coverage --cloudtrail ./trail-logs --path ./session-logs
+    costcompare coverage --cloudtrail s3://org-trail/AWSLogs/ \\
+    --s3 s3://my-ssm-logs/sessions/ --log-group /ssm/sessions \\
+    --min-coverage 99
+    costcompare coverage --cloudtrail ./trail --path ./logs --since 7d -o json
     """,
     "Exit codes: 0 coverage at or above --min-coverage, 1 below it, 2 bad input.",
 )

@@ -333,7 +333,7 @@ def examples(commands: str, note: str = "") -> str:
     written too (a URL must not be cut)."""
     lines = [line.strip() for line in commands.strip().splitlines() if line.strip()]
     text = "Examples:\n\n\b\n" + "\n".join(
-        ("      " if line.startswith("--") else "  ") + line for line in lines
+        ("    " if line.startswith("--") else "") + line for line in lines
     )
     return f"{text}\n\n\b\n{note.strip()}" if note else text
 

@@ -49,7 +49,7 @@ def _table(header: list[str], rows: list[list[str]], *, wide: bool = False, **ki
 
 SHOW_EXAMPLES = opt.examples(
     """
-    costcompare pricing show                    # every region, prices in force today
+    costcompare pricing show                    # every region, prices of today
     costcompare pricing show --region ap-northeast-1 --pricing-date 2026-07-01
     costcompare pricing show --region us-east-1 --all -o json
     costcompare pricing show --pricing-file ~/.local/share/costcompare/prices.csv
@@ -159,14 +159,14 @@ REFRESH_EXAMPLES = opt.examples(
     costcompare pricing refresh --region eu-west-1 --profile billing --dry-run
     costcompare pricing refresh --region ap-northeast-1 \\
     --offer-file AmazonS3-apn1.json --offer-file AmazonCloudWatch-apn1.json
-    costcompare pricing refresh --region us-east-1 --pricing-file prices.csv -o json
+    costcompare pricing refresh --region us-east-1 --pricing-file p.csv -o json
     costcompare estimate --pricing-file ~/.local/share/costcompare/prices.csv
     """,
     """
-Offer files (OFFER: AmazonCloudWatch, AmazonS3, AmazonAthena, awskms, AmazonVPC,
-AmazonEC2):
+Offer files, for OFFER in AmazonCloudWatch, AmazonS3, AmazonAthena, awskms,
+AmazonVPC, AmazonEC2:
 https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/OFFER/current/REGION/index.json
-Rows are appended with the Price List's date and source; old rows are never edited.
+Rows are appended with the Price List's date and source; old rows stay.
 """,
 )
 
@@ -278,8 +278,8 @@ def _print_refresh(report, output: opt.OutputFormat) -> None:
 DIFF_EXAMPLES = opt.examples(
     """
     costcompare pricing diff --from 2026-07-01 --to 2026-12-01
-    costcompare pricing diff --from 2026-07-01 --to 2027-01-15 --region us-east-1 \\
-    --pricing-file ~/.local/share/costcompare/prices.csv -o json
+    costcompare pricing diff --from 2026-07-01 --to 2027-01-15 \\
+    --region us-east-1 -o json
     costcompare pricing diff --from 2026-07-01 --to 2026-12-01 -w measured.yaml
     """
 )

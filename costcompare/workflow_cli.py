@@ -16,9 +16,9 @@ from costcompare.errors import WorkloadError
 
 INIT_EXAMPLES = opt.examples(
     """
-    costcompare init                              # ./costcompare.yaml, which estimate then reads
+    costcompare init                     # ./costcompare.yaml, read by estimate
     costcompare init my-fleet.yaml
-    costcompare init -w measured.yaml annotated.yaml   # a measured profile, with every comment
+    costcompare init -w measured.yaml annotated.yaml   # with every comment added
     costcompare estimate -w my-fleet.yaml
     """
 )
@@ -52,7 +52,8 @@ DIFF_EXAMPLES = opt.examples(
     costcompare diff a.yaml b.yaml -d s3,cloudwatch -o json
     """,
     """
-Each side is a workload YAML (estimated with the same prices) or a saved `estimate -o json`.
+Each side is a workload YAML (estimated with the same prices)
+or a saved `estimate -o json`.
 """,
 )
 

@@ -14,12 +14,14 @@ from costcompare.errors import MeasureError
 
 MEASURE_EXAMPLES = opt.examples(
     """
-    costcompare measure --path ./session-logs --days 14 --write-workload measured.yaml
-    aws s3 sync s3://my-ssm-logs/sessions/ ./logs && costcompare measure --path ./logs --file-times
+    costcompare measure --path ./logs --days 14 --write-workload measured.yaml
+    aws s3 sync s3://my-ssm-logs/sessions/ ./logs
+    costcompare measure --path ./logs --file-times   # sync keeps upload times
     costcompare measure --s3 s3://my-ssm-logs/sessions/ --region ap-northeast-1
     costcompare measure --log-group /ssm/sessions --days 14 -o json
-    costcompare measure --s3-inventory ./inventory/2025-03-01T01-00Z/manifest.json
-    costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions --write-workload m.yaml
+    costcompare measure --s3-inventory ./inventory/2025-03-01/manifest.json
+    costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions \\
+    --write-workload m.yaml
     costcompare estimate -w m.yaml
     """
 )

@@ -17,13 +17,14 @@ SEARCH_EXAMPLES = opt.examples(
     costcompare search 'rm -rf' -F --path ./session-logs --user alice -o json
     costcompare search 'sudo su' --s3 s3://my-ssm-logs/sessions/ --since 7d
     costcompare search sudo --athena-table ssm_session_logs.session_lines
-    costcompare search passwd --log-group /ssm/sessions --since 2025-03-01 --until 2025-03-02
+    costcompare search passwd --log-group /ssm/sessions \\
+    --since 2025-03-01 --until 2025-03-02
     costcompare search sudo --log-group /ssm/sessions -o json --out search.json
     costcompare estimate --searches-from search.json
     """,
     """
-Exit codes: 0 searched, 2 bad input or every backend failed, 3 some backends failed
-(the others' results are printed).
+Exit codes: 0 searched, 2 bad input or every backend failed,
+3 some backends failed (the others' results are printed).
 """,
 )
 
