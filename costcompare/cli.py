@@ -175,6 +175,14 @@ def _coverage_command():
     return typer.main.get_command(single)
 
 
+def _reconcile_command():
+    from costcompare.reconcile_cli import RECONCILE_EXAMPLES, reconcile_command
+
+    single = typer.Typer(rich_markup_mode=None)
+    single.command("reconcile", epilog=RECONCILE_EXAMPLES)(reconcile_command)
+    return typer.main.get_command(single)
+
+
 def _pricing_group():
     from costcompare.pricing_cli import app as pricing_app
 
@@ -222,6 +230,10 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "coverage": LazyCommand(
         "Check that every session CloudTrail saw start was recorded, per account, instance, user.",
         _coverage_command,
+    ),
+    "reconcile": LazyCommand(
+        "Compare a month of the bill (CUR 2.0) with the model on that month's measured volumes.",
+        _reconcile_command,
     ),
     "pricing": LazyCommand(
         "Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",

@@ -1,0 +1,184 @@
+"""Read what AWS billed: a CUR 2.0 (Data Exports) month, summed per usage type, with SQL.
+
+One query text (``bill_query``) runs on two engines: DuckDB over a local Parquet folder or file
+(the default: nothing to set up, bounded memory whatever the size) and Athena over the CUR 2.0
+table in the account (``costcompare.bill_athena``). The text sticks to SQL both engines read the
+same way: no engine-specific functions, map keys looked up only after checking they exist.
+
+Column names are AWS's documented CUR 2.0 ones; ``line_item_usage_amount`` is in the price's
+unit (GB, GB-Mo, Hrs, Keys, Requests), so it compares directly with the model's quantities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from costcompare.errors import CostCompareError
+
+# Where Session Manager logging is billed (the price table's `service` column spells them so).
+BILLED_SERVICES = ("AmazonCloudWatch", "AmazonS3", "awskms", "AmazonVPC", "AmazonAthena")
+REQUIRED_COLUMNS = (
+    "bill_billing_period_start_date",
+    "line_item_line_item_type",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+    "line_item_usage_account_id",
+    "line_item_resource_id",
+    "product_region_code",
+    "resource_tags",
+)
+DUCKDB_MEMORY_LIMIT = "400MB"  # DuckDB spills to disk beyond this: memory stays bounded
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_ACCOUNT = re.compile(r"\d{12}")
+_TAG_KEY = re.compile(r"[A-Za-z0-9_.:/=+@-]{1,128}")
+
+
+class BillError(CostCompareError):
+    """The bill cannot be read: a missing folder, no Parquet, missing CUR 2.0 columns, no lines."""
+
+
+@dataclass(frozen=True)
+class BillFilter:
+    """Which lines of the bill are the logging setup's: a month, a region, and optionally some
+    accounts and one cost-allocation tag (as CUR 2.0 spells it, e.g. user_costcompare_managed)."""
+
+    month: dt.date  # the first day of the billing period
+    region: str
+    accounts: tuple[str, ...] = ()
+    tag_key: str | None = None
+    tag_value: str | None = None
+
+
+@dataclass(frozen=True)
+class BilledUsage:
+    """One usage type of one service, summed over the month."""
+
+    service: str
+    usage_type: str
+    usage_amount: float
+    unblended_cost: float
+    line_items: int
+
+
+def parse_month(text: str) -> dt.date:
+    """``2026-10`` → 2026-10-01; a month not yet over cannot have a final bill."""
+    match = _MONTH.fullmatch(text.strip())
+    month = int(match.group(2)) if match else 0
+    if not match or not 1 <= month <= 12:
+        raise BillError(f"--month {text!r} is not a month", "write it as YYYY-MM, e.g. 2026-10")
+    return dt.date(int(match.group(1)), month, 1)
+
+
+def parse_tag(text: str | None) -> tuple[str | None, str | None]:
+    """``KEY=VALUE`` → (KEY, VALUE); keys and values are checked, as they go into SQL text."""
+    if text is None:
+        return None, None
+    key, sep, value = text.partition("=")
+    if not sep or not _TAG_KEY.fullmatch(key) or "'" in value or len(value) > 256:
+        raise BillError(
+            f"--tag {text!r} is not KEY=VALUE",
+            "give the CUR 2.0 tag key and its value, e.g. --tag user_costcompare_managed=true",
+        )
+    return key, value
+
+
+def check_accounts(accounts: Sequence[str]) -> tuple[str, ...]:
+    bad = [a for a in accounts if not _ACCOUNT.fullmatch(a)]
+    if bad:
+        raise BillError(f"--account {bad[0]!r} is not an account id", "give 12 digits")
+    return tuple(dict.fromkeys(accounts))
+
+
+def bill_query(table: str, where: BillFilter) -> str:
+    """The one query: the month's usage lines of the logging services, per usage type.
+
+    Only ``Usage`` lines count (tax, credits and refunds are not usage the model predicts).
+    """
+    conditions = [
+        f"bill_billing_period_start_date = TIMESTAMP '{where.month.isoformat()} 00:00:00'",
+        "line_item_line_item_type = 'Usage'",
+        "line_item_product_code IN (" + ", ".join(f"'{s}'" for s in BILLED_SERVICES) + ")",
+        f"product_region_code = '{where.region}'",
+    ]
+    if where.accounts:
+        ids = ", ".join(f"'{a}'" for a in where.accounts)
+        conditions.append(f"line_item_usage_account_id IN ({ids})")
+    if where.tag_key is not None:
+        conditions.append(
+            f"(CASE WHEN contains(map_keys(resource_tags), '{where.tag_key}') "
+            f"THEN resource_tags['{where.tag_key}'] END) = '{where.tag_value}'"
+        )
+    return (
+        "SELECT line_item_product_code AS service,\n"
+        "       line_item_usage_type AS usage_type,\n"
+        "       SUM(line_item_usage_amount) AS usage_amount,\n"
+        "       SUM(line_item_unblended_cost) AS unblended_cost,\n"
+        "       COUNT(*) AS line_items\n"
+        f"FROM {table}\n"
+        "WHERE " + "\n  AND ".join(conditions) + "\n"
+        "GROUP BY line_item_product_code, line_item_usage_type\n"
+        "ORDER BY line_item_product_code, line_item_usage_type"
+    )
+
+
+def rows_to_usage(rows: Sequence[Sequence[object]]) -> list[BilledUsage]:
+    """Result rows (service, usage type, amount, cost, count) as typed lines."""
+    return [
+        BilledUsage(str(s), str(u), float(a or 0.0), float(c or 0.0), int(n or 0))  # type: ignore[arg-type]
+        for s, u, a, c, n in rows
+    ]
+
+
+def parquet_files(path: Path) -> str:
+    """The DuckDB glob of a CUR 2.0 Parquet file or folder (searched recursively)."""
+    if not path.exists():
+        raise BillError(f"--cur {path} does not exist", "give the folder Data Exports wrote")
+    if path.is_file():
+        return str(path)
+    if not any(path.rglob("*.parquet")):
+        raise BillError(
+            f"--cur {path} holds no .parquet file",
+            "point it at a CUR 2.0 export in Parquet (aws s3 sync s3://BUCKET/PREFIX DIR)",
+        )
+    return str(path / "**" / "*.parquet")
+
+
+def read_bill_duckdb(path: Path, where: BillFilter, table: str = "cur") -> list[BilledUsage]:
+    """Run ``bill_query`` on DuckDB over the Parquet under ``path`` (a view named ``table``)."""
+    import duckdb
+
+    files = parquet_files(path)
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    try:
+        literal = files.replace("'", "''")
+        try:
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM "
+                f"read_parquet('{literal}', hive_partitioning = false, union_by_name = true)"
+            )
+            columns = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise BillError(f"--cur {path} is not readable Parquet ({first})", _CUR_FIX) from None
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise BillError(
+                f"--cur {path} is not a CUR 2.0 export: no column {', '.join(missing)}", _CUR_FIX
+            )
+        try:
+            rows = con.execute(bill_query(table, where)).fetchall()
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise BillError(f"reading the bill in {path}: {first}", _CUR_FIX) from None
+    finally:
+        con.close()
+    return rows_to_usage(rows)
+
+
+_CUR_FIX = "export CUR 2.0 (Data Exports, Parquet) with the standard columns and resource tags"

@@ -1,0 +1,113 @@
+"""``costcompare reconcile``: read a month of the bill, run the model on that month, compare."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costcompare import options as opt
+
+RECONCILE_EXAMPLES = opt.examples(
+    """
+    costcompare reconcile --cur ./cur-export --month 2026-10 -w measured-2026-10.yaml
+    costcompare reconcile --cur ./cur-export --month 2026-10 -w measured.yaml \\
+    --tag user_costcompare_managed=true --account 111111111111 -o json
+    costcompare reconcile --cur ./cur-export --month 2026-10 -d both -o csv --out bill.csv
+    """,
+    "Get the bill with `aws s3 sync s3://BUCKET/PREFIX/EXPORT ./cur-export` (a CUR 2.0 export "
+    "in Parquet); the workload is that month's `costcompare measure --write-workload FILE`.",
+)
+
+
+def reconcile_command(
+    month: Annotated[
+        str, typer.Option(metavar="YYYY-MM", help="The billing month to check (a past month).")
+    ],
+    cur: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="CUR 2.0 (Data Exports) Parquet: a folder or a file."),
+    ] = None,
+    workload_file: opt.Workload = None,
+    destination: Annotated[
+        str | None,
+        typer.Option(
+            "--destination",
+            "-d",
+            metavar="NAME",
+            help=f"The destination in use ({opt.DESTINATION_NAMES}; default: read off the bill).",
+        ),
+    ] = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ID[,ID]", help="Only these usage accounts (repeatable)."),
+    ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KEY=VALUE",
+            help="Only lines with this cost-allocation tag, keyed as CUR 2.0 writes it "
+            "(e.g. user_costcompare_managed=true).",
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(metavar="PCT", help="Explain components whose error is this % or more."),
+    ] = 10.0,
+    pricing_file: opt.PricingFile = None,
+    output: opt.output_option(
+        opt.OutputFormat.table, opt.OutputFormat.json, opt.OutputFormat.csv
+    ) = opt.OutputFormat.table,
+    out: opt.Out = None,
+    wide: opt.Wide = False,
+) -> None:
+    """Compare a month of the bill (CUR 2.0) with the model on that month's measured volumes."""
+    from costcompare.bill import (
+        BillError,
+        BillFilter,
+        bill_query,
+        check_accounts,
+        parse_month,
+        parse_tag,
+        read_bill_duckdb,
+    )
+    from costcompare.destinations import resolve_names
+    from costcompare.files import check_output_file, write_atomic
+    from costcompare.pricing import load_table
+    from costcompare.reconcile import reconcile
+    from costcompare.reconcile_report import render
+    from costcompare.workload import load_profile
+
+    if out:
+        check_output_file(out, "--out")
+    when = parse_month(month)
+    accounts = check_accounts(opt.split_names(account) or [])
+    tag_key, tag_value = parse_tag(tag)
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise BillError(f"--tolerance {tolerance:g}", "give a percentage ≥ 0")
+    if destination is not None:
+        resolve_names([destination])  # an unknown name fails before the bill is read
+    workload = load_profile(opt.find_workload(workload_file))
+    table = load_table(pricing_file)
+    where = BillFilter(when, workload.region, accounts, tag_key, tag_value)
+    if cur is None:
+        raise BillError("no bill to read", "give --cur PATH (a CUR 2.0 Parquet folder or file)")
+    bill = read_bill_duckdb(cur, where)
+    result = reconcile(
+        bill,
+        workload,
+        when,
+        destination=destination,
+        table=table,
+        tolerance_pct=tolerance,
+        engine="duckdb",
+        query=bill_query("cur", where),
+    )
+    text = render(result, output.value, wide=wide)
+    if out:
+        write_atomic(out, text)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
