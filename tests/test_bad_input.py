@@ -637,6 +637,60 @@ INIT_AND_DIFF = [
          files={"a.yaml": "instances: many\n"}),
 ]  # fmt: skip
 
+
+def _parquet_without_cur_columns() -> bytes:
+    """A valid Parquet file that is not a CUR 2.0 export (one unrelated column)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"cost": [1.0]}), buffer)
+    return buffer.getvalue()
+
+
+RECONCILE = "reconcile --cur cur --month 2026-10 --out out.json -o json"
+RECONCILE_FILES: dict[str, str | bytes] = {"out.json": "{}\n", "cur/x.parquet": b"PAR1junkPAR1"}
+RECONCILE_CASES = [
+    Case(
+        "reconcile-bad-month",
+        RECONCILE.replace("2026-10", "2026-13"),
+        "2026-13",
+        files=RECONCILE_FILES,
+    ),
+    Case(
+        "reconcile-missing-cur",
+        RECONCILE.replace("--cur cur", "--cur nope"),
+        "nope",
+        files={"out.json": "{}\n"},
+    ),
+    Case("reconcile-no-parquet", RECONCILE, "no .parquet", files={"cur/a.csv": "x\n"}),
+    Case("reconcile-not-parquet", RECONCILE, "not readable Parquet", files=RECONCILE_FILES),
+    Case(
+        "reconcile-not-cur",
+        RECONCILE,
+        "line_item_usage_type",
+        files={"out.json": "{}\n", "cur/x.parquet": _parquet_without_cur_columns()},
+    ),
+    Case("reconcile-bad-tag", RECONCILE + " --tag costcompare", "--tag", files=RECONCILE_FILES),
+    Case(
+        "reconcile-sql-in-tag", RECONCILE + ' --tag "k=x\' OR 1=1"', "--tag", files=RECONCILE_FILES
+    ),
+    Case("reconcile-bad-account", RECONCILE + " --account 12345", "12345", files=RECONCILE_FILES),
+    Case(
+        "reconcile-negative-tolerance",
+        RECONCILE + " --tolerance -5",
+        "--tolerance",
+        files=RECONCILE_FILES,
+    ),
+    Case(
+        "reconcile-unknown-destination", RECONCILE + " -d glacier", "glacier", files=RECONCILE_FILES
+    ),
+    Case("reconcile-no-cur", "reconcile --month 2026-10", "--cur"),
+]
+
+
 # Every module-level UPPER_CASE list of Cases above is in the corpus: a new group needs no edit
 # here (one shared list literal was where every helper's additions collided).
 CORPUS: list[Case] = [
@@ -726,56 +780,3 @@ def test_the_harness_catches_a_broken_promise(case, broken, tmp_path, monkeypatc
     with pytest.raises(AssertionError) as caught:
         run_case(case, tmp_path, monkeypatch)
     assert broken in str(caught.value)
-
-
-def _parquet_without_cur_columns() -> bytes:
-    """A valid Parquet file that is not a CUR 2.0 export (one unrelated column)."""
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    buffer = io.BytesIO()
-    pq.write_table(pa.table({"cost": [1.0]}), buffer)
-    return buffer.getvalue()
-
-
-RECONCILE = "reconcile --cur cur --month 2026-10 --out out.json -o json"
-RECONCILE_FILES: dict[str, str | bytes] = {"out.json": "{}\n", "cur/x.parquet": b"PAR1junkPAR1"}
-RECONCILE_CASES = [
-    Case(
-        "reconcile-bad-month",
-        RECONCILE.replace("2026-10", "2026-13"),
-        "2026-13",
-        files=RECONCILE_FILES,
-    ),
-    Case(
-        "reconcile-missing-cur",
-        RECONCILE.replace("--cur cur", "--cur nope"),
-        "nope",
-        files={"out.json": "{}\n"},
-    ),
-    Case("reconcile-no-parquet", RECONCILE, "no .parquet", files={"cur/a.csv": "x\n"}),
-    Case("reconcile-not-parquet", RECONCILE, "not readable Parquet", files=RECONCILE_FILES),
-    Case(
-        "reconcile-not-cur",
-        RECONCILE,
-        "line_item_usage_type",
-        files={"out.json": "{}\n", "cur/x.parquet": _parquet_without_cur_columns()},
-    ),
-    Case("reconcile-bad-tag", RECONCILE + " --tag costcompare", "--tag", files=RECONCILE_FILES),
-    Case(
-        "reconcile-sql-in-tag", RECONCILE + ' --tag "k=x\' OR 1=1"', "--tag", files=RECONCILE_FILES
-    ),
-    Case("reconcile-bad-account", RECONCILE + " --account 12345", "12345", files=RECONCILE_FILES),
-    Case(
-        "reconcile-negative-tolerance",
-        RECONCILE + " --tolerance -5",
-        "--tolerance",
-        files=RECONCILE_FILES,
-    ),
-    Case(
-        "reconcile-unknown-destination", RECONCILE + " -d glacier", "glacier", files=RECONCILE_FILES
-    ),
-    Case("reconcile-no-cur", "reconcile --month 2026-10", "--cur"),
-]
