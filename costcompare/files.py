@@ -1,4 +1,9 @@
-"""Output files: checked before any work, written whole or not at all.
+"""Files users hand over and files the tool writes: read safely, checked before any work,
+written whole or not at all.
+
+``read_json`` reads a JSON file a user gives (a saved estimate, search or plan): every way it can
+be wrong — missing, a folder, not UTF-8, not JSON, nested too deeply for the parser — is one
+line naming the file and the fix. (YAML has its own reader, ``costcompare.yamlio``.)
 
 Every file the tool writes (``--out``, ``--report``, ``--write-profile``, a refreshed price table,
 chart images) goes through here, so they all behave like a careful editor's save:
@@ -16,13 +21,15 @@ chart images) goes through here, so they all behave like a careful editor's save
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from costcompare.errors import OutputError
+from costcompare.errors import CostCompareError, OutputError
 
 _KINDS = {
     stat.S_ISFIFO: "a FIFO (named pipe)",
@@ -165,3 +172,26 @@ def write_atomic(path: str | Path, content: str | bytes, option: str = "--out") 
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def read_json(path: str | Path, *, what: str, error: type[CostCompareError], fix: str) -> Any:
+    """The parsed JSON document at ``path``, or ``error`` (one line: ``what path`` and ``fix``)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} {file} does not exist", fix) from None
+    except IsADirectoryError:
+        raise error(f"{what} {file} is a folder", fix) from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {file}: {exc.strerror or exc}", fix) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} {file} is not UTF-8 text (offset {exc.start})", fix) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(
+            f"{what} {file} is not JSON (line {exc.lineno} column {exc.colno}: {exc.msg})", fix
+        ) from None
+    except RecursionError:  # the C decoder recurses once per nested level
+        raise error(f"{what} {file} is nested too deeply to be JSON it wrote", fix) from None

@@ -61,15 +61,14 @@ or a saved `estimate -o json`.
 def _side(path: Path, estimate_workload) -> dict[str, Any]:
     """A saved JSON estimate as it is, or a workload file estimated now."""
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise WorkloadError(f"{path} does not exist", "check the path") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise WorkloadError(
-                f"{path} is not readable JSON ({exc.__class__.__name__})",
-                "give a file written by `costcompare estimate -o json --out FILE`",
-            ) from None
+        from costcompare.files import read_json
+
+        data = read_json(
+            path,
+            what="saved estimate",
+            error=WorkloadError,
+            fix="give a file written by `costcompare estimate -o json --out FILE`",
+        )
         if not isinstance(data, dict) or not {"destinations", "baseline"} <= data.keys():
             raise WorkloadError(
                 f"{path} is not a saved estimate",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from costcompare.files import read_json
 from provision.aws import AwsContext
 from provision.changes import REMOVE, Plan, Progress, execute
 from provision.errors import ApplyError, SpecError
@@ -67,12 +68,9 @@ def save_plan(plan: Plan, options: Mapping[str, Any]) -> str:
 
 def load_saved(path: Path) -> tuple[dict[str, Any], Plan]:
     """(options, plan) from a file ``plan --out`` wrote; anything else is a one-line error."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc.strerror}", "check the plan file path") from None
-    except (UnicodeDecodeError, ValueError):
-        raise SpecError(f"{path} is not a saved plan", "write one with 'plan --out FILE'") from None
+    data = read_json(
+        path, what="saved plan", error=SpecError, fix="write one with 'plan --out FILE'"
+    )
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise SpecError(f"{path} is not a saved plan", "write one with 'plan --out FILE'")
     try:

@@ -521,6 +521,25 @@ AWS_FLAGS = [
 ]
 
 
+DEEP_JSON = '{"a": ' * 20_000 + "1" + "}" * 20_000
+# Saved JSON the tool reads back (diff, --searches-from, provision apply): nested 20,000 deep.
+SAVED_JSON = [
+    Case("diff-saved-estimate-nested", "diff a.json b.json", "a.json", {"a.json": DEEP_JSON}),
+    Case(
+        "estimate-searches-from-nested",
+        "estimate --searches-from s.json",
+        "s.json",
+        {"s.json": DEEP_JSON},
+    ),
+    Case(
+        "provision-apply-saved-plan-nested",
+        "provision apply plan.json",
+        "plan.json",
+        {"plan.json": DEEP_JSON},
+    ),
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']

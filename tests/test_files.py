@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from costcompare.errors import OutputError
-from costcompare.files import atomic_path, check_output_folder, write_atomic
+from costcompare.files import atomic_path, check_output_folder, read_json, write_atomic
 
 needs_non_root = pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes read-only files anyway"
@@ -189,3 +189,27 @@ def test_a_folder_the_user_cannot_write_is_refused(tmp_path, monkeypatch):
         check_output_folder(tmp_path / "charts", "--out-dir")
     with pytest.raises(OutputError, match=r"folder .* is not writable"):
         write_atomic(tmp_path / "out.txt", "x")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "saved estimate .*e.json does not exist — fix it"),
+        (b"\xff\xfe{}", r"is not UTF-8 text \(offset 0\)"),
+        (b'{"a": 1,}', r"is not JSON \(line 1 column 9: Expecting property name"),
+        (b'{"a": ' * 20_000 + b"1" + b"}" * 20_000, "is nested too deeply"),
+    ],
+    ids=["missing", "utf16", "syntax", "nested-20000"],
+)
+def test_read_json_is_one_line_for_every_way_a_file_is_wrong(tmp_path, content, message):
+    path = tmp_path / "e.json"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(OutputError, match=message) as caught:
+        read_json(path, what="saved estimate", error=OutputError, fix="fix it")
+    assert "\n" not in str(caught.value)
+
+
+def test_read_json_reads_json(tmp_path):
+    (tmp_path / "e.json").write_text('{"a": [1, 2]}')
+    assert read_json(tmp_path / "e.json", what="x", error=OutputError, fix="y") == {"a": [1, 2]}

@@ -157,7 +157,7 @@ def test_every_backend_finds_the_same_sessions_and_estimate_reads_the_result(tmp
     ("content", "words"),
     [
         (None, "does not exist"),
-        ("not json", "not a JSON file"),
+        ("not json", "is not JSON (line 1 column 1"),
         ('{"kind": "something else"}', "not a saved search result"),
     ],
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from costcompare.files import read_json
 from costcompare.pricing import PriceBook
 from costcompare.search.query import SearchError, SearchQuery, iso_time
 from costcompare.tables import Column, render_table
@@ -275,12 +276,7 @@ def load_measured(path: str | Path) -> dict[str, MeasuredSearch]:
     would use); failed backends and local searches measure no destination."""
     file = Path(path)
     fix = "save one with `costcompare search PATTERN ... -o json --out FILE`"
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SearchError(f"--searches-from {file} does not exist", fix) from None
-    except (OSError, UnicodeDecodeError, ValueError):
-        raise SearchError(f"--searches-from {file} is not a JSON file", fix) from None
+    data = read_json(file, what="--searches-from", error=SearchError, fix=fix)
     if not isinstance(data, dict) or data.get("kind") != RESULT_KIND:
         raise SearchError(f"--searches-from {file} is not a saved search result", fix)
     measured: dict[str, MeasuredSearch] = {}
