@@ -36,6 +36,7 @@ REQUIRED_COLUMNS = (
 DUCKDB_MEMORY_LIMIT = "400MB"  # DuckDB spills to disk beyond this: memory stays bounded
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _ACCOUNT = re.compile(r"\d{12}")
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 _TAG_KEY = re.compile(r"[A-Za-z0-9_.:/=+@-]{1,128}")
 
 
@@ -93,6 +94,13 @@ def check_accounts(accounts: Sequence[str]) -> tuple[str, ...]:
     if bad:
         raise BillError(f"--account {bad[0]!r} is not an account id", "give 12 digits")
     return tuple(dict.fromkeys(accounts))
+
+
+def check_table(table: str) -> str:
+    """``database.table`` (or a bare name on DuckDB): the name goes into the SQL text."""
+    if not TABLE_NAME.fullmatch(table):
+        raise BillError(f"--table {table!r} is not a table name", "write it as database.table")
+    return table
 
 
 def bill_query(table: str, where: BillFilter) -> str:
@@ -158,6 +166,8 @@ def read_bill_duckdb(path: Path, where: BillFilter, table: str = "cur") -> list[
     try:
         literal = files.replace("'", "''")
         try:
+            if "." in table:  # the Athena name, so the query text is the same on both
+                con.execute(f"CREATE SCHEMA {table.partition('.')[0]}")
             con.execute(
                 f"CREATE VIEW {table} AS SELECT * FROM "
                 f"read_parquet('{literal}', hive_partitioning = false, union_by_name = true)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,17 @@ import typer
 
 from costcompare import options as opt
 
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    athena = "athena"
+
+
 RECONCILE_EXAMPLES = opt.examples(
     """
     costcompare reconcile --cur ./cur-export --month 2026-10 -w measured-2026-10.yaml
+    costcompare reconcile --engine athena --workgroup primary --table cur.session_logs \\
+    --month 2026-10 -w measured-2026-10.yaml --region us-east-1
     costcompare reconcile --cur ./cur-export --month 2026-10 -w measured.yaml \\
     --tag user_costcompare_managed=true --account 111111111111 -o json
     costcompare reconcile --cur ./cur-export --month 2026-10 -d both -o csv --out bill.csv
@@ -29,6 +38,30 @@ def reconcile_command(
     cur: Annotated[
         Path | None,
         typer.Option(metavar="PATH", help="CUR 2.0 (Data Exports) Parquet: a folder or a file."),
+    ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            metavar="duckdb|athena",
+            help="Where the SQL runs: duckdb on --cur (local), athena on --table (in the account).",
+        ),
+    ] = Engine.duckdb,
+    workgroup: Annotated[
+        str, typer.Option(metavar="NAME", help="Athena workgroup (--engine athena).")
+    ] = "primary",
+    table: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DB.TABLE",
+            help="The CUR 2.0 table: required on Athena; on DuckDB, the name the query uses "
+            "(default cur).",
+        ),
+    ] = None,
+    query_output: Annotated[
+        str | None,
+        typer.Option(
+            metavar="S3URI", help="Athena results location, if the workgroup does not set one."
+        ),
     ] = None,
     workload_file: opt.Workload = None,
     destination: Annotated[
@@ -62,6 +95,9 @@ def reconcile_command(
     ) = opt.OutputFormat.table,
     out: opt.Out = None,
     wide: opt.Wide = False,
+    profile: opt.AwsProfile = None,
+    region: opt.AwsRegion = None,
+    endpoint_url: opt.EndpointUrl = None,
 ) -> None:
     """Compare a month of the bill (CUR 2.0) with the model on that month's measured volumes."""
     from costcompare.bill import (
@@ -69,6 +105,7 @@ def reconcile_command(
         BillFilter,
         bill_query,
         check_accounts,
+        check_table,
         parse_month,
         parse_tag,
         read_bill_duckdb,
@@ -89,21 +126,31 @@ def reconcile_command(
         raise BillError(f"--tolerance {tolerance:g}", "give a percentage ≥ 0")
     if destination is not None:
         resolve_names([destination])  # an unknown name fails before the bill is read
-    workload = load_profile(opt.find_workload(workload_file))
-    table = load_table(pricing_file)
-    where = BillFilter(when, workload.region, accounts, tag_key, tag_value)
-    if cur is None:
+    name = check_table(table or "cur")
+    if engine is Engine.athena and (table is None or "." not in name):
+        raise BillError("--engine athena needs --table DB.TABLE", "name the CUR 2.0 table")
+    if engine is Engine.duckdb and cur is None:
         raise BillError("no bill to read", "give --cur PATH (a CUR 2.0 Parquet folder or file)")
-    bill = read_bill_duckdb(cur, where)
+    workload = load_profile(opt.find_workload(workload_file))
+    prices = load_table(pricing_file)
+    where = BillFilter(when, workload.region, accounts, tag_key, tag_value)
+    if engine is Engine.athena:
+        from costcompare.aws import AwsContext
+        from costcompare.bill_athena import read_bill_athena
+
+        aws = AwsContext(profile=profile, region=region, endpoint_url=endpoint_url)
+        bill = read_bill_athena(aws, name, workgroup, where, output=query_output)
+    else:
+        bill = read_bill_duckdb(cur, where, name)  # type: ignore[arg-type]
     result = reconcile(
         bill,
         workload,
         when,
         destination=destination,
-        table=table,
+        table=prices,
         tolerance_pct=tolerance,
-        engine="duckdb",
-        query=bill_query("cur", where),
+        engine=engine.value,
+        query=bill_query(name, where),
     )
     text = render(result, output.value, wide=wide)
     if out:

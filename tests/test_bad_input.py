@@ -707,6 +707,13 @@ RECONCILE_CASES = [
         "reconcile-unknown-destination", RECONCILE + " -d glacier", "glacier", files=RECONCILE_FILES
     ),
     Case("reconcile-no-cur", "reconcile --month 2026-10", "--cur"),
+    Case("reconcile-athena-no-table", "reconcile --month 2026-10 --engine athena", "--table"),
+    Case(
+        "reconcile-table-not-a-name",
+        "reconcile --month 2026-10 --engine athena --table 'db.t; DROP TABLE x'",
+        "--table",
+    ),
+    Case("reconcile-unknown-engine", "reconcile --month 2026-10 --engine spark", "spark"),
 ]
 
 

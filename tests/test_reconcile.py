@@ -132,3 +132,60 @@ def test_cli_table_flags_large_errors_and_writes_files(tmp_path):
     out = tmp_path / "bill.json"
     run(*BASE, "-o", "json", "--out", str(out))
     assert json.loads(out.read_text())["destination"] == "both"
+
+
+ATHENA_TABLE = "cur_db.session_logs"
+
+
+def queue_athena_rows(region: str, rows) -> None:
+    """moto answers the next Athena query with these rows (after a header row)."""
+    from moto.athena.models import QueryResults, athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    header = ["service", "usage_type", "usage_amount", "unblended_cost", "line_items"]
+    data = [header, *([str(v) for v in row] for row in rows)]
+    results = QueryResults(
+        rows=[{"Data": [{"VarCharValue": v} for v in row]} for row in data],
+        column_info=[{"Name": name, "Type": "varchar"} for name in header],
+    )
+    athena_backends[DEFAULT_ACCOUNT_ID][region].query_results_queue.append(results)
+
+
+def test_athena_gets_the_same_query_text_in_the_workgroup(bill):
+    import boto3
+    from moto import mock_aws
+    from moto.athena.models import athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from costcompare.bill import bill_query
+
+    with mock_aws():
+        athena = boto3.client("athena", region_name="us-east-1")
+        athena.create_work_group(
+            Name="billing",
+            Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/"}},
+        )
+        rows = [
+            (b.service, b.usage_type, b.usage_amount, b.unblended_cost, b.line_items) for b in bill
+        ]
+        queue_athena_rows("us-east-1", rows)
+        args = ["--engine", "athena", "--workgroup", "billing", "--table", ATHENA_TABLE]
+        data = json.loads(run(*args, *BASE[2:], *FILTERS, "--region", "us-east-1", "-o", "json"))
+        (execution,) = athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].executions.values()
+    assert execution.query == bill_query(ATHENA_TABLE, WHERE) == data["query"]
+    assert execution.workgroup.name == "billing"
+    assert execution.context == {"Database": "cur_db"}
+    assert data["engine"] == "athena"
+    # The same rows as DuckDB read give the same reconciliation.
+    local = json.loads(run(*BASE, *FILTERS, "--table", ATHENA_TABLE, "-o", "json"))
+    assert local["query"] == data["query"]
+    assert [c["billed_usd"] for c in local["components"]] == pytest.approx(
+        [c["billed_usd"] for c in data["components"]], abs=1e-6
+    )
+
+
+def test_athena_needs_a_database_table():
+    result = CliRunner().invoke(
+        app, ["reconcile", "--engine", "athena", "--month", "2026-10", "--table", "cur"]
+    )
+    assert result.exit_code == 2 and "--table DB.TABLE" in result.stderr

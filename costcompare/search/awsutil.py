@@ -54,4 +54,10 @@ def wait(
         pause = min(pause * 2, POLL_MAX_S)
 
 
-__all__ = ["AwsOptions", "translate", "wait"]
+def athena_state(athena: Any, qid: str) -> tuple[bool, dict[str, Any]]:
+    """A ``wait`` poll of one Athena query: (finished?, its QueryExecution)."""
+    execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+    return execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"), execution
+
+
+__all__ = ["AwsOptions", "athena_state", "translate", "wait"]

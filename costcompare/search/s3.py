@@ -20,7 +20,7 @@ from typing import Any
 from costcompare.measure.content import CHUNK
 from costcompare.measure.s3 import parse_s3_uri
 from costcompare.pricing import PriceBook
-from costcompare.search.awsutil import AwsOptions, translate, wait
+from costcompare.search.awsutil import AwsOptions, athena_state, translate, wait
 from costcompare.search.local import Counted, Scanner
 from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of
 from costcompare.search.result import BackendResult, SessionMatch, price_lines
@@ -190,7 +190,7 @@ def search_athena(
         if target.output:
             kwargs["ResultConfiguration"] = {"OutputLocation": target.output}
         qid = athena.start_query_execution(**kwargs)["QueryExecutionId"]
-        execution = wait(lambda: _state(athena, qid), target.timeout_s, "the Athena query")
+        execution = wait(lambda: athena_state(athena, qid), target.timeout_s, "the Athena query")
         status = execution["Status"]
         if status["State"] != "SUCCEEDED":
             reason = status.get("StateChangeReason", status["State"])
@@ -216,11 +216,6 @@ def search_athena(
     if sum(s.matches for s in sessions.values()) >= ATHENA_ROW_LIMIT:
         result.notes.append(f"stopped at {ATHENA_ROW_LIMIT:,} lines: narrow the search")
     return result
-
-
-def _state(athena, qid: str) -> tuple[bool, dict[str, Any]]:
-    execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-    return execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"), execution
 
 
 def _rows(athena, qid: str) -> dict[str, SessionMatch]:
