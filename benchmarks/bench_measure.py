@@ -6,8 +6,9 @@
 1. ``measure --path`` on generated transcripts (the committed recordings played back): 1 GiB
    of many small files, 128 MiB of them, and four large files. Floor: ``cat`` of the same files
    to /dev/null, just before. The files were just written, so both read a warm page cache:
-   this measures the tool, not the disk. Every ratio (streamed JSON, gzip of the stream and of
-   the transcripts, ANSI share) must be present.
+   this measures the tool, not the disk. CPU seconds are printed too: on a shared machine they
+   vary less than wall time. Every ratio (streamed JSON, gzip of the stream and of the
+   transcripts, ANSI share) must be present.
 2. S3 Inventory of N rows, CSV.gz and Parquet. Floor: pyarrow alone reading the same file's
    key, size and date columns in batches, typed as measure types them (its default threads).
 3. API calls per 1,000 S3 objects (moto), and for a CloudWatch log group.
@@ -48,7 +49,7 @@ def _peak_rss_mb() -> float:
 
 def _child(kind: str, target: str) -> None:
     """Run one measurement (or its floor) and print seconds, bytes and peak RSS as JSON."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out: dict = {}
     if kind == "local":
         from costcompare.measure import measure_local
@@ -66,6 +67,7 @@ def _child(kind: str, target: str) -> None:
     else:  # the floor: pyarrow alone summing the size column
         out = {"rows": _arrow_alone(kind, Path(target))}
     out["seconds"] = time.perf_counter() - start
+    out["cpu"] = time.process_time() - cpu
     out["rss_mb"] = _peak_rss_mb()
     print(json.dumps(out))
 
@@ -121,7 +123,8 @@ def bench_local(name: str, folder: Path) -> None:
     print(
         f"measure --path, {name}: {r['sessions']:,} files, {size / 2**20:,.0f} MiB in "
         f"{r['seconds']:.2f} s = {rate:,.0f} MB/s; cat {cat:.2f} s = {floor:,.0f} MB/s; "
-        f"{r['seconds'] / cat:.2f}x cat; peak RSS {r['rss_mb']:,.0f} MB; {ratios} "
+        f"{r['seconds'] / cat:.2f}x cat; CPU {r['cpu']:.2f} s = {size / MB / r['cpu']:,.0f} MB "
+        f"per CPU-second; peak RSS {r['rss_mb']:,.0f} MB; {ratios} "
         f"(stream sample {r['sample'] / 2**20:.1f} MiB, noise {r['noise'] / 2**20:.1f} MiB)"
     )
 
