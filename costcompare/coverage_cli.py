@@ -74,7 +74,7 @@ def coverage_command(
         s3_arrivals,
     )
     from costcompare.coverage_report import render
-    from costcompare.files import write_atomic
+    from costcompare.files import check_output_file, write_atomic
     from costcompare.search.query import SearchError, parse_time
 
     if min_coverage is not None and not (math.isfinite(min_coverage) and 0 <= min_coverage <= 100):
@@ -82,6 +82,8 @@ def coverage_command(
     only = Only(parse_time(since, "--since"), parse_time(until, "--until"), user, instance)
     if only.since is not None and only.until is not None and only.since >= only.until:
         raise SearchError("the window is empty: --since is not before --until", "widen it")
+    if out:
+        check_output_file(out, "--out")  # before reading the trail, not after
     aws = AwsContext(profile=profile, region=region, endpoint_url=endpoint_url)
     if not (path or s3 or log_group):
         raise CoverageError(

@@ -94,11 +94,13 @@ def diff_command(
     """Compare two estimates: what each destination costs more or less, line by line."""
     from costcompare.comparison import estimate as run_estimate
     from costcompare.estimate_diff import diff_estimates, to_text
-    from costcompare.files import write_atomic
+    from costcompare.files import check_output_file, write_atomic
     from costcompare.pricing import load_table, parse_date
     from costcompare.report import to_json
     from costcompare.workload import load_profile
 
+    if out:
+        check_output_file(out, "--out")  # before estimating both sides
     money = opt.money(currency, fx_rate)
     table = load_table(pricing_file)
     when = parse_date(pricing_date, "--pricing-date")

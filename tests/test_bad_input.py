@@ -540,6 +540,30 @@ SAVED_JSON = [
 ]
 
 
+# Commands that write --out check it before their work (and a FIFO is never replaced).
+OUT_BEFORE_WORK = [
+    Case(
+        "diff-out-is-a-fifo",
+        "diff a.yaml b.yaml --out d.txt",
+        "FIFO",
+        {"a.yaml": "instances: 3\n", "b.yaml": "instances: 4\n"},
+        setup=fifo("d.txt"),
+    ),
+    Case(
+        "coverage-out-in-missing-folder",
+        "coverage --cloudtrail trail --path logs --out missing/c.json",
+        "--out",
+        {"trail/t.json": '{"Records": []}', "logs/a-0123456789abcdef0.log": "x"},
+    ),
+    Case(
+        "search-out-is-a-folder",
+        "search sudo --path logs --out logs",
+        "--out logs is a folder",
+        {"logs/a.log": "sudo"},
+    ),
+]
+
+
 def billion_laughs() -> str:
     """Nine levels of nine aliases: under 500 bytes, 9**9 strings once expanded (issue 18.6)."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
