@@ -26,6 +26,19 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 from costcompare import options as opt
 from costcompare.errors import CostCompareError, WorkloadError
 
+MAX_PROBLEM_CHARS = 300
+
+
+def one_line(exc: CostCompareError) -> str:
+    """The error as the promised single line, whatever it carries: whitespace (an endpoint's HTML
+    page, a parser's report) folded to spaces, and a problem over 300 characters cut so the fix
+    still shows."""
+    problem = " ".join(exc.problem.split())
+    if len(problem) > MAX_PROBLEM_CHARS:
+        problem = problem[: MAX_PROBLEM_CHARS - 1] + "…"
+    fix = " ".join(exc.fix.split()) if exc.fix else ""
+    return f"{problem} — {fix}" if fix else problem
+
 
 class _Group(TyperGroup):
     """The root group: maps domain errors to one line and an exit code for every command below
@@ -40,7 +53,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except CostCompareError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {one_line(exc)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except UsageError as exc:  # a bad flag value: one line too, not click's four
             if isinstance(exc, NoArgsIsHelpError):
@@ -55,7 +68,7 @@ class _Group(TyperGroup):
             if not is_aws_exception(exc):
                 raise
             error = aws_error(exc)
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {one_line(error)}", err=True)
             raise typer.Exit(error.exit_code) from None
 
     def parse_args(self, ctx, args):

@@ -259,3 +259,21 @@ def test_a_value_at_the_workload_bound_is_estimated(flag):
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert all(d["steady_state_monthly_usd"] > 0 for d in data["destinations"])
+
+
+def test_every_error_is_printed_on_one_line_and_cut_to_keep_the_fix(monkeypatch):
+    """Issue 18.11: an endpoint's HTML error page was printed across many lines."""
+    from costcompare import workload
+    from costcompare.errors import WorkloadError
+
+    page = "<html>\n<head><title>502 Bad Gateway</title></head>\n" + "<p>x</p>\n" * 500
+
+    def load_profile(*args, **kwargs):
+        raise WorkloadError(page, "retry\nlater")
+
+    monkeypatch.setattr(workload, "load_profile", load_profile)
+    result = run("estimate")
+    assert result.exit_code == 2
+    line = result.stderr.rstrip("\n")
+    assert "\n" not in line and line.startswith("error: <html> <head><title>502")
+    assert line.endswith("… — retry later") and len(line) < 340
