@@ -318,6 +318,22 @@ class TestOfferFile:
             lib.refresh(["us-east-1"], pricing_file=tmp_path / "p.csv", offer_files=[bad])
         assert "\n" not in str(err.value) and not (tmp_path / "p.csv").exists()
 
+    @pytest.mark.parametrize("kind", ["folder", "file-in-the-way"])
+    def test_an_unwritable_table_fails_before_any_download(self, tmp_path, kind):
+        if kind == "folder":
+            target = tmp_path / "prices.csv"
+            target.mkdir()
+        else:
+            (tmp_path / "file").write_text("x")
+            target = tmp_path / "file" / "prices.csv"
+
+        def no_download():
+            raise AssertionError("the Price List was asked before the target was checked")
+
+        with pytest.raises(PricingError, match="--pricing-file") as err:
+            lib.refresh(["us-east-1"], pricing_file=target, client_factory=no_download)
+        assert "\n" not in str(err.value)
+
     def test_missing_offer_file(self, tmp_path):
         with pytest.raises(PricingError, match="does not exist"):
             lib.refresh(["us-east-1"], pricing_file=tmp_path / "p.csv", offer_files=["nope.json"])

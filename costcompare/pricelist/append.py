@@ -262,6 +262,18 @@ def user_pricing_path() -> Path:
     return Path(base) / "costcompare" / "prices.csv"
 
 
+def _check_target(path: Path) -> None:
+    """The table can be written: its folder exists (or can be made) and the file is writable."""
+    from costcompare.files import check_output_file, check_output_folder
+
+    try:
+        check_output_folder(path.parent, "--pricing-file")
+        if path.exists() or path.parent.is_dir():
+            check_output_file(path, "--pricing-file")
+    except OutputError as exc:
+        raise PricingError(exc.problem, exc.fix) from None
+
+
 def _existing_text(path: Path) -> tuple[str, PriceTable]:
     """The current table text (the bundled snapshot when the file does not exist yet)."""
     source = path if path.exists() else bundled_path("prices.csv")
@@ -337,6 +349,8 @@ def refresh(
         raise PricingError("no --region given", "pass --region, e.g. --region ap-northeast-1")
     specs = _select_specs(keys)
     target = Path(pricing_file) if pricing_file else user_pricing_path()
+    if not dry_run:  # a target that cannot be written fails before any download
+        _check_target(target)
     base_text, table = _existing_text(target)
 
     offers: list[Offer] = []
