@@ -79,7 +79,7 @@ def check_output_file(path: str | Path, option: str = "--out") -> Path:
             )
     folder = target.parent
     if not folder.is_dir():
-        shown = given.parent if str(given.parent) else Path(".")
+        shown = folder if given.is_symlink() else given.parent  # a link: where it points
         raise OutputError(
             f"{option} {given}: folder {shown} does not exist",
             f"create it first or pick another {option}",

@@ -105,6 +105,13 @@ def test_a_symlink_to_a_device_is_refused(tmp_path):
     assert link.is_symlink()
 
 
+def test_a_link_into_a_missing_folder_names_that_folder(tmp_path):
+    link = tmp_path / "out.txt"
+    link.symlink_to(tmp_path / "gone" / "out.txt")
+    with pytest.raises(OutputError, match=r"out.txt: folder .*gone does not exist"):
+        write_atomic(link, "x")
+
+
 def test_missing_folder_names_the_option(tmp_path):
     with pytest.raises(OutputError, match=r"--write-profile .*folder .* does not exist"):
         write_atomic(tmp_path / "no" / "out.yaml", "x", "--write-profile")
