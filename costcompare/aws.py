@@ -182,6 +182,35 @@ class AwsContext:
         return self._account_id
 
 
+def assumed_context(
+    base: AwsContext, role_arn: str, session_name: str = "costcompare"
+) -> AwsContext:
+    """A context in another account: ``base`` assumes ``role_arn`` (STS) once.
+
+    The new context has the role's temporary credentials and ``base``'s region, endpoint, client
+    hook and call counter, so every client still gets the one retry policy and every call is
+    counted. Failures raise botocore's error (callers record them per account).
+    """
+    import boto3
+    import botocore.session
+
+    credentials = base.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)[
+        "Credentials"
+    ]
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader())
+    core.set_credentials(
+        credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+    )
+    return AwsContext(
+        region=base.region,
+        endpoint_url=base.endpoint_url,
+        on_client=base.on_client,
+        calls=base.calls,
+        _session=boto3.session.Session(botocore_session=core, region_name=base.region),
+    )
+
+
 class translated:
     """``with translated("listing s3://b/p"):`` turns botocore errors into one ``AwsError``.
 

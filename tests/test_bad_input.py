@@ -741,6 +741,24 @@ RECONCILE_CASES = [
 ]
 
 
+ORG = "measure --org --regions ap-northeast-1"
+MEASURE_ORG = [
+    Case("measure-org-bad-account", ORG + " --accounts 1234", "1234"),
+    Case("measure-org-bad-region", "measure --org --regions ap-northeast-9", "ap-northeast-9"),
+    Case("measure-org-bad-role", ORG + " --role-name 'no such/role'", "--role-name"),
+    Case("measure-org-bad-days", ORG + " --days 900", "--days"),
+    Case("measure-org-no-workers", ORG + " --workers 0", "--workers"),
+    Case("measure-org-with-log-group", ORG + " --log-group /ssm/x", "--org"),
+    Case("measure-accounts-without-org", "measure --s3 s3://b/p --accounts 123456789012", "--org"),
+    Case(
+        "measure-org-workloads-into-a-file",
+        ORG + " --write-workloads w",
+        "--write-workloads",
+        files={"w": "a file, not a folder\n"},
+    ),
+]
+
+
 # Every module-level UPPER_CASE list of Cases above is in the corpus: a new group needs no edit
 # here (one shared list literal was where every helper's additions collided).
 CORPUS: list[Case] = [

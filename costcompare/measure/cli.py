@@ -23,6 +23,8 @@ MEASURE_EXAMPLES = opt.examples(
     costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions \\
     --write-workload m.yaml
     costcompare estimate -w m.yaml
+    costcompare measure --org --regions ap-northeast-1,us-east-1 --write-workloads org/
+    costcompare measure --org --accounts 111111111111,222222222222 --role-name Audit
     """
 )
 
@@ -99,6 +101,35 @@ def measure_command(
     endpoint_url: opt.EndpointUrl = None,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of the random samples.")] = 0,
     progress: opt.Progress = None,
+    org: Annotated[
+        bool,
+        typer.Option(
+            "--org", help="Every account of the AWS Organization (assumes --role-name in each)."
+        ),
+    ] = False,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ID[,ID]", help="--org: only these accounts (default: all)."),
+    ] = None,
+    regions: Annotated[
+        list[str] | None,
+        typer.Option(metavar="R[,R]|all", help="--org: regions to read (default: --region)."),
+    ] = None,
+    role_name: Annotated[
+        str, typer.Option(metavar="NAME", help="--org: the role assumed in every account.")
+    ] = "OrganizationAccountAccessRole",
+    log_group_prefix: Annotated[
+        str, typer.Option(metavar="PREFIX", help="--org: only log groups named like this.")
+    ] = "",
+    workers: Annotated[
+        int, typer.Option(metavar="N", help="--org: accounts measured at a time.")
+    ] = 8,
+    write_workloads: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", help="--org: a workload per account × region and a fleet one per region."
+        ),
+    ] = None,
     base_profile: Annotated[
         Path | None, typer.Option("--base-profile", hidden=True, help="Old name of --workload.")
     ] = None,
@@ -122,6 +153,33 @@ def measure_command(
     from costcompare.progress import progress_bar
 
     base_profile = opt.deprecated(workload_file, base_profile, "--base-profile", "--workload")
+    if org:
+        from costcompare.orgmeasure_cli import run_org
+
+        if path or s3 or s3_inventory or log_group or write_workload or write_profile:
+            raise MeasureError(
+                "--org reads every account's log groups itself",
+                "drop --path/--s3/--s3-inventory/--log-group/--write-workload "
+                "(use --log-group-prefix, --write-workloads)",
+            )
+        run_org(
+            accounts=opt.split_names(accounts),
+            regions=opt.split_names(regions),
+            role_name=role_name,
+            days=days or 30,
+            log_group_prefix=log_group_prefix,
+            workers=workers,
+            base_workload=base_profile,
+            write_dir=write_workloads,
+            output=output.value,
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            show_progress=sys.stderr.isatty() if progress is None else progress,
+        )
+        return
+    if accounts or regions or write_workloads:
+        raise MeasureError("--accounts, --regions and --write-workloads go with --org", "add --org")
     write_profile = opt.deprecated(
         write_workload, write_profile, "--write-profile", "--write-workload"
     )

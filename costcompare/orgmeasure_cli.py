@@ -1,0 +1,140 @@
+"""``costcompare measure --org``: the organization's table, its total, and its workloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from costcompare.orgmeasure import OrgMeasurement
+from costcompare.tables import Column, fill, render_table
+from costcompare.workload import Workload
+
+COLUMNS = (
+    Column("account", "left"),
+    Column("name", "left", priority=2),
+    Column("region", "left"),
+    Column("log groups", priority=1),
+    Column("GB in window"),
+    Column("events", priority=1),
+    Column("GB/month"),
+    Column("status", "left", wrap=True),
+)
+
+
+def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) -> str:
+    """A row per account × region, then the total; failures stay in the table, as rows."""
+    if fmt == "json":
+        return json.dumps(result.as_dict(), indent=2) + "\n"
+    rows = []
+    for account in result.accounts:
+        if account.error:
+            rows.append([account.account_id, account.name, "-", "", "", "", "", account.error])
+        for r in account.regions:
+            rows.append(
+                [
+                    account.account_id,
+                    account.name,
+                    r.region,
+                    "" if r.error else f"{len(r.log_groups):,}",
+                    "" if r.error else f"{r.incoming_bytes / 2**30:,.3f}",
+                    "" if r.error else f"{r.incoming_events:,.0f}",
+                    "" if r.error else f"{result.monthly_gb(r.incoming_bytes):,.3f}",
+                    r.error or ("ok" if r.log_groups else "no log groups"),
+                ]
+            )
+    total = result.incoming_bytes
+    rows.append(
+        ["total", "", "", "", f"{total / 2**30:,.3f}", "", f"{result.monthly_gb(total):,.3f}", ""]
+    )
+    failed = len(result.failures)
+    head = (
+        f"CloudWatch Logs IncomingBytes over {result.days:g} days, {len(result.accounts)} "
+        f"account(s) through role {result.role_name}"
+    )
+    out = [head, "", render_table(COLUMNS, rows, width=width)]
+    if failed:
+        out += ["", fill(f"{failed} account/region(s) could not be read (status column).")]
+    return "\n".join(out) + "\n"
+
+
+def write_workloads(result: OrgMeasurement, base: Workload, folder: Path) -> list[Path]:
+    """One workload per account × region with volume, and a fleet workload per region."""
+    from costcompare.files import make_output_folder, write_atomic
+    from costcompare.workload import dump_profile
+
+    make_output_folder(folder, "--write-workloads")
+    header = "# Measured by `costcompare measure --org` ({what}, {days:g} days of IncomingBytes)\n"
+    written = []
+    for region, total in sorted(result.bytes_by_region().items()):
+        if total <= 0:
+            continue
+        targets: list[tuple[str | None, str]] = [(None, f"fleet-{region}.yaml")]
+        targets += [
+            (a.account_id, f"{a.account_id}-{region}.yaml")
+            for a in result.accounts
+            for r in a.regions
+            if r.region == region and r.incoming_bytes > 0
+        ]
+        for account, name in targets:
+            workload = result.workload(base, region, account)
+            what = f"account {account}" if account else "every account"
+            text = header.format(what=what, days=result.days) + dump_profile(workload)
+            write_atomic(folder / name, text, "--write-workloads")
+            written.append(folder / name)
+    typer.echo(f"wrote {len(written)} workload(s) to {folder}", err=True)
+    return written
+
+
+def run_org(
+    *,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    role_name: str,
+    days: float,
+    log_group_prefix: str,
+    workers: int,
+    base_workload: Path | None,
+    write_dir: Path | None,
+    output: str,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    show_progress: bool,
+) -> None:
+    """``measure --org``: check every option, measure, print, then write the workloads."""
+    from costcompare.aws import AwsContext, resolve_region
+    from costcompare.errors import MeasureError
+    from costcompare.files import check_output_folder
+    from costcompare.orgmeasure import check_org_options, measure_org
+    from costcompare.progress import progress_bar
+    from costcompare.workload import load_profile
+
+    wanted = [r for r in regions or [] if r]
+    check_org_options(accounts or [], wanted, role_name, days)
+    if not 1 <= workers <= 64:
+        raise MeasureError(f"--workers {workers}", "give 1 to 64 accounts at a time")
+    base = load_profile(base_workload)
+    if write_dir:
+        check_output_folder(write_dir, "--write-workloads")  # before measuring, not after
+    home = resolve_region(region, profile) or next((r for r in wanted if r != "all"), None)
+    aws = AwsContext(region=home, profile=profile, endpoint_url=endpoint_url)
+    wanted = wanted or ([home] if home else [])
+    if not wanted:
+        raise MeasureError("no region to measure", "pass --regions R1,R2 (or all) or --region")
+    with progress_bar(show_progress) as bar:
+        bar.start("accounts measured", len(accounts) if accounts else None)
+        result = measure_org(
+            aws,
+            wanted,
+            accounts=accounts,
+            role_name=role_name,
+            days=days,
+            log_group_prefix=log_group_prefix,
+            workers=workers,
+            on_account=lambda _: bar.advance(1),
+        )
+    typer.echo(render_org(result, output), nl=False)
+    if write_dir:
+        write_workloads(result, base, write_dir)
