@@ -1,0 +1,106 @@
+"""`measure --org` at organization scale: 1,000 accounts × 2 regions on stubbed clients.
+
+    python benchmarks/bench_org.py [--accounts 1000] [--regions 2] [--groups 3]
+                                   [--latency-ms 5] [--workers 8]
+
+Every AWS call is a stub that sleeps ``--latency-ms`` (a real call's round trip), so the floor
+is calls × latency ÷ workers: the time the calls alone take on the pool. Prints the API calls
+per account (which must not vary with volume or account), wall time against that floor, and
+peak memory (VmHWM), which must stay under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from pathlib import Path
+
+from costcompare import orgmeasure
+from costcompare.aws import AwsContext
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _Stub:
+    """A client whose every call sleeps, counts, and answers like the service."""
+
+    def __init__(self, calls: Counter, latency: float, groups: int, account: str) -> None:
+        self.calls, self.latency, self.groups, self.account = calls, latency, groups, account
+
+    def _call(self, name: str) -> None:
+        self.calls[name] += 1
+        self.calls[f"account:{self.account}"] += 1
+        time.sleep(self.latency)
+
+    def get_paginator(self, _name: str):
+        stub = self
+
+        class _Pages:
+            def paginate(self, **_):
+                stub._call("DescribeLogGroups")
+                yield {"logGroups": [{"logGroupName": f"/ssm/g{i}"} for i in range(stub.groups)]}
+
+        return _Pages()
+
+    def get_metric_data(self, MetricDataQueries, **_):
+        self._call("GetMetricData")
+        values = [float(int(self.account) % 997 + 1)] * 30
+        return {"MetricDataResults": [{"Id": q["Id"], "Values": values} for q in MetricDataQueries]}
+
+
+class _Context(AwsContext):
+    def __init__(self, calls: Counter, latency: float, groups: int, account: str) -> None:
+        super().__init__(region="us-east-1", calls=calls)
+        self.stub = _Stub(calls, latency, groups, account)
+
+    def client(self, service: str, region: str | None = None):
+        return self.stub
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--regions", type=int, default=2)
+    parser.add_argument("--groups", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    latency = args.latency_ms / 1000
+    calls: Counter = Counter()
+
+    def assume(base, arn, _name):
+        account = arn.split(":")[4]
+        calls["AssumeRole"] += 1
+        calls[f"account:{account}"] += 1
+        time.sleep(latency)
+        return _Context(calls, latency, args.groups, account)
+
+    orgmeasure.assumed_context = assume
+    base = _Context(calls, latency, args.groups, "000000000000")
+    ids = [f"{100000000000 + i}" for i in range(args.accounts)]
+    regions = ["ap-northeast-1", "us-east-1", "eu-west-1", "us-west-2"][: args.regions]
+    start, cpu = time.perf_counter(), time.process_time()
+    result = orgmeasure.measure_org(base, regions, accounts=ids, workers=args.workers, days=30)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    per_account = {calls[f"account:{a}"] for a in ids}
+    total = sum(v for k, v in calls.items() if not k.startswith("account:"))
+    floor = total * latency / args.workers
+    print(f"accounts × regions: {args.accounts} × {args.regions}, {args.groups} log groups each")
+    print(f"API calls: {total:,} ({dict((k, v) for k, v in calls.items() if ':' not in k)})")
+    print(f"API calls per account: {sorted(per_account)} (constant: {len(per_account) == 1})")
+    print(
+        f"wall {wall:.2f} s, floor (calls × {args.latency_ms:g} ms ÷ {args.workers} workers) "
+        f"{floor:.2f} s, ratio {wall / floor:.2f}; CPU {cpu:.2f} s"
+    )
+    print(f"peak memory {_peak_rss_mb():.0f} MB (goal < 300 MB)")
+    print(f"measured {len(result.accounts)} accounts, {len(result.failures)} failures")
+
+
+if __name__ == "__main__":
+    main()
