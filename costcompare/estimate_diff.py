@@ -71,7 +71,11 @@ class EstimateDiff:
     baseline: Change
 
     def as_dict(self) -> dict[str, Any]:
+        from costcompare import __version__
+
         return {
+            "schema_version": 1,
+            "costcompare_version": __version__,
             "before": self.before_label,
             "after": self.after_label,
             "inputs": [{"key": k, "before": a, "after": b} for k, a, b in self.inputs],

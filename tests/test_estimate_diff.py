@@ -74,6 +74,7 @@ def test_cli_workload_against_a_saved_estimate(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"key": "instances", "before": 300, "after": 1000} in data["inputs"]
+    assert data["schema_version"] == 1 and data["costcompare_version"]
     same = runner.invoke(app, ["diff", str(saved), str(saved)])
     assert "0 of 4 destination(s) changed." in same.stdout
 
