@@ -134,6 +134,49 @@ class OrgMeasurement:
         }
 
 
+def load_result(data: dict[str, Any]) -> OrgMeasurement:
+    """An ``OrgMeasurement`` back from its ``as_dict`` (a saved ``measure --org -o json``)."""
+    accounts = [
+        AccountResult(
+            a["account_id"],
+            a.get("name", ""),
+            [
+                RegionResult(
+                    r["region"],
+                    [LogGroupVolume(**g) for g in r.get("log_groups", [])],
+                    r.get("error"),
+                )
+                for r in a.get("regions", [])
+            ],
+            a.get("error"),
+        )
+        for a in data["accounts"]
+    ]
+    return OrgMeasurement(data["days"], data["role_name"], accounts, data.get("api_calls", {}))
+
+
+def org_rows(result: OrgMeasurement) -> list[dict[str, Any]]:
+    """One record per account × region (a failed account: one record, region None): the tidy
+    table notebooks turn into a DataFrame."""
+    rows: list[dict[str, Any]] = []
+    for a in result.accounts:
+        if a.error:
+            rows.append({"account_id": a.account_id, "name": a.name, "region": None,
+                         "log_groups": 0, "monthly_ingest_gb": 0.0, "error": a.error})  # fmt: skip
+        rows += [
+            {
+                "account_id": a.account_id,
+                "name": a.name,
+                "region": r.region,
+                "log_groups": len(r.log_groups),
+                "monthly_ingest_gb": result.monthly_gb(r.incoming_bytes),
+                "error": r.error,
+            }
+            for r in a.regions
+        ]
+    return rows
+
+
 def check_org_options(
     accounts: Sequence[str], regions: Sequence[str], role_name: str, days: float
 ) -> None:

@@ -43,11 +43,12 @@ def outputs_text(nb) -> str:
     return "\n".join(parts)
 
 
-def test_there_are_three_notebooks():
+def test_there_are_four_notebooks():
     assert [p.name for p in NOTEBOOKS] == [
         "01_compare_destinations.ipynb",
         "02_sensitivity_and_break_even.ipynb",
         "03_from_measured_logs.ipynb",
+        "04_organisation_and_bill.ipynb",
     ]
 
 
@@ -88,3 +89,10 @@ def test_notebook_3_measures_the_shipped_corpus():
     # issue 12.2: the transcripts take their sessions' dates from the export, not copy times
     assert "sessions per day: 4.0 (first to last session" in text
     assert "4.00 sessions/day over 6 days" in text
+
+
+def test_notebook_4_the_organisation_and_the_bill():
+    text = outputs_text(run(NOTEBOOKS[3]))
+    assert "1 account/region(s) could not be read" in text
+    assert "member-4" in text
+    assert "Billed $" in text and "monthly_ingest_gb" in text

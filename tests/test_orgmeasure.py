@@ -70,25 +70,30 @@ def seed_account(credentials, index: int) -> dict[str, tuple[float, float]]:
     return seeded
 
 
+def build_organization() -> tuple[list[str], str, dict]:
+    """Inside mock_aws: 5 member accounts with volumes; (member ids, the one to deny, seeded)."""
+    org = boto3.client("organizations", region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    members = [
+        org.create_account(Email=f"m{i}@example.invalid", AccountName=f"member-{i}")[
+            "CreateAccountStatus"
+        ]["AccountId"]
+        for i in range(5)
+    ]
+    sts = boto3.client("sts", region_name="us-east-1")
+    seeded = {}
+    for i, account in enumerate(members):
+        arn = f"arn:aws:iam::{account}:role/{ROLE}"
+        credentials = sts.assume_role(RoleArn=arn, RoleSessionName="seed")["Credentials"]
+        seeded[account] = seed_account(credentials, i)
+    return members, members[3], seeded
+
+
 @pytest.fixture
 def organization():
     """(member ids, denied id, seeded volumes per account and region)."""
     with mock_aws():
-        org = boto3.client("organizations", region_name="us-east-1")
-        org.create_organization(FeatureSet="ALL")
-        members = [
-            org.create_account(Email=f"m{i}@example.invalid", AccountName=f"member-{i}")[
-                "CreateAccountStatus"
-            ]["AccountId"]
-            for i in range(5)
-        ]
-        sts = boto3.client("sts", region_name="us-east-1")
-        seeded = {}
-        for i, account in enumerate(members):
-            arn = f"arn:aws:iam::{account}:role/{ROLE}"
-            credentials = sts.assume_role(RoleArn=arn, RoleSessionName="seed")["Credentials"]
-            seeded[account] = seed_account(credentials, i)
-        yield members, members[3], seeded
+        yield build_organization()
 
 
 def deny_role_of(account: str):
