@@ -81,7 +81,7 @@ def reconcile_command(
         str | None,
         typer.Option(
             metavar="KEY=VALUE",
-            help="Only lines with this cost-allocation tag, keyed as CUR 2.0 writes it "
+            help="Only lines with this cost-allocation tag, keyed as the export's resource_tags "
             "(e.g. user_costcompare_managed=true).",
         ),
     ] = None,
