@@ -68,12 +68,16 @@ class BilledUsage:
 
 
 def parse_month(text: str) -> dt.date:
-    """``2026-10`` → 2026-10-01; a month not yet over cannot have a final bill."""
+    """``2026-10`` → 2026-10-01. The running month is allowed (its bill so far); a month that
+    has not started has no bill at all."""
     match = _MONTH.fullmatch(text.strip())
     month = int(match.group(2)) if match else 0
     if not match or not 1 <= month <= 12:
         raise BillError(f"--month {text!r} is not a month", "write it as YYYY-MM, e.g. 2026-10")
-    return dt.date(int(match.group(1)), month, 1)
+    first = dt.date(int(match.group(1)), month, 1)
+    if first > dt.date.today():
+        raise BillError(f"--month {text} has not started yet", "give a past month, YYYY-MM")
+    return first
 
 
 def parse_tag(text: str | None) -> tuple[str | None, str | None]:

@@ -731,6 +731,7 @@ RECONCILE_CASES = [
         "reconcile-unknown-destination", RECONCILE + " -d glacier", "glacier", files=RECONCILE_FILES
     ),
     Case("reconcile-no-cur", "reconcile --month 2026-10", "--cur"),
+    Case("reconcile-future-month", "reconcile --cur cur --month 2999-01", "2999-01"),
     Case("reconcile-athena-no-table", "reconcile --month 2026-10 --engine athena", "--table"),
     Case(
         "reconcile-table-not-a-name",
