@@ -19,15 +19,17 @@ class Engine(StrEnum):
 
 RECONCILE_EXAMPLES = opt.examples(
     """
-    costcompare reconcile --cur ./cur-export --month 2026-10 -w measured-2026-10.yaml
-    costcompare reconcile --engine athena --workgroup primary --table cur.session_logs \\
-    --month 2026-10 -w measured-2026-10.yaml --region us-east-1
-    costcompare reconcile --cur ./cur-export --month 2026-10 -w measured.yaml \\
+    costcompare reconcile --cur ./cur-export --month 2026-10 -w m-2026-10.yaml
+    costcompare reconcile --engine athena --workgroup primary \\
+    --table cur.session_logs --month 2026-10 -w m-2026-10.yaml
+    costcompare reconcile --cur ./cur-export --month 2026-10 -w m.yaml \\
     --tag user_costcompare_managed=true --account 111111111111 -o json
-    costcompare reconcile --cur ./cur-export --month 2026-10 -d both -o csv --out bill.csv
+    costcompare reconcile --cur ./cur-export --month 2026-10 -o csv
     """,
-    "Get the bill with `aws s3 sync s3://BUCKET/PREFIX/EXPORT ./cur-export` (a CUR 2.0 export "
-    "in Parquet); the workload is that month's `costcompare measure --write-workload FILE`.",
+    """
+The bill: a CUR 2.0 export in Parquet (aws s3 sync s3://BUCKET/PREFIX ./cur-export).
+The workload: that month's `costcompare measure --write-workload FILE`.
+""",
 )
 
 

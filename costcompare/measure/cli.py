@@ -23,8 +23,10 @@ MEASURE_EXAMPLES = opt.examples(
     costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions \\
     --write-workload m.yaml
     costcompare estimate -w m.yaml
-    costcompare measure --org --regions ap-northeast-1,us-east-1 --write-workloads org/
-    costcompare measure --org --accounts 111111111111,222222222222 --role-name Audit
+    costcompare measure --org --regions ap-northeast-1,us-east-1 \\
+    --write-workloads org/
+    costcompare measure --org --accounts 111111111111,222222222222 \\
+    --role-name AuditRole -o json
     """
 )
 
