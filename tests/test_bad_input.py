@@ -272,6 +272,11 @@ PROVISION = [
         "provision plan -d cloudwatch --region mars-1",
         "mars-1",
     ),
+    Case(
+        "provision-export-unknown-format",
+        "provision export -d cloudwatch --format terraform --out t.yaml --region ap-northeast-1",
+        "terraform",
+    ),
 ]
 
 # Issue 18.1, 18.7, 18.11, 18.12: provisioning inputs that used to crash or slip through.

@@ -482,3 +482,51 @@ def check_account_public_access(ctx: AwsContext, account: str) -> list[Finding]:
             f"put-public-access-block --account-id {account} ...)",
         )
     ]
+
+
+# -- CloudFormation ------------------------------------------------------------------------------
+def render_cfn(spec: ProvisionSpec, key_arn: Any) -> dict[str, Any]:
+    """The bucket as apply leaves it (``diff`` from nothing) and its TLS-only policy."""
+    want = spec.bucket
+    assert want is not None
+    default: dict[str, Any] = {"SSEAlgorithm": want.sse_algorithm}
+    if want.key is not None and key_arn:
+        default["KMSMasterKeyID"] = key_arn
+    properties: dict[str, Any] = {
+        "BucketName": want.name,
+        "OwnershipControls": OWNER_ENFORCED,
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {
+                    "ServerSideEncryptionByDefault": default,
+                    "BucketKeyEnabled": want.sse_algorithm == "aws:kms",
+                }
+            ]
+        },
+        "PublicAccessBlockConfiguration": BLOCK_ALL,
+        "Tags": key_value_tags(),
+    }
+    if want.lifecycle:
+        properties["LifecycleConfiguration"] = {"Rules": [lifecycle.render_cfn(want)]}
+    if want.object_lock_days:
+        retention = {"Mode": "COMPLIANCE", "Days": want.object_lock_days}
+        properties["VersioningConfiguration"] = {"Status": "Enabled"}
+        properties["ObjectLockEnabled"] = True
+        properties["ObjectLockConfiguration"] = {
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": retention},
+        }
+    policy = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": "SessionLogBucket"},
+            "PolicyDocument": policies.bucket_policy(spec.region, want.name, None),
+        },
+    }
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+    return {"SessionLogBucket": bucket, "SessionLogBucketPolicy": policy}

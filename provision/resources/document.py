@@ -359,3 +359,28 @@ def check(state: DocumentState | None, destination: str | None) -> list[Finding]
             )
         )
     return out
+
+
+# -- CloudFormation ------------------------------------------------------------------------------
+CFN_CAVEAT = (
+    f"CloudFormation cannot import or update the existing {DOCUMENT_NAME} document (Session "
+    "Manager creates it the first time its preferences are saved): deploy this template in a "
+    "region where the document does not exist yet, or leave the document out and run "
+    "'costcompare provision apply' for the preferences."
+)
+
+
+def render_cfn(spec: ProvisionSpec, key_arns: Mapping[str, Any]) -> dict[str, Any]:
+    """The preferences document with the content apply would write into a fresh region."""
+    resource = {
+        "Type": "AWS::SSM::Document",
+        "Metadata": {"Caveat": CFN_CAVEAT},
+        "Properties": {
+            "Name": DOCUMENT_NAME,
+            "DocumentType": "Session",
+            "DocumentFormat": "JSON",
+            "Content": desired(spec, None, key_arns),
+            "Tags": key_value_tags(),
+        },
+    }
+    return {"SessionPreferences": resource}

@@ -418,3 +418,46 @@ def _check_logs_grant(key: KeyState, resource: str, region: str, group_arn: str)
             )
         ]
     return []
+
+
+# -- CloudFormation ------------------------------------------------------------------------------
+def logical_id(purpose: str) -> str:
+    return f"SessionLogsKey{purpose.capitalize()}"
+
+
+def render_cfn(spec: ProvisionSpec, account: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(template resources, purpose → key ARN or its Fn::GetAtt) for every key the spec uses.
+
+    The same key policy and tags ``_new_key`` gives a key apply creates; an existing key stays
+    outside the template (its policy is the account owner's to merge, as apply does).
+    """
+    resources: dict[str, Any] = {}
+    arns: dict[str, Any] = {}
+    for key in spec.keys:
+        if not key.managed:
+            arns[key.purpose] = key.existing_arn
+            continue
+        group = spec.log_group.name if key.purpose == "cloudwatch" and spec.log_group else None
+        name = logical_id(key.purpose)
+        resources[name] = {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": f"costcompare: Session Manager logs ({key.purpose})",
+                "KeyUsage": "ENCRYPT_DECRYPT",
+                "KeySpec": "SYMMETRIC_DEFAULT",
+                "EnableKeyRotation": True,
+                "KeyPolicy": policies.key_policy(spec.region, account, group),
+                "Tags": [
+                    {"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]},
+                    {"Key": ALIAS_TAG, "Value": key.alias},
+                ],
+            },
+        }
+        resources[f"{name}Alias"] = {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": key.alias, "TargetKeyId": {"Ref": name}},
+        }
+        arns[key.purpose] = {"Fn::GetAtt": [name, "Arn"]}
+    return resources, arns

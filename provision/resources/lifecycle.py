@@ -66,3 +66,18 @@ def diff(want: BucketSpec, existing: Iterable[Mapping[str, Any]]) -> list[Change
             ),
         )
     ]
+
+
+def render_cfn(want: BucketSpec) -> dict[str, Any]:
+    """``rule(want)`` in the shape AWS::S3::Bucket's LifecycleConfiguration takes."""
+    api = rule(want)
+    found: dict[str, Any] = {"Id": api["ID"], "Status": api["Status"]}
+    found["Prefix"] = api["Filter"]["Prefix"]
+    if "Transitions" in api:
+        found["Transitions"] = [
+            {"TransitionInDays": t["Days"], "StorageClass": t["StorageClass"]}
+            for t in api["Transitions"]
+        ]
+    if "Expiration" in api:
+        found["ExpirationInDays"] = api["Expiration"]["Days"]
+    return found

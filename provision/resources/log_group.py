@@ -10,7 +10,7 @@ from typing import Any
 from provision import policies
 from provision.aws import AwsContext
 from provision.changes import CONFLICT, CREATE, REMOVE, UPDATE, Call, Change, FieldChange
-from provision.resources.base import ERROR, WARNING, Finding, true
+from provision.resources.base import ERROR, WARNING, Finding, key_value_tags, true
 from provision.spec import MANAGED_TAG, ProvisionSpec
 
 MIN_RETENTION_DAYS = 365
@@ -202,3 +202,26 @@ def check(state: LogGroupState, inputs: Mapping[str, Any], doc_resource: str) ->
 
 def group_arn(region: str, account: str, name: str) -> str:
     return policies.log_group_arn(region, account, name)
+
+
+# -- CloudFormation ------------------------------------------------------------------------------
+def render_cfn(spec: ProvisionSpec, key_arn: Any) -> dict[str, Any]:
+    """The log group as ``_create`` plus the retention step make it; kept when the stack goes."""
+    want = spec.log_group
+    assert want is not None
+    properties: dict[str, Any] = {
+        "LogGroupName": want.name,
+        "LogGroupClass": want.log_class,
+        "Tags": key_value_tags(),
+    }
+    if want.retention_days is not None:
+        properties["RetentionInDays"] = want.retention_days
+    if want.key is not None and key_arn:
+        properties["KmsKeyId"] = key_arn
+    resource = {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+    return {"SessionLogGroup": resource}

@@ -389,3 +389,42 @@ def _broad(role: RoleState, resource: str) -> list[Finding]:
                     )
                 )
     return out
+
+
+# -- CloudFormation ------------------------------------------------------------------------------
+def render_cfn(spec: ProvisionSpec, account: str, key_arns: Mapping[str, Any]) -> dict[str, Any]:
+    """The tool's policy on the role; with --create-role also the role and instance profile.
+
+    An existing role (--role) gets the policy only: a template cannot attach
+    AmazonSSMManagedInstanceCore to a role it does not own (plan/apply do).
+    """
+    name = spec.role_name
+    assert name is not None
+    resources: dict[str, Any] = {}
+    role_ref: Any = name
+    if spec.create_role:
+        resources["InstanceRole"] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": name,
+                "AssumeRolePolicyDocument": EC2_TRUST,
+                "Description": "costcompare: Session Manager instance role",
+                "ManagedPolicyArns": [policies.managed_instance_core_arn(spec.region)],
+                "Tags": key_value_tags(),
+            },
+        }
+        resources["InstanceProfile"] = {
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": {"InstanceProfileName": name, "Roles": [{"Ref": "InstanceRole"}]},
+        }
+        role_ref = {"Ref": "InstanceRole"}
+    resources["SessionLoggingPolicy"] = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "ManagedPolicyName": spec.policy_name,
+            "Description": "costcompare: least privilege for Session Manager logging",
+            "PolicyDocument": policies.instance_role_policy(spec, account, key_arns),
+            "Roles": [role_ref],
+        },
+    }
+    return resources
