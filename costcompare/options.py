@@ -38,6 +38,7 @@ SHARED_NAMES: dict[str, str] = {
     "--weight": "one searchability weight NAME=VALUE",
     "--output": "output format (-o)",
     "--out": "output file, written atomically",
+    "--format": "file format of what --out writes (chart: png|svg; provision export: template)",
     "--out-dir": "output folder",
     "--instances": "EC2 instances in the fleet",
     "--retention-days": "days logs are kept (CloudWatch retention value)",

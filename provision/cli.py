@@ -460,11 +460,11 @@ EXPORT_EXAMPLES = """
 Examples:
 
 \b
-  costcompare provision export -d cloudwatch --region ap-northeast-1 --account-id 123456789012
-  costcompare provision export -d both --create-role ssm-instance --out session-logging.yaml
+  costcompare provision export -d cloudwatch --account-id 123456789012
+  costcompare provision export -d both --create-role ssm-instance --out stack.yaml
   costcompare provision export --config provision.yaml --out stack.yaml
 
-The same setup 'plan' would build from the same options, as a CloudFormation template (YAML).
+The setup 'plan' would build from the same options, as a CloudFormation template (YAML).
 Without --account-id the account is read from STS (the only AWS call export makes).
 """
 
@@ -474,18 +474,14 @@ Without --account-id the account is read from STS (the only AWS call export make
 def export(
     shared: SharedOptions,
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="Template format.")
+        ExportFormat, typer.Option("--format", "-f", help="File format.", metavar="cloudformation")
     ] = ExportFormat.cloudformation,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Write the template here (default: stdout).", metavar="FILE"),
-    ] = None,
+    out: opt.Out = None,
     account_id: Annotated[
-        str | None,
-        typer.Option(help="Account the ARNs name (default: ask STS).", metavar="ACCOUNT_ID"),
+        str | None, typer.Option(help="Account the ARNs name [from STS].", metavar="ID")
     ] = None,
 ) -> None:
-    """Write the setup plan/apply would build as a CloudFormation template."""
+    """Write the setup plan/apply would build as a CloudFormation template (stdout or --out)."""
     from costcompare.files import check_output_file, write_atomic
     from provision.export import check_account_id, check_exportable, render_yaml
     from provision.spec import build_spec
@@ -496,11 +492,9 @@ def export(
     ctx = _context(connection)
     account = check_account_id(account_id) if account_id is not None else None
     check_exportable(build_spec(options, ctx.region, account=account or "000000000000"))
-    if account is None:
-        account = _read("export", ctx.account_id)
+    account = account or _read("export", ctx.account_id)
     text = render_yaml(build_spec(options, ctx.region, account=account), account)
     if out is None:
-        typer.echo(text, nl=False)
-        return
+        return typer.echo(text, nl=False)
     write_atomic(out, text, "--out")
     typer.echo(f"Wrote the {format.value} template to {out}.", err=True)

@@ -12,7 +12,16 @@ from provision.aws import AwsContext
 from provision.changes import is_managed
 from provision.errors import PlanError
 from provision.policies import policy_arn
-from provision.resources import athena, bucket, document, kms_key, log_group, network, role
+from provision.resources import (
+    account_access,
+    athena,
+    bucket,
+    document,
+    kms_key,
+    log_group,
+    network,
+    role,
+)
 from provision.resources.bucket import BucketState
 from provision.resources.document import DocumentState
 from provision.resources.kms_key import KeyState
@@ -71,7 +80,7 @@ def observe(ctx: AwsContext, spec: ProvisionSpec) -> ActualState:
         document=current,
         stray_keys=tuple(strays),
         former_stores=_former_stores(ctx, spec, current),
-        account_public_access=bucket.account_blocks_public_access(ctx, account)
+        account_public_access=account_access.account_blocks_public_access(ctx, account)
         if spec.bucket
         else None,
         athena=athena.read(ctx, spec.athena) if spec.athena else None,

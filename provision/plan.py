@@ -10,7 +10,16 @@ from typing import Any
 
 from provision.changes import CONFLICT, CREATE, KEEP, REMOVE, SYMBOL, UPDATE, Change, Plan
 from provision.observe import ActualState
-from provision.resources import athena, bucket, document, kms_key, log_group, network, role
+from provision.resources import (
+    account_access,
+    athena,
+    bucket,
+    document,
+    kms_key,
+    log_group,
+    network,
+    role,
+)
 from provision.spec import DOCUMENT_NAME, SECURITY_GROUP_NAME, ProvisionSpec
 
 
@@ -31,7 +40,7 @@ def make_plan(spec: ProvisionSpec, actual: ActualState) -> Plan:
     if spec.bucket:
         changes += bucket.diff(spec, actual.bucket, arns.get("s3"))
         changes += bucket.diff_policy(spec, actual.bucket)
-        changes += bucket.diff_account_public_access(account, actual.account_public_access)
+        changes += account_access.diff_account_public_access(account, actual.account_public_access)
     if spec.athena:
         assert actual.athena is not None
         changes += athena.diff(spec, actual.athena)
@@ -55,7 +64,7 @@ def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
         names.append(log_group.resource_name(spec.log_group.name))
     if spec.bucket:
         names += [bucket.resource_name(spec.bucket.name), f"bucket policy {spec.bucket.name}"]
-        names.append(bucket.account_resource_name(actual.account_id))
+        names.append(account_access.account_resource_name(actual.account_id))
     if spec.athena:
         names += athena.resource_names(spec.athena)
     if spec.role_name:

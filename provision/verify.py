@@ -16,7 +16,16 @@ from provision import policies
 from provision.aws import AwsContext
 from provision.errors import PlanError
 from provision.observe import discover
-from provision.resources import bucket, document, kms_key, log_group, network, network_check, role
+from provision.resources import (
+    account_access,
+    bucket,
+    document,
+    kms_key,
+    log_group,
+    network,
+    network_check,
+    role,
+)
 from provision.resources.base import ERROR, WARNING, Finding
 from provision.spec import NetworkSpec, policy_name_for
 
@@ -124,7 +133,7 @@ def _bucket(ctx: AwsContext, seen: _Seen, account: str, doc_resource: str) -> li
             )
         ]
     found = bucket.check(seen.bucket, seen.inputs, doc_resource)
-    found += bucket.check_account_public_access(ctx, account)
+    found += account_access.check_account_public_access(ctx, account)
     sse_key = seen.bucket.sse_key
     if seen.bucket.sse_algorithm == "aws:kms" and sse_key and "alias/aws/" not in sse_key:
         seen.bucket_key = kms_key.read_key(ctx, sse_key)

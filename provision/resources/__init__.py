@@ -1,5 +1,5 @@
 """One module per AWS resource the tool manages, each with read → state, diff(spec, state) →
 changes, check(state) → findings and teardown(state) → changes:
 
-kms_key, log_group, bucket (+ lifecycle), role, network, document.
+kms_key, log_group, bucket (+ lifecycle, account_access), role, network, document.
 """
