@@ -6,6 +6,7 @@ app in ``costcompare.cli`` registers them and turns domain errors into one line 
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -233,6 +234,17 @@ class ChartFormat(StrEnum):
     svg = "svg"
 
 
+def _inside_new_out_dir(report: Path, out: Path | None) -> bool:
+    """True when ``--report`` goes into the ``--out-dir`` that chart is about to create.
+
+    ``chart --out-dir charts/ --report charts/report.md`` on a fresh machine is the documented
+    use: the folder does not exist yet, and the ``--out-dir`` check already proved it can be made.
+    """
+    if out is None or out.exists():
+        return False
+    return Path(os.path.abspath(report.parent)) == Path(os.path.abspath(out))
+
+
 def chart(
     out_dir: opt.OutDir = None,
     workload_file: opt.Workload = None,
@@ -282,7 +294,7 @@ def chart(
         )
     if out is not None:
         check_output_folder(out, "--out-dir")  # every output target first: no work, nothing lost
-    if report:
+    if report and not _inside_new_out_dir(report, out):
         check_output_file(report, "--report")
     money = opt.money(currency, fx_rate)
     search_weights = load_weights(weights, weight)

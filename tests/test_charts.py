@@ -110,6 +110,21 @@ def test_cli_writes_every_chart_and_report(tmp_path):
     assert not list(out.glob(".*tmp*"))
 
 
+def test_cli_report_inside_the_out_dir_it_creates(tmp_path):
+    """The README's own example on a fresh machine: the report goes into the new chart folder."""
+    out = tmp_path / "charts"
+    report = out / "report.md"
+    args = ["chart", "--out-dir", str(out), "--report", str(report), "--draws", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "](cost_breakdown.png)" in report.read_text()
+    # A report in some other missing folder is still refused before any chart is drawn.
+    elsewhere = ["chart", "--out-dir", str(tmp_path / "c2"), "--report", str(tmp_path / "x/r.md")]
+    refused = CliRunner().invoke(app, elsewhere)
+    assert refused.exit_code == 2 and "does not exist" in refused.stderr
+    assert not (tmp_path / "c2").exists()
+
+
 def test_cli_svg(tmp_path):
     result = CliRunner().invoke(app, ["chart", "--out-dir", str(tmp_path), "--format", "svg"])
     assert result.exit_code == 0
