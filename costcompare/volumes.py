@@ -4,28 +4,25 @@ Each quantity is a named function of a ``WorkloadGrid``: one row per scenario, o
 month. Destinations refer to quantities by name, so the cost model is "quantity × price" and
 nothing else. Everything is vectorised: a grid of 10,000 workloads costs the same Python as one.
 
-Stock model: volume arrives at a constant rate within each month (growing month to month) and
-is kept for ``retention_days``; the storage billed in a month is the average stock over that
-month, integrated exactly (piecewise-quadratic), so the first months fill up and storage
-flattens once data starts to expire.
+The grid is ``costcompare.grid`` and the exact stock integration ``costcompare.stock``;
+``WorkloadGrid`` is re-exported here for the callers that import it with the quantities.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from costcompare.awsfacts import SESSION_MANAGER_ENDPOINTS
-from costcompare.errors import WorkloadError
+from costcompare.grid import WorkloadGrid
 from costcompare.pricing import StorageClass
+from costcompare.stock import Arrivals
 from costcompare.workload import (
     DAYS_PER_MONTH,
     GIB,
     HOURS_PER_MONTH,
-    Workload,
     cloudwatch_bytes_per_session,
 )
 
@@ -37,166 +34,6 @@ BASELINE_INTERFACE_ENDPOINTS = len(SESSION_MANAGER_ENDPOINTS)
 LIST_KEYS_PER_REQUEST = 1000
 # Since April 2024 KMS bills only a key's first and second rotations (AWS KMS pricing page).
 KMS_BILLED_ROTATIONS = 2
-
-# Keys that may vary across a grid (numbers and switches); the rest shape the model itself.
-STRUCTURAL_KEYS = (
-    "region", "horizon_months", "s3_lifecycle", "free_tier", "logs_endpoint", "s3_endpoint",
-    "athena_scan_scope",
-)  # fmt: skip
-
-
-@dataclass
-class WorkloadGrid:
-    """Many workloads that share region, horizon and lifecycle: a base plus varying axes."""
-
-    base: Workload
-    axes: Mapping[str, np.ndarray]
-
-    @classmethod
-    def single(cls, workload: Workload) -> WorkloadGrid:
-        return cls(workload, {})
-
-    @classmethod
-    def vary(cls, base: Workload, **axes: np.ndarray | list[float]) -> WorkloadGrid:
-        """Scenarios = base with each axis value (all axes the same length, zipped, not crossed)."""
-        arrays = {k: np.asarray(v, dtype=float).reshape(-1) for k, v in axes.items()}
-        lengths = {len(a) for a in arrays.values()}
-        if len(lengths) > 1:
-            raise WorkloadError(
-                f"grid axes have different lengths {sorted(lengths)}",
-                "give every axis one value per scenario (use numpy.meshgrid to cross them)",
-            )
-        for key, values in arrays.items():
-            if key in STRUCTURAL_KEYS or key not in Workload.__dataclass_fields__:
-                raise WorkloadError(
-                    f"'{key}' cannot vary across a grid",
-                    "vary numeric workload keys; run separate grids per region or lifecycle",
-                )
-            # Validate the extremes (and every retention) through the Workload's own rules.
-            probe = np.unique(values) if key == "retention_days" else (values.min(), values.max())
-            for value in probe:
-                base.with_overrides(**{key: _scalar_for(key, float(value))})
-        # An axis of the per-instance rate would do nothing against a fixed monthly total.
-        # (A fixed monthly_ingest_gb stays: it is a measurement; callers clear it if they vary
-        # the volume behind it, as the break-even map does.)
-        if {"instances", "sessions_per_instance_per_day"} & arrays.keys():
-            base = dataclasses.replace(base, sessions_per_month=None)
-        return cls(base, arrays)
-
-    @property
-    def n(self) -> int:
-        return len(next(iter(self.axes.values()))) if self.axes else 1
-
-    @property
-    def months(self) -> int:
-        return self.base.horizon_months
-
-    def param(self, key: str) -> np.ndarray:
-        """A workload key as an (n, 1) array, ready to broadcast over months."""
-        if key in self.axes:
-            return self.axes[key].reshape(-1, 1)
-        value = getattr(self.base, key)
-        if value is None:
-            value = np.inf if key == "retention_days" else np.nan
-        return np.full((self.n, 1), float(value))
-
-
-def _scalar_for(key: str, value: float):
-    kind = Workload.__dataclass_fields__[key].type
-    if "bool" in str(kind):
-        return bool(value)
-    if "int" in str(kind) and "float" not in str(kind):
-        return int(value)
-    return value
-
-
-# -- exact average-stock integration --------------------------------------------------------------
-
-
-class Arrivals:
-    """A monthly arrival rate with its cumulative integrals, to evaluate stocks at any age.
-
-    Ages are per scenario, (n, 1), and take few distinct values (a retention, a lifecycle
-    step); each distinct age is evaluated once for every scenario with a column gather, and
-    results are cached by age, since storage classes share their window edges.
-    """
-
-    # Beyond this many distinct ages in one call, a per-row gather is cheaper than one pass each.
-    MAX_DISTINCT_AGES = 4
-
-    def __init__(self, rate: np.ndarray) -> None:
-        self.rate = rate  # (n, M): units arriving per month, uniform within the month
-        n, months = rate.shape
-        zero = np.zeros((n, 1))
-        self.cum_start = np.hstack([zero, np.cumsum(rate, axis=1)[:, :-1]])  # C at month starts
-        self.int_start = np.hstack(
-            [zero, np.cumsum(self.cum_start + rate / 2, axis=1)[:, :-1]]
-        )  # ∫C at month starts
-        self.months = months
-        self.edges = np.arange(months + 1, dtype=float)  # month boundaries 0..M
-        self._memo: dict[tuple, np.ndarray] = {}
-
-    def _at_ages(self, kind: str, age: np.ndarray) -> np.ndarray:
-        """``kind`` ("cumulative" or "integral") at every boundary shifted back by ``age``."""
-        age = np.minimum(np.asarray(age, dtype=float), self.months + 1)  # older: nothing there
-        key = (kind, age.shape, age.tobytes())
-        if key in self._memo:
-            return self._memo[key]
-        distinct = _distinct(age)
-        if len(distinct) <= self.MAX_DISTINCT_AGES:
-            out = self._at_one_age(kind, float(distinct[0]))
-            for value in distinct[1:]:
-                out = np.where(age == value, self._at_one_age(kind, float(value)), out)
-        else:
-            t = self.edges - age
-            k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
-            out = self._evaluate(kind, t, t - k, lambda arr: np.take_along_axis(arr, k, 1))
-        self._memo[key] = out
-        return out
-
-    def _at_one_age(self, kind: str, age: float) -> np.ndarray:
-        t = self.edges - age
-        k = np.clip(np.floor(t), 0, self.months - 1).astype(np.intp)
-        return self._evaluate(kind, t, t - k, lambda arr: arr[:, k])
-
-    def _evaluate(self, kind, t, f, gather) -> np.ndarray:
-        """C or ∫C at the shifted boundaries, summed in place (these are the engine's hot loop)."""
-        if kind == "cumulative":
-            value = gather(self.cum_start)
-            value += gather(self.rate) * f
-        else:
-            value = gather(self.int_start)
-            value += gather(self.cum_start) * f
-            value += gather(self.rate) * (f * f / 2)
-        if t.ndim == 1:  # one age: zero the boundaries before the first arrival, column-wise
-            value[:, t <= 0] = 0.0
-            return value
-        return np.where(t <= 0, 0.0, value)
-
-    def cumulative_at_age(self, age: np.ndarray) -> np.ndarray:
-        """C(boundary - age) at every month boundary: units older than ``age`` by then."""
-        return self._at_ages("cumulative", age)
-
-    def integral_at_age(self, age: np.ndarray) -> np.ndarray:
-        """∫₀ C(s) ds up to every month boundary shifted back by ``age``."""
-        return self._at_ages("integral", age)
-
-    def _month_integral(self, age: np.ndarray) -> np.ndarray:
-        return np.diff(self.integral_at_age(age), axis=1)
-
-    def average_stock(self, age_from: np.ndarray, age_to: np.ndarray) -> np.ndarray:
-        """Mean over each month of the units whose age (months) is in [age_from, age_to)."""
-        return self._month_integral(age_from) - self._month_integral(age_to)
-
-    def crossing(self, age: np.ndarray) -> np.ndarray:
-        """Units that reach ``age`` during each month (e.g. lifecycle transitions)."""
-        return np.diff(self.cumulative_at_age(age), axis=1)
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (np.unique, without the numpy.ma import it costs at start-up)."""
-    flat = np.sort(values, axis=None)
-    return flat[np.concatenate(([True], flat[1:] != flat[:-1]))] if flat.size else flat
 
 
 # -- the quantity registry ------------------------------------------------------------------------
