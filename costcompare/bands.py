@@ -181,8 +181,6 @@ def simulate(
     spreads = list(input_spreads(workload) if spreads is None else spreads)
     chosen = resolve_names(list(destinations) if destinations else None)
     grid = WorkloadGrid.vary(workload, **_draw_axes(workload, spreads, rng, draws))
-    # Kept per price key: each uncertain price scales its own share of the cost.
-    result = evaluate_grid(grid, book, chosen, breakdown="price_key")
     price_keys = (
         sorted(
             {c.price_key for d in chosen for c in d.components}
@@ -198,12 +196,15 @@ def simulate(
         for k in price_keys
     ]
     factor = {s.key[6:]: np.exp(s.sigma * rng.standard_normal((draws, 1))) for s in price_spreads}
+    # Only the uncertain prices' costs are kept apart: each scales its own share of the total.
+    result = evaluate_grid(
+        grid, book, chosen, horizon_total=False, breakdown="price_key", apart=price_keys
+    )
     monthly = {}
     for dest in chosen:
-        total = np.zeros((grid.n, grid.months))
+        total = result.monthly_usd[dest.name]
         for key, cost in result.by_price_key(dest.name).items():
-            scale = factor.get(key)
-            total += cost if scale is None else cost * scale
+            total += cost * (factor[key] - 1.0)
         monthly[dest.name] = total
     steady = np.stack([monthly[d.name][:, -1] for d in chosen])  # (dests, draws)
     winners = np.bincount(np.argmin(steady, axis=0), minlength=len(chosen)) / draws

@@ -10,7 +10,7 @@ scenario are costed once, as one column or row, and broadcast into the sums.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,6 +114,7 @@ def evaluate_grid(
     months: Sequence[int] | None = None,
     horizon_total: bool = True,
     breakdown: str | None = None,
+    apart: Collection[str] | None = None,
     lines: bool = False,
     block_cells: int = BLOCK_CELLS,
 ) -> GridResult:
@@ -121,7 +122,8 @@ def evaluate_grid(
 
     ``months`` (0-based, negative from the end; default all) are the months whose cost is kept
     per scenario; ``horizon_total`` also sums every month (it costs them all, kept or not);
-    ``breakdown`` ("category" or "price_key") also keeps the kept months split that way, and
+    ``breakdown`` ("category" or "price_key") also keeps the kept months split that way (only
+    the keys in ``apart``, when given: the rest is in the total alone, saving their copies), and
     ``lines`` every line's quantity and cost. With neither a total nor all months, only the
     named months are costed.
     """
@@ -135,7 +137,7 @@ def evaluate_grid(
     kept = _month_indices(months, horizon)
     costed = np.arange(horizon) if horizon_total else kept
     keep_at = np.searchsorted(costed, kept)
-    out = _Outputs(dests, book, grid.n, len(kept), horizon_total, breakdown, lines)
+    out = _Outputs(dests, book, grid.n, len(kept), horizon_total, (breakdown, apart), lines)
     rows = max(1, block_cells // max(len(costed), 1))
     scratch = np.empty((min(rows, grid.n), len(costed)))
     for start in range(0, grid.n, rows):
@@ -277,17 +279,26 @@ class _Sums:
     """One destination's cost over one block, added to in place: into the total, or into one
     part per category or price key when a breakdown is kept (the total is then their sum)."""
 
-    def __init__(self, total: np.ndarray, scratch: np.ndarray, breakdown: str | None) -> None:
+    def __init__(
+        self,
+        total: np.ndarray,
+        scratch: np.ndarray,
+        breakdown: str | None,
+        apart: Collection[str] | None = None,
+    ) -> None:
         self.total = total  # zeros
         self.shape = total.shape
         self.scratch = scratch[: total.shape[0]]
         self.breakdown = breakdown
+        self.apart = apart  # the breakdown's keys kept apart (None: every key)
         self.parts: dict[str, np.ndarray] = {}
 
     def _target(self, comp: Component) -> np.ndarray:
         if self.breakdown is None:
             return self.total
         key = comp.category if self.breakdown == "category" else comp.price_key
+        if self.apart is not None and key not in self.apart:
+            return self.total
         if key not in self.parts:
             self.parts[key] = np.zeros(self.shape)
         return self.parts[key]
@@ -383,7 +394,8 @@ def _check_finite(dest: Destination, sums: _Sums, volumes: Volumes) -> None:
 class _Outputs:
     """What evaluate_grid keeps, filled block by block."""
 
-    def __init__(self, dests, book, n, kept, horizon_total, breakdown, lines) -> None:
+    def __init__(self, dests, book, n, kept, horizon_total, split, lines) -> None:
+        breakdown, self.apart = split
         self.book = book
         self.monthly = {d.name: np.zeros((n, kept)) for d in dests}
         self.totals = {d.name: np.empty(n) for d in dests} if horizon_total else None
@@ -402,7 +414,7 @@ class _Outputs:
         total = self.monthly[name][rows] if costed == self.kept else np.empty((0, 0))
         if total.shape[0] != rows.stop - rows.start:
             total = np.zeros((rows.stop - rows.start, costed))
-        return _Sums(total, scratch, self.breakdown_by)
+        return _Sums(total, scratch, self.breakdown_by, self.apart)
 
     def store(self, name, rows: slice, sums: _Sums, keep_at, line_costs) -> None:
         total = sums.total

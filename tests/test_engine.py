@@ -149,6 +149,19 @@ def test_price_key_breakdown_adds_up_and_matches_the_lines(grid, book):
         by_price.by_category("s3")
 
 
+def test_only_the_keys_asked_for_are_kept_apart(grid, book, full):
+    every = evaluate_grid(grid, book, DESTS, breakdown="price_key", block_cells=4_096)
+    apart = ["kms.key", "s3.requests.put.STANDARD"]
+    some = evaluate_grid(grid, book, DESTS, breakdown="price_key", apart=apart, block_cells=4_096)
+    for dest in DESTS:
+        kept = some.by_price_key(dest.name)
+        assert set(kept) == set(apart) & {c.price_key for c in dest.components}
+        for key, part in kept.items():
+            np.testing.assert_array_equal(part, every.by_price_key(dest.name)[key])
+        np.testing.assert_allclose(some.monthly(dest.name), full.monthly(dest.name), rtol=1e-12)
+    assert set(some.by_price_key("s3")) == set(apart)
+
+
 def test_a_destination_named_twice_is_costed_once(grid, book, full):
     twice = evaluate_grid(grid, book, [DESTINATIONS["s3"], DESTINATIONS["s3"]])
     np.testing.assert_allclose(twice.monthly("s3"), full.monthly("s3"), rtol=1e-13)
