@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -141,29 +142,17 @@ def measure_command(
     ] = None,
 ) -> None:
     """Measure real session volumes and write the workload profile that `estimate` reads."""
-    from costcompare.measure import (
-        AwsOptions,
-        measure_cloudwatch,
-        measure_inventory,
-        measure_local,
-        measure_s3,
-        render_table,
-        to_json,
-        to_workload,
-    )
-    from costcompare.measure.cloudwatch import DEFAULT_DAYS
-    from costcompare.progress import progress_bar
-
     base_profile = opt.deprecated(workload_file, base_profile, "--base-profile", "--workload")
+    show = sys.stderr.isatty() if progress is None else progress
     if org:
-        from costcompare.orgmeasure_cli import run_org
-
         if path or s3 or s3_inventory or log_group or write_workload or write_profile:
             raise MeasureError(
                 "--org reads every account's log groups itself",
                 "drop --path/--s3/--s3-inventory/--log-group/--write-workload "
                 "(use --log-group-prefix, --write-workloads)",
             )
+        from costcompare.orgmeasure_cli import run_org
+
         run_org(
             accounts=opt.split_names(accounts),
             regions=opt.split_names(regions),
@@ -177,7 +166,7 @@ def measure_command(
             profile=profile,
             region=region,
             endpoint_url=endpoint_url,
-            show_progress=sys.stderr.isatty() if progress is None else progress,
+            show_progress=show,
         )
         return
     if accounts or regions or write_workloads:
@@ -185,7 +174,58 @@ def measure_command(
     write_profile = opt.deprecated(
         write_workload, write_profile, "--write-profile", "--write-workload"
     )
-    if not (path or s3 or s3_inventory or log_group):
+    sources = _Sources(path or [], s3 or [], s3_inventory or [], log_group or [], inventory_prefix)
+    _check_single_account(sources, days, sample, sample_mb, write_profile)
+    from costcompare.measure import AwsOptions, render_table, to_json
+
+    aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+    sampling = _Sampling(days, file_times, sample, sample_mb << 20 if sample_mb else None, seed)
+    results = _measure_sources(sources, aws, sampling, show)
+    workload = None
+    if write_profile:
+        region_measured = aws.region if sources.on_aws else None  # the flag's or env's region
+        workload = _write_workload(results, base_profile, instances, region_measured, write_profile)
+    if output is opt.OutputFormat.json:
+        typer.echo(to_json(results, workload), nl=False)
+    else:
+        typer.echo(render_table(results), nl=False)
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What one account's measurement reads: local folders, S3 prefixes, inventories, groups."""
+
+    paths: list[Path]
+    s3: list[str]
+    inventories: list[str]
+    log_groups: list[str]
+    inventory_prefix: str
+
+    @property
+    def on_aws(self) -> bool:
+        return bool(self.s3 or self.inventories or self.log_groups)
+
+
+@dataclass(frozen=True)
+class _Sampling:
+    """How much to read of each source: the window, the sample sizes and their seed."""
+
+    days: float | None
+    file_times: bool
+    sample: int
+    sample_bytes: int | None
+    seed: int
+
+
+def _check_single_account(
+    sources: _Sources,
+    days: float | None,
+    sample: int,
+    sample_mb: int | None,
+    write_profile: Path | None,
+) -> None:
+    """Refuse bad input before anything is read (and before a long measurement is wasted)."""
+    if not (sources.paths or sources.on_aws):
         raise MeasureError("nothing to measure", "give --path, --s3, --s3-inventory or --log-group")
     if sample < 1 or (sample_mb is not None and sample_mb < 1):
         raise MeasureError("--sample and --sample-mb must be at least 1", "pass a positive number")
@@ -195,54 +235,74 @@ def measure_command(
         from costcompare.files import check_output_file
 
         check_output_file(write_profile, "--write-workload")  # before measuring, not after
-    aws = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
-    show = sys.stderr.isatty() if progress is None else progress
+
+
+def _measure_sources(sources: _Sources, aws: Any, sampling: _Sampling, show: bool) -> list:
+    """One measurement per source, in the order the kinds are listed in ``--help``."""
+    from costcompare.measure import (
+        measure_cloudwatch,
+        measure_inventory,
+        measure_local,
+        measure_s3,
+    )
+    from costcompare.measure.cloudwatch import DEFAULT_DAYS
+    from costcompare.progress import progress_bar
+
+    seed, sample_bytes = sampling.seed, sampling.sample_bytes
     results = []
     with progress_bar(show) as bar:
-        sample_bytes = sample_mb << 20 if sample_mb else None
-        for folder in path or []:
+        for folder in sources.paths:
             results.append(
                 measure_local(
                     folder,
-                    days=days,
-                    file_times=file_times,
+                    days=sampling.days,
+                    file_times=sampling.file_times,
                     sample_bytes=sample_bytes,
                     seed=seed,
                     progress=bar,
                 )
             )
-        for uri in s3 or []:
+        for uri in sources.s3:
             budget = {"sample_bytes": sample_bytes} if sample_bytes else {}
-            results.append(measure_s3(uri, aws, sample=sample, seed=seed, progress=bar, **budget))
-        for manifest in s3_inventory or []:
-            results.append(measure_inventory(manifest, aws, prefix=inventory_prefix, progress=bar))
-        for group in log_group or []:
+            results.append(
+                measure_s3(uri, aws, sample=sampling.sample, seed=seed, progress=bar, **budget)
+            )
+        for manifest in sources.inventories:
+            results.append(
+                measure_inventory(manifest, aws, prefix=sources.inventory_prefix, progress=bar)
+            )
+        for group in sources.log_groups:
+            days = sampling.days or DEFAULT_DAYS
             results.append(
                 measure_cloudwatch(
-                    group, aws, days=days or DEFAULT_DAYS, sample=sample, seed=seed, progress=bar
+                    group, aws, days=days, sample=sampling.sample, seed=seed, progress=bar
                 )
             )
-    workload = None
-    if write_profile:
-        from costcompare.files import write_atomic
-        from costcompare.workload import dump_profile, load_profile
+    return results
 
-        aws_used = bool(s3 or s3_inventory or log_group)
-        workload, comments = to_workload(
-            results,
-            load_profile(base_profile),
-            instances=instances,
-            region=aws.region if aws_used else None,  # the region measured in (flag or env)
-        )
-        sources = ", ".join(m.source for m in results)
-        header = (
-            f"# Workload profile measured by `costcompare measure` on {dt.date.today()}\n"
-            f"# from: {sources}\n"
-            "# Keys with a comment were measured; the others come from the base profile.\n"
-        )
-        write_atomic(write_profile, header + dump_profile(workload, comments), "--write-workload")
-        typer.echo(f"wrote {write_profile}", err=True)
-    if output is opt.OutputFormat.json:
-        typer.echo(to_json(results, workload), nl=False)
-    else:
-        typer.echo(render_table(results), nl=False)
+
+def _write_workload(
+    results: list,
+    base_profile: Path | None,
+    instances: int | None,
+    region: str | None,
+    target: Path,
+) -> Any:
+    """The measured workload (base profile + measured keys), written atomically with a header
+    that says when and from what it was measured."""
+    from costcompare.files import write_atomic
+    from costcompare.measure import to_workload
+    from costcompare.workload import dump_profile, load_profile
+
+    workload, comments = to_workload(
+        results, load_profile(base_profile), instances=instances, region=region
+    )
+    sources = ", ".join(m.source for m in results)
+    header = (
+        f"# Workload profile measured by `costcompare measure` on {dt.date.today()}\n"
+        f"# from: {sources}\n"
+        "# Keys with a comment were measured; the others come from the base profile.\n"
+    )
+    write_atomic(target, header + dump_profile(workload, comments), "--write-workload")
+    typer.echo(f"wrote {target}", err=True)
+    return workload
