@@ -53,30 +53,7 @@ def measure_cloudwatch(
         stored = _stored_bytes(logs, log_group)
         ingested, events = _metrics(aws.client("cloudwatch"), log_group, start, end)
         progress.start(f"listing streams of {log_group}", None)
-        rng = random.Random(seed)
-        reservoir: list[str] = []
-        sessions = 0
-        pages = logs.get_paginator("describe_log_streams").paginate(
-            logGroupName=log_group, orderBy="LastEventTime", descending=True
-        )
-        done = False
-        for page in pages:
-            for stream in page.get("logStreams", []):
-                last = stream.get("lastEventTimestamp") or stream.get("creationTime", 0)
-                if last < start_ms:
-                    done = True  # newest first: every later stream is older still
-                    break
-                first = stream.get("firstEventTimestamp", last)
-                col.days.add(last / 1000)
-                col.durations_s.append(max(0, last - first) / 1000)
-                sessions += 1
-                if len(reservoir) < sample:
-                    reservoir.append(stream["logStreamName"])
-                elif (slot := rng.randrange(sessions)) < sample:
-                    reservoir[slot] = stream["logStreamName"]
-            progress.advance(len(page.get("logStreams", [])))
-            if done:
-                break
+        sessions, reservoir = _list_streams(logs, log_group, start_ms, col, sample, seed, progress)
         progress.start(f"reading {len(reservoir)} sampled sessions", len(reservoir))
         for name in reservoir:
             _read_stream(logs, log_group, name, col)
@@ -104,6 +81,37 @@ def measure_cloudwatch(
     if sessions > len(reservoir):
         m.notes.append(f"content from a random sample of {len(reservoir)} of {sessions} sessions")
     return m
+
+
+def _list_streams(
+    logs, log_group: str, start_ms: int, col: Collector, sample: int, seed: int, progress: Progress
+) -> tuple[int, list[str]]:
+    """Count the sessions (streams) active since ``start_ms``, recording their days and
+    durations in ``col``, and pick a uniform random sample of ``sample`` of them in one pass
+    (reservoir sampling: the count is not known until the listing ends)."""
+    rng = random.Random(seed)
+    reservoir: list[str] = []
+    sessions = 0
+    pages = logs.get_paginator("describe_log_streams").paginate(
+        logGroupName=log_group, orderBy="LastEventTime", descending=True
+    )
+    for page in pages:
+        for stream in page.get("logStreams", []):
+            last = stream.get("lastEventTimestamp") or stream.get("creationTime", 0)
+            if last < start_ms:
+                # newest first: every later stream is older still
+                progress.advance(len(page.get("logStreams", [])))
+                return sessions, reservoir
+            first = stream.get("firstEventTimestamp", last)
+            col.days.add(last / 1000)
+            col.durations_s.append(max(0, last - first) / 1000)
+            sessions += 1
+            if len(reservoir) < sample:
+                reservoir.append(stream["logStreamName"])
+            elif (slot := rng.randrange(sessions)) < sample:
+                reservoir[slot] = stream["logStreamName"]
+        progress.advance(len(page.get("logStreams", [])))
+    return sessions, reservoir
 
 
 def _stored_bytes(logs, log_group: str) -> int | None:
