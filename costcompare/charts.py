@@ -141,30 +141,7 @@ def plot_cost_vs_searchability(
     costs = [d.steady_state_monthly_usd for d in estimate.destinations]
     scores = [estimate.searchability[n].score for n in names]
     xs = [c * money.fx_rate for c in costs]
-    heights = _label_heights(xs, scores, gap=9)
-    for name, x, score, label_y in zip(names, xs, scores, heights, strict=True):
-        ax.scatter(
-            [x],
-            [score],
-            s=140,
-            color=DESTINATION_COLOURS[name],
-            edgecolor="black",
-            zorder=3,
-            label=name,
-        )
-        after = duration_text(estimate.searchability[name].time_to_searchable_s)
-        text = _plain(
-            f"{name}: {money(x / money.fx_rate)}/mo, score {score:.0f}\nsearchable in {after}"
-        )
-        ax.annotate(
-            text,
-            (x, score),
-            xytext=(x * 1.25, label_y),
-            textcoords="data",
-            fontsize=9,
-            va="center",
-            arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.8},
-        )
+    _draw_destination_points(ax, estimate, xs, scores, money)
     frontier = pareto_frontier(costs, scores)
     fx = [costs[i] * money.fx_rate for i in frontier]
     fy = [scores[i] for i in frontier]
@@ -201,6 +178,31 @@ def plot_cost_vs_searchability(
     ax.legend(loc="lower right", fontsize=8)
     add_footer(ax, estimate, money)
     return ax
+
+
+def _draw_destination_points(
+    ax: Axes, estimate: Estimate, xs: list[float], scores: list[float], money: Money
+) -> None:
+    """A dot per destination in its colour, labelled with cost, score and time to searchable;
+    labels are spread vertically so close points stay readable."""
+    heights = _label_heights(xs, scores, gap=9)
+    for dest, x, score, label_y in zip(estimate.destinations, xs, scores, heights, strict=True):
+        name = dest.name
+        colour = DESTINATION_COLOURS[name]
+        ax.scatter([x], [score], s=140, color=colour, edgecolor="black", zorder=3, label=name)
+        after = duration_text(estimate.searchability[name].time_to_searchable_s)
+        text = _plain(
+            f"{name}: {money(x / money.fx_rate)}/mo, score {score:.0f}\nsearchable in {after}"
+        )
+        ax.annotate(
+            text,
+            (x, score),
+            xytext=(x * 1.25, label_y),
+            textcoords="data",
+            fontsize=9,
+            va="center",
+            arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.8},
+        )
 
 
 def plot_cost_breakdown(estimate: Estimate, ax: Axes | None = None, money: Money = Money()) -> Axes:
