@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -29,17 +28,9 @@ def coverage_command(
             metavar="PATH|S3URI", help="CloudTrail log files: a local copy or s3:// prefix."
         ),
     ],
-    s3: Annotated[
-        list[str] | None,
-        typer.Option("--s3", metavar="S3URI", help="Transcripts prefix: s3://bucket/prefix."),
-    ] = None,
-    log_group: Annotated[
-        list[str] | None, typer.Option(metavar="NAME", help="CloudWatch Logs log group.")
-    ] = None,
-    path: Annotated[
-        list[Path] | None,
-        typer.Option(metavar="DIR", help="Local copy: transcripts (S3) and exports (CloudWatch)."),
-    ] = None,
+    s3: opt.S3Prefixes = None,
+    log_group: opt.LogGroups = None,
+    path: opt.Paths = None,
     since: opt.Since = None,
     until: opt.Until = None,
     user: opt.User = None,

@@ -265,6 +265,27 @@ FileTimes = Annotated[
         help="Local: date transcripts by file time (right only for `aws s3 sync` copies).",
     ),
 ]
+# Where session logs are read from (measure, search, coverage): repeatable, any mix of them.
+Paths = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--path",
+        metavar="DIR",
+        help="Folder (recursive) of transcripts (.log, .gz) and CloudWatch exports; repeatable.",
+    ),
+]
+S3Prefixes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--s3", metavar="S3URI", help="S3 prefix of transcripts: s3://bucket/prefix; repeatable."
+    ),
+]
+LogGroups = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--log-group", metavar="NAME", help="CloudWatch Logs log group of the sessions; repeatable."
+    ),
+]
 Since = Annotated[
     str | None,
     typer.Option(

@@ -33,17 +33,8 @@ MEASURE_EXAMPLES = opt.examples(
 
 
 def measure_command(
-    path: Annotated[
-        list[Path] | None,
-        typer.Option(
-            metavar="DIR",
-            help="Folder (recursive) of transcripts (.log, .gz) and CloudWatch exports.",
-        ),
-    ] = None,
-    s3: Annotated[
-        list[str] | None,
-        typer.Option("--s3", metavar="S3URI", help="S3 prefix of transcripts: s3://bucket/prefix"),
-    ] = None,
+    path: opt.Paths = None,
+    s3: opt.S3Prefixes = None,
     s3_inventory: Annotated[
         list[str] | None,
         typer.Option(
@@ -51,10 +42,7 @@ def measure_command(
             help="S3 Inventory manifest.json (local path or s3://), CSV or Parquet.",
         ),
     ] = None,
-    log_group: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="CloudWatch Logs log group of the sessions."),
-    ] = None,
+    log_group: opt.LogGroups = None,
     inventory_prefix: Annotated[
         str,
         typer.Option(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,19 +40,8 @@ def search_command(
     pattern: Annotated[
         str, typer.Argument(metavar="PATTERN", help="Regular expression (or text with -F).")
     ],
-    path: Annotated[
-        list[Path] | None,
-        typer.Option(
-            metavar="DIR",
-            help="Folder (recursive) of transcripts (.log, .gz) and CloudWatch exports.",
-        ),
-    ] = None,
-    s3: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--s3", metavar="S3URI", help="Scan the transcripts under s3://bucket/prefix."
-        ),
-    ] = None,
+    path: opt.Paths = None,
+    s3: opt.S3Prefixes = None,
     athena_table: Annotated[
         str | None, typer.Option(metavar="DB.TABLE", help="Athena table of transcript lines.")
     ] = None,
@@ -66,9 +54,7 @@ def search_command(
             metavar="S3URI", help="s3:// location for Athena results (if the workgroup has none)."
         ),
     ] = None,
-    log_group: Annotated[
-        list[str] | None, typer.Option(metavar="NAME", help="CloudWatch Logs log group.")
-    ] = None,
+    log_group: opt.LogGroups = None,
     cloudwatch_api: Annotated[
         CloudWatchApi,
         typer.Option(help="auto: FilterLogEvents for ≤ 1 h or one session, else Logs Insights."),
