@@ -5,6 +5,8 @@ away, if the tool created it). A bucket or log group that still holds logs is ne
 unless ``force_delete_logs``: it is kept, and said so, and the rest is removed. Keys
 are only scheduled for deletion (30-day window) and only when no remaining store is encrypted
 with them. A role the tool did not create keeps AmazonSSMManagedInstanceCore (sessions need it).
+The ``--athena`` workgroup, Glue table and database go (they hold metadata, never a transcript;
+see ``athena.teardown`` for what is kept).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from provision.changes import Change, Plan, Progress, execute, is_managed
 from provision.errors import DestroyError
 from provision.observe import Discovered, discover
 from provision.policies import MANAGED_INSTANCE_CORE
-from provision.resources import bucket, document, kms_key, log_group, network, role
+from provision.resources import athena, bucket, document, kms_key, log_group, network, role
 from provision.spec import policy_name_for
 
 
@@ -54,6 +56,8 @@ def plan_destroy(ctx: AwsContext, force_delete_logs: bool) -> DestroyPlan:
     for state in found.networks:
         more, notes = network.teardown(state)
         changes, kept = changes + more, kept + notes
+    more, notes = athena.teardown(found.athena)
+    changes, kept = changes + more, kept + notes
     changes += _iam(found, kept)
     stores, held, removed = _stores(ctx, found, force_delete_logs)
     changes += stores

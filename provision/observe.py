@@ -124,6 +124,7 @@ class Discovered:
     policy_roles: tuple[str, ...]
     roles: tuple[RoleState, ...]  # roles the tool created (tagged)
     networks: tuple[NetworkState, ...]
+    athena: athena.ManagedAthena  # the Glue tables/databases and workgroups of --athena
 
 
 def discover(ctx: AwsContext, policy_name: str) -> Discovered:
@@ -155,6 +156,7 @@ def discover(ctx: AwsContext, policy_name: str) -> Discovered:
         policy_roles=tuple(policy_roles),
         roles=tuple(roles),
         networks=tuple(network.read(ctx, vpc, ()) for vpc in _managed_vpcs(ctx)),
+        athena=athena.discover(ctx),
     )
 
 

@@ -18,6 +18,7 @@ from provision.errors import PlanError
 from provision.observe import discover
 from provision.resources import (
     account_access,
+    athena,
     bucket,
     document,
     kms_key,
@@ -161,6 +162,7 @@ def _managed(ctx: AwsContext, seen: _Seen, account: str) -> list[Finding]:
     current = {seen.inputs.get("cloudWatchLogGroupName"), seen.inputs.get("s3BucketName")}
     stores = [(log_group.resource_name(g.name), g.name) for g in every.log_groups]
     stores += [(bucket.resource_name(b.name), b.name) for b in every.buckets]
+    found += athena.check(every.athena)
     found += [
         Finding(
             WARNING,

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from provision.aws import AwsContext
-from provision.changes import CREATE, REMOVE, UPDATE, Call, Change, FieldChange
+from costcompare.awsfacts import partition
+from provision.aws import AwsContext, error_code
+from provision.changes import CREATE, REMOVE, UPDATE, Call, Change, FieldChange, is_managed
 from provision.resources.base import WARNING, Finding, try_read
 from provision.spec import MANAGED_TAG, AthenaSpec, ProvisionSpec
 
@@ -23,6 +24,7 @@ FIELD_DELIMITER = "\u0001"  # never in terminal text: each line is one field
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 LAZY_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+DATABASE_DESCRIPTION = "Session Manager logs"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,13 @@ def diff(spec: ProvisionSpec, state: AthenaState) -> list[Change]:
     where = location(spec)
     changes: list[Change] = []
     if not state.database:
-        params = {"DatabaseInput": {"Name": want.database, "Description": "Session Manager logs"}}
+        params = {
+            "DatabaseInput": {
+                "Name": want.database,
+                "Description": DATABASE_DESCRIPTION,
+                "Parameters": {MANAGED_TAG[0]: MANAGED_TAG[1]},
+            }
+        }
         changes.append(
             Change(db_name, CREATE, "create the Glue database",
                    (FieldChange("database", None, want.database),),
@@ -158,30 +166,118 @@ def _workgroup_changes(want: AthenaSpec, state: AthenaState, name: str) -> list[
                    Call("athena", "update_work_group", params))]  # fmt: skip
 
 
-def teardown(want: AthenaSpec, state: AthenaState) -> list[Change]:
-    """Workgroup (and its query history), table and database: they hold no logs."""
-    db_name, table_name, group_name = resource_names(want)
-    changes = []
-    if state.has_workgroup:
-        params = {"WorkGroup": want.workgroup, "RecursiveDeleteOption": True}
-        changes.append(Change(group_name, REMOVE, "delete it", (),
+@dataclass(frozen=True)
+class ManagedAthena:
+    """What ``--athena`` made, found without the options that made it (see ``discover``)."""
+
+    workgroups: tuple[tuple[str, int | None, bool], ...]  # (name, cutoff bytes, has saved queries)
+    tables: tuple[tuple[str, str], ...]  # (database, table)
+    databases: tuple[tuple[str, tuple[str, ...]], ...]  # (name, tables the tool did not make)
+
+
+def discover(ctx: AwsContext) -> ManagedAthena:
+    """Workgroups by their tag ``costcompare:managed=true`` (Athena takes and returns tags).
+    Glue tables and databases by the same key/value in their ``Parameters``: the tool writes it
+    there at create time and a Parameters read needs only ``glue:GetDatabases``/``GetTables``,
+    where tags need ``glue:GetTags`` and a Glue ARN per object. A database made before the
+    database marker existed is recognised by the description the tool gives it
+    ("Session Manager logs") together with a managed table inside it."""
+    glue = ctx.client("glue")
+    tables, databases = [], []
+    for page in glue.get_paginator("get_databases").paginate():
+        for db in page["DatabaseList"]:
+            mine, others = _tables(glue, db["Name"])
+            tables += [(db["Name"], t) for t in mine]
+            legacy = db.get("Description") == DATABASE_DESCRIPTION and bool(mine)
+            if is_managed(db.get("Parameters")) or legacy:
+                databases.append((db["Name"], tuple(others)))
+    return ManagedAthena(tuple(_managed_workgroups(ctx)), tuple(tables), tuple(databases))
+
+
+def _tables(glue, database: str) -> tuple[list[str], list[str]]:
+    """(tables the tool made, every other table) in one Glue database."""
+    mine, others = [], []
+    for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
+        for table in page["TableList"]:
+            (mine if is_managed(table.get("Parameters")) else others).append(table["Name"])
+    return mine, others
+
+
+def _managed_workgroups(ctx: AwsContext) -> list[tuple[str, int | None, bool]]:
+    athena = ctx.client("athena")
+    arn = f"arn:{partition(ctx.region)}:athena:{ctx.region}:{ctx.account_id()}:workgroup/"
+    found, token = [], None
+    while True:
+        page = athena.list_work_groups(**({"NextToken": token} if token else {}))
+        for group in page["WorkGroups"]:
+            name = group["Name"]
+            if not is_managed(_tags(athena, arn + name)):
+                continue
+            config = (_workgroup(athena, name) or {}).get("Configuration", {})
+            saved = athena.list_named_queries(WorkGroup=name, MaxResults=1).get("NamedQueryIds")
+            found.append((name, config.get("BytesScannedCutoffPerQuery"), bool(saved)))
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def _tags(athena, arn: str) -> dict[str, str]:
+    """A workgroup's tags; moto answers InvalidRequestException for a workgroup with none (and
+    AWS for one deleted since the listing): both mean "not the tool's"."""
+    try:
+        tags = athena.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
+    except Exception as exc:
+        if error_code(exc) in ("InvalidRequestException", "ResourceNotFoundException"):
+            return {}
+        raise
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+def teardown(found: ManagedAthena) -> tuple[list[Change], list[str]]:
+    """Workgroups, then tables, then databases; none of them holds a transcript.
+
+    A Glue table is metadata: dropping it deletes no S3 object. A workgroup goes with
+    ``RecursiveDeleteOption`` (the API documents it as needed once the workgroup holds query
+    executions), which drops its query history but not the result files under the bucket's
+    ``athena-results/``;
+    a workgroup holding saved (named) queries is kept, since those are the user's own SQL.
+    A database that also holds tables the tool did not make is kept (deleting it drops them).
+    """
+    changes, kept = [], []
+    for name, _cutoff, saved in found.workgroups:
+        if saved:
+            kept.append(f"athena workgroup {name}: holds saved (named) queries")
+            continue
+        params = {"WorkGroup": name, "RecursiveDeleteOption": True}
+        changes.append(Change(f"athena workgroup {name}", REMOVE,
+                              "delete it (query results in S3 stay)", (),
                               Call("athena", "delete_work_group", params)))  # fmt: skip
-    if state.table_location is not None:
-        params = {"DatabaseName": want.database, "Name": want.table}
-        changes.append(Change(table_name, REMOVE, "delete it (the transcripts stay)", (),
+    for database, table in found.tables:
+        params = {"DatabaseName": database, "Name": table}
+        changes.append(Change(f"glue table {database}.{table}", REMOVE,
+                              "delete it (the transcripts stay)", (),
                               Call("glue", "delete_table", params,
                                    ok_codes=("EntityNotFoundException",))))  # fmt: skip
-    if state.database:
-        changes.append(Change(db_name, REMOVE, "delete it", (),
-                              Call("glue", "delete_database", {"Name": want.database},
+    for database, others in found.databases:
+        if others:
+            kept.append(f"glue database {database}: also holds {', '.join(others)}")
+            continue
+        changes.append(Change(f"glue database {database}", REMOVE, "delete it", (),
+                              Call("glue", "delete_database", {"Name": database},
                                    ok_codes=("EntityNotFoundException",))))  # fmt: skip
-    return changes
+    return changes, kept
 
 
-def check(want: AthenaSpec, state: AthenaState) -> list[Finding]:
+def check(found: ManagedAthena) -> list[Finding]:
     """A workgroup without a cutoff lets one query scan (and bill) the whole bucket."""
-    if state.has_workgroup and not state.cutoff_bytes:
-        return [Finding(WARNING, "athena-no-cutoff", f"athena workgroup {want.workgroup}",
-                        "no bytes-scanned cutoff: a query over the whole prefix is never stopped",
-                        "costcompare provision apply --athena --athena-cutoff-mb N")]  # fmt: skip
-    return []
+    return [
+        Finding(
+            WARNING,
+            "athena-no-cutoff",
+            f"athena workgroup {name}",
+            "no bytes-scanned cutoff: a query over the whole prefix is never stopped",
+            "costcompare provision apply --athena --athena-cutoff-mb N",
+        )
+        for name, cutoff, _saved in found.workgroups
+        if not cutoff
+    ]
