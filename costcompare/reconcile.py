@@ -50,8 +50,24 @@ QUANTITY_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _ModelError:
+    """The model's error against the bill, for anything with ``billed_usd`` and ``modelled_usd``."""
+
+    billed_usd: float
+    modelled_usd: float
+
+    @property
+    def error_usd(self) -> float:
+        """Modelled minus billed: positive when the model over-estimates."""
+        return self.modelled_usd - self.billed_usd
+
+    @property
+    def error_pct(self) -> float | None:
+        return self.error_usd / self.billed_usd * 100 if self.billed_usd else None
+
+
 @dataclass(frozen=True)
-class ComponentCheck:
+class ComponentCheck(_ModelError):
     """One usage type: billed against modelled, and why they differ when they differ a lot."""
 
     usage_type: str
@@ -65,15 +81,6 @@ class ComponentCheck:
     modelled_quantity: float
     modelled_usd: float
     explanation: str | None = None
-
-    @property
-    def error_usd(self) -> float:
-        """Modelled minus billed: positive when the model over-estimates."""
-        return self.modelled_usd - self.billed_usd
-
-    @property
-    def error_pct(self) -> float | None:
-        return self.error_usd / self.billed_usd * 100 if self.billed_usd else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +101,7 @@ class ComponentCheck:
 
 
 @dataclass
-class Reconciliation:
+class Reconciliation(_ModelError):
     """A month of the bill against the model, usage type by usage type."""
 
     month: dt.date
@@ -113,14 +120,6 @@ class Reconciliation:
     @property
     def modelled_usd(self) -> float:
         return sum(c.modelled_usd for c in self.checks)
-
-    @property
-    def error_usd(self) -> float:
-        return self.modelled_usd - self.billed_usd
-
-    @property
-    def error_pct(self) -> float | None:
-        return self.error_usd / self.billed_usd * 100 if self.billed_usd else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
