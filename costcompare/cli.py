@@ -7,6 +7,7 @@ place, for every sub-command including the mounted ``provision`` app.
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import sys
 from collections.abc import Callable
@@ -163,38 +164,6 @@ class LazyCommand:
         return TyperCommand(name=None, help=self.help).get_short_help_str(limit)
 
 
-def _measure_command():
-    from costcompare.measure.cli import MEASURE_EXAMPLES, measure_command
-
-    single = typer.Typer(rich_markup_mode=None)
-    single.command("measure", epilog=MEASURE_EXAMPLES)(measure_command)
-    return typer.main.get_command(single)
-
-
-def _search_command():
-    from costcompare.search.cli import SEARCH_EXAMPLES, search_command
-
-    single = typer.Typer(rich_markup_mode=None)
-    single.command("search", epilog=SEARCH_EXAMPLES)(search_command)
-    return typer.main.get_command(single)
-
-
-def _coverage_command():
-    from costcompare.coverage_cli import COVERAGE_EXAMPLES, coverage_command
-
-    single = typer.Typer(rich_markup_mode=None)
-    single.command("coverage", epilog=COVERAGE_EXAMPLES)(coverage_command)
-    return typer.main.get_command(single)
-
-
-def _reconcile_command():
-    from costcompare.reconcile_cli import RECONCILE_EXAMPLES, reconcile_command
-
-    single = typer.Typer(rich_markup_mode=None)
-    single.command("reconcile", epilog=RECONCILE_EXAMPLES)(reconcile_command)
-    return typer.main.get_command(single)
-
-
 def _pricing_group():
     from costcompare.pricing_cli import app as pricing_app
 
@@ -207,15 +176,17 @@ def _provision_group():
     return typer.main.get_command(provision_app)
 
 
-def _workflow_command(name: str):
-    """``init`` or ``diff`` from costcompare.workflow_cli, built on first use."""
+def _single_command(module: str, name: str):
+    """A one-command loader: ``module`` holds ``<name>_command`` and ``<NAME>_EXAMPLES``.
+
+    The module is imported only when the command runs (or its help is shown).
+    """
 
     def load():
-        from costcompare import workflow_cli
-
+        source = importlib.import_module(module)
         single = typer.Typer(rich_markup_mode=None)
-        epilog = getattr(workflow_cli, f"{name.upper()}_EXAMPLES")
-        single.command(name, epilog=epilog)(getattr(workflow_cli, f"{name}_command"))
+        epilog = getattr(source, f"{name.upper()}_EXAMPLES")
+        single.command(name, epilog=epilog)(getattr(source, f"{name}_command"))
         return typer.main.get_command(single)
 
     return load
@@ -225,27 +196,27 @@ def _workflow_command(name: str):
 LAZY_COMMANDS: dict[str, LazyCommand] = {
     "init": LazyCommand(
         "Write a workload file: every key, its default, and where that number comes from.",
-        _workflow_command("init"),
+        _single_command("costcompare.workflow_cli", "init"),
     ),
     "diff": LazyCommand(
         "Compare two estimates: what each destination costs more or less, line by line.",
-        _workflow_command("diff"),
+        _single_command("costcompare.workflow_cli", "diff"),
     ),
     "measure": LazyCommand(
         "Measure real session volumes and write the workload profile that `estimate` reads.",
-        _measure_command,
+        _single_command("costcompare.measure.cli", "measure"),
     ),
     "search": LazyCommand(
         "Search session logs for a command or text, and measure what the search cost.",
-        _search_command,
+        _single_command("costcompare.search.cli", "search"),
     ),
     "coverage": LazyCommand(
         "Check that every session CloudTrail saw start was recorded, per account, instance, user.",
-        _coverage_command,
+        _single_command("costcompare.coverage_cli", "coverage"),
     ),
     "reconcile": LazyCommand(
         "Compare a month of the bill (CUR 2.0) with the model on that month's measured volumes.",
-        _reconcile_command,
+        _single_command("costcompare.reconcile_cli", "reconcile"),
     ),
     "pricing": LazyCommand(
         "Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",
