@@ -215,7 +215,7 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         _single_command("costcompare.coverage_cli", "coverage"),
     ),
     "reconcile": LazyCommand(
-        "Compare a month of the bill (CUR 2.0) with the model on that month's measured volumes.",
+        "Compare a month of the bill (CUR 2.0, Cost Explorer) with the model on measured volumes.",
         _single_command("costcompare.reconcile_cli", "reconcile"),
     ),
     "pricing": LazyCommand(

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from costcompare import options as opt
 
+if TYPE_CHECKING:
+    from costcompare.aws import AwsContext
+    from costcompare.bill import BilledUsage, BillFilter
+
 
 class Engine(StrEnum):
     duckdb = "duckdb"
     athena = "athena"
+
+
+class Source(StrEnum):
+    cur = "cur"
+    cost_explorer = "cost-explorer"
 
 
 RECONCILE_EXAMPLES = opt.examples(
@@ -25,9 +35,13 @@ RECONCILE_EXAMPLES = opt.examples(
     costcompare reconcile --cur ./cur-export --month 2026-10 -w m.yaml \\
     --tag user_costcompare_managed=true --account 111111111111 -o json
     costcompare reconcile --cur ./cur-export --month 2026-10 -o csv
+    costcompare reconcile --source cost-explorer --month 2026-10 -w m.yaml \\
+    --tag costcompare:managed=true
     """,
     """
-The bill: a CUR 2.0 export in Parquet (aws s3 sync s3://BUCKET/PREFIX ./cur-export).
+The bill: a CUR 2.0 export in Parquet (aws s3 sync s3://BUCKET/PREFIX ./cur-export), or
+Cost Explorer (--source cost-explorer: ce:GetCostAndUsage in us-east-1, $0.01 per request,
+each page one request; no per-resource lines, so filter with --tag or --account).
 The workload: that month's `costcompare measure --write-workload FILE`.
 """,
 )
@@ -37,6 +51,15 @@ def reconcile_command(
     month: Annotated[
         str, typer.Option(metavar="YYYY-MM", help="The billing month to check (a past month).")
     ],
+    source: Annotated[
+        Source,
+        typer.Option(
+            metavar="cur|cost-explorer",
+            help="Where the bill comes from: cur (a CUR 2.0 export, per-resource lines) or "
+            "cost-explorer (GetCostAndUsage, us-east-1, $0.01 per request page; it cannot "
+            "group by resource: select with --tag/--account).",
+        ),
+    ] = Source.cur,
     cur: Annotated[
         Path | None,
         typer.Option(metavar="PATH", help="CUR 2.0 (Data Exports) Parquet: a folder or a file."),
@@ -84,7 +107,8 @@ def reconcile_command(
         typer.Option(
             metavar="KEY=VALUE",
             help="Only lines with this cost-allocation tag, keyed as the export's resource_tags "
-            "(e.g. user_costcompare_managed=true).",
+            "(e.g. user_costcompare_managed=true); on Cost Explorer as on the resources "
+            "(costcompare:managed=true).",
         ),
     ] = None,
     tolerance: Annotated[
@@ -101,17 +125,9 @@ def reconcile_command(
     region: opt.AwsRegion = None,
     endpoint_url: opt.EndpointUrl = None,
 ) -> None:
-    """Compare a month of the bill (CUR 2.0) with the model on that month's measured volumes."""
-    from costcompare.bill import (
-        BillError,
-        BillFilter,
-        bill_query,
-        check_accounts,
-        check_table,
-        parse_month,
-        parse_tag,
-        read_bill_duckdb,
-    )
+    """Compare a month of the bill (CUR 2.0, Cost Explorer) with the model on measured volumes."""
+    from costcompare.aws import AwsContext
+    from costcompare.bill import BillError, BillFilter, check_accounts, parse_month, parse_tag
     from costcompare.destinations import resolve_names
     from costcompare.files import check_output_file, write_atomic
     from costcompare.pricing import load_table
@@ -128,35 +144,99 @@ def reconcile_command(
         raise BillError(f"--tolerance {tolerance:g}", "give a percentage ≥ 0")
     if destination is not None:
         resolve_names([destination])  # an unknown name fails before the bill is read
-    name = check_table(table or "cur")
-    if engine is Engine.athena and (table is None or "." not in name):
-        raise BillError("--engine athena needs --table DB.TABLE", "name the CUR 2.0 table")
-    if engine is Engine.duckdb and cur is None:
-        raise BillError("no bill to read", "give --cur PATH (a CUR 2.0 Parquet folder or file)")
+    name = check_bill_options(source, engine, cur, table)
     workload = load_profile(opt.find_workload(workload_file))
     prices = load_table(pricing_file)
     where = BillFilter(when, workload.region, accounts, tag_key, tag_value)
-    if engine is Engine.athena:
-        from costcompare.aws import AwsContext
-        from costcompare.bill_athena import read_bill_athena
-
-        aws = AwsContext(profile=profile, region=region, endpoint_url=endpoint_url)
-        bill = read_bill_athena(aws, name, workgroup, where, output=query_output)
-    else:
-        bill = read_bill_duckdb(cur, where, name)  # type: ignore[arg-type]
+    aws = AwsContext(profile=profile, region=region, endpoint_url=endpoint_url)
+    read = read_bill(
+        source,
+        engine,
+        where,
+        aws,
+        cur=cur,
+        table=name,
+        workgroup=workgroup,
+        query_output=query_output,
+    )
     result = reconcile(
-        bill,
+        read.usage,
         workload,
         when,
         destination=destination,
         table=prices,
         tolerance_pct=tolerance,
-        engine=engine.value,
-        query=bill_query(name, where),
+        engine=read.label,
+        query=read.query,
     )
+    result.notes.extend(read.notes)
     text = render(result, output.value, wide=wide)
     if out:
         write_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(text, nl=False)
+
+
+def check_bill_options(source: Source, engine: Engine, cur: Path | None, table: str | None) -> str:
+    """The options of one bill source, checked before anything is read; returns the table name.
+
+    Cost Explorer reads no export: options that name one are a mistake, said as such.
+    """
+    from costcompare.bill import BillError, check_table
+
+    if source is Source.cost_explorer:
+        given = [flag for flag, value in (("--cur", cur), ("--table", table)) if value is not None]
+        if engine is Engine.athena:
+            given.append("--engine athena")
+        if given:
+            raise BillError(
+                f"{', '.join(given)} names a CUR 2.0 export, which --source cost-explorer "
+                "does not read",
+                "drop it, or use --source cur",
+            )
+        return "cost-explorer"
+    name = check_table(table or "cur")
+    if engine is Engine.athena and (table is None or "." not in name):
+        raise BillError("--engine athena needs --table DB.TABLE", "name the CUR 2.0 table")
+    if engine is Engine.duckdb and cur is None:
+        raise BillError("no bill to read", "give --cur PATH (a CUR 2.0 Parquet folder or file)")
+    return name
+
+
+@dataclass(frozen=True)
+class BillRead:
+    """The bill as one source read it: its lines, the engine's name, the query, notes."""
+
+    usage: list[BilledUsage]
+    label: str
+    query: str
+    notes: tuple[str, ...] = ()
+
+
+def read_bill(
+    source: Source,
+    engine: Engine,
+    where: BillFilter,
+    aws: AwsContext,
+    *,
+    cur: Path | None,
+    table: str,
+    workgroup: str,
+    query_output: str | None,
+) -> BillRead:
+    """Read the month's bill from the chosen source (AWS clients only for Athena and CE)."""
+    from costcompare.bill import bill_query, read_bill_duckdb
+
+    if source is Source.cost_explorer:
+        from costcompare.bill_ce import read_bill_cost_explorer
+
+        bill = read_bill_cost_explorer(aws, where)
+        return BillRead(bill.usage, source.value, bill.query, tuple(bill.notes()))
+    if engine is Engine.athena:
+        from costcompare.bill_athena import read_bill_athena
+
+        usage = read_bill_athena(aws, table, workgroup, where, output=query_output)
+    else:
+        usage = read_bill_duckdb(cur, where, table)  # type: ignore[arg-type]
+    return BillRead(usage, engine.value, bill_query(table, where))

@@ -744,6 +744,34 @@ RECONCILE_CASES = [
         "--table",
     ),
     Case("reconcile-unknown-engine", "reconcile --month 2026-10 --engine spark", "spark"),
+    Case("reconcile-unknown-source", "reconcile --month 2026-10 --source billing", "billing"),
+    Case(
+        "reconcile-cost-explorer-bad-month",
+        "reconcile --source cost-explorer --month 2026-1 --out out.json",
+        "2026-1",
+        files={"out.json": "{}\n"},
+    ),
+    Case(
+        "reconcile-cost-explorer-with-cur",
+        "reconcile --source cost-explorer --cur cur --month 2026-10 --out out.json",
+        "--cur",
+        files=RECONCILE_FILES,
+    ),
+    Case(
+        "reconcile-cost-explorer-on-athena",
+        "reconcile --source cost-explorer --engine athena --month 2026-10",
+        "--engine athena",
+    ),
+    Case(
+        "reconcile-cost-explorer-bad-tag",
+        "reconcile --source cost-explorer --month 2026-10 --tag costcompare:managed",
+        "--tag",
+    ),
+    Case(
+        "reconcile-cost-explorer-bad-account",
+        "reconcile --source cost-explorer --month 2026-10 --account 1111",
+        "1111",
+    ),
 ]
 
 
