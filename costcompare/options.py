@@ -231,6 +231,14 @@ OutDir = Annotated[
     Path | None,
     typer.Option(metavar="DIR", help="Folder to write into (created if missing)."),
 ]
+StackSet = Annotated[
+    bool,
+    typer.Option(
+        "--stackset",
+        help="A member-account template for a service-managed StackSet: no account or region "
+        "names, deploy commands in its header (see 'provision rollout').",
+    ),
+]
 Wide = Annotated[
     bool,
     typer.Option(help="Show every column, however wide (default: fit the terminal)."),

@@ -463,6 +463,7 @@ Examples:
   costcompare provision export -d cloudwatch --account-id 123456789012
   costcompare provision export -d both --create-role ssm-instance --out stack.yaml
   costcompare provision export --config provision.yaml --out stack.yaml
+  costcompare provision export -d cloudwatch --stackset --out member.yaml   # for 'rollout'
 
 The setup 'plan' would build from the same options, as a CloudFormation template (YAML).
 Without --account-id the account is read from STS (the only AWS call export makes).
@@ -480,20 +481,18 @@ def export(
     account_id: Annotated[
         str | None, typer.Option(help="Account the ARNs name [from STS].", metavar="ID")
     ] = None,
+    stackset: opt.StackSet = False,
 ) -> None:
     """Write the setup plan/apply would build as a CloudFormation template (stdout or --out)."""
     from costcompare.files import check_output_file, write_atomic
-    from provision.export import check_account_id, check_exportable, render_yaml
-    from provision.spec import build_spec
+    from provision.stackset import export_text
 
     if out is not None:
         check_output_file(out, "--out")  # before any AWS call
     options, connection = _connection(shared)
     ctx = _context(connection)
-    account = check_account_id(account_id) if account_id is not None else None
-    check_exportable(build_spec(options, ctx.region, account=account or "000000000000"))
-    account = account or _read("export", ctx.account_id)
-    text = render_yaml(build_spec(options, ctx.region, account=account), account)
+    read_account = functools.partial(_read, "export", ctx.account_id)
+    text = export_text(options, ctx.region, account_id, read_account, stackset=stackset, out=out)
     if out is None:
         return typer.echo(text, nl=False)
     write_atomic(out, text, "--out")

@@ -279,6 +279,28 @@ PROVISION = [
     ),
 ]
 
+# Issue 15: the member-account template of a StackSet, and its rollout.
+STACKSET_INPUTS = [
+    Case(
+        "provision-export-stackset-fixed-bucket",
+        "provision export -d s3 --bucket acme-logs --stackset --out m.yaml --region us-east-1",
+        "--bucket",
+    ),
+    Case(
+        "provision-export-stackset-create-role",
+        "provision export -d cloudwatch --create-role r1 --stackset --out m.yaml "
+        "--region eu-west-1",
+        "--create-role",
+    ),
+    Case(
+        "provision-export-stackset-account-id",
+        "provision export -d cloudwatch --stackset --account-id 123456789012 --out m.yaml "
+        "--region us-east-1",
+        "--account-id",
+        files={"m.yaml": "old template\n"},
+    ),
+]
+
 # Issue 18.1, 18.7, 18.11, 18.12: provisioning inputs that used to crash or slip through.
 PROVISION_INPUTS = [
     Case(
