@@ -4,6 +4,11 @@ A table fits the terminal: columns carry a priority, and the least important one
 (and named under the table) until the rest fits; long text columns wrap. ``wide=True`` keeps
 every column whatever the width. The output is plain text — no colour or escape codes — so it
 reads the same on a terminal, piped into a file or pasted into a ticket.
+
+A table that fits as it is (every table of a default ``estimate``) is laid out here, character
+for character as rich would lay it out, without importing or running rich: rich's renderer is
+a third of ``estimate``'s start-up (issue 13). Anything rich would change — wrapping to fit,
+markup (``[``), emoji codes (``:``), wide or control characters — still goes through rich.
 """
 
 from __future__ import annotations
@@ -46,6 +51,58 @@ def terminal_width() -> int:
 def _render(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, header: bool = True
 ) -> str:
+    cells = [[str(cell) for cell in row] for row in rows]
+    plain = _plain_layout(columns, cells, width, header)
+    return plain if plain is not None else _rich_render(columns, cells, width, header)
+
+
+def _plain_cell(text: str) -> bool:
+    """A cell rich prints exactly as given: printable ASCII, no markup, no emoji code, no edge
+    whitespace (a right-aligned cell would lose its trailing spaces)."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and "[" not in text
+        and ":" not in text
+        and text == text.strip()
+    )
+
+
+def _plain_layout(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, header: bool
+) -> str | None:
+    """The table as rich prints it when it fits ``width`` unwrapped; None when rich must decide.
+
+    The layout of ``_rich_render``'s table: collapsed padding of one space right of every column
+    but the last, one space as divider, headers over a rule of dashes as wide as the table.
+    """
+    if not columns or not cells:
+        return None
+    shown = [[c.header for c in columns], *cells] if header else list(cells)
+    if any(len(row) != len(columns) or not all(map(_plain_cell, row)) for row in shown):
+        return None
+    last = len(columns) - 1
+    pads = [0 if i == last else 1 for i in range(len(columns))]
+    widths = [
+        max(len(row[i]) for row in shown) + pads[i] or 1 for i in range(len(columns))
+    ]
+    if sum(widths) + last > width:
+        return None
+    lines = []
+    for row in shown:
+        parts = [
+            (text.ljust if column.align == "left" else text.rjust)(size - pad) + " " * pad
+            for text, column, size, pad in zip(row, columns, widths, pads, strict=True)
+        ]
+        lines.append(" ".join(parts).rstrip())
+    if header:
+        lines.insert(1, "-" * (sum(widths) + last))
+    return "\n".join(lines).strip("\n")
+
+
+def _rich_render(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, header: bool
+) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -65,8 +122,8 @@ def _render(
             no_wrap=not column.wrap,
             overflow="fold",
         )
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
+    for row in cells:
+        table.add_row(*row)
     buffer = io.StringIO()
     console = Console(
         file=buffer, width=width, color_system=None, force_terminal=False, highlight=False

@@ -79,3 +79,55 @@ def test_a_listing_has_no_header_and_wraps_long_values():
     lines = text.splitlines()
     assert lines[0].split() == ["sessions", "24"] and "-" not in lines[1]
     assert max(map(len, lines)) <= 40 and text.count("word") == 30
+
+
+def test_the_plain_layout_is_rich_s_layout_character_for_character():
+    """Tables that fit are laid out without rich (issue 13): the text must be exactly rich's."""
+    import random
+
+    from costcompare.tables import _plain_layout, _rich_render
+
+    rng = random.Random(13)
+    alphabet = "ab $%.,-+()/09xyZ  "
+    compared = 0
+    for _ in range(400):
+        width = rng.choice([10_000, 40, 12])
+        columns = [
+            Column(
+                "".join(rng.choices(alphabet, k=rng.randint(0, 8))).strip(),
+                rng.choice(["left", "right"]),
+                wrap=rng.random() < 0.3,
+            )
+            for _ in range(rng.randint(1, 5))
+        ]
+        rows = [
+            ["".join(rng.choices(alphabet, k=rng.randint(0, 10))).strip() for _ in columns]
+            for _ in range(rng.randint(1, 4))
+        ]
+        header = rng.random() < 0.7
+        plain = _plain_layout(columns, rows, width, header)
+        if plain is not None:
+            compared += 1
+            assert plain == _rich_render(columns, rows, width, header), (columns, rows, width)
+    assert compared > 200
+
+
+def test_what_rich_would_change_still_goes_through_rich():
+    from costcompare.tables import _plain_layout
+
+    columns = [Column("a", "left"), Column("b")]
+    for cell in ("[bold]x[/bold]", ":thumbs_up: ok", "tab\there", "wide 東京", " padded "):
+        assert _plain_layout(columns, [["x", cell]], 10_000, True) is None
+    assert _plain_layout(columns, [["x" * 30, "y"]], 20, True) is None  # must wrap: rich
+    assert _plain_layout(columns, [["x", "y"]], 20, True) == "a  b\n----\nx  y"
+
+
+def test_a_default_estimate_never_imports_rich():
+    code = (
+        "import sys\nfrom costcompare.cli import app\n"
+        "try:\n    app(['estimate'])\nexcept SystemExit:\n    pass\n"
+        "assert 'rich' not in sys.modules, 'rich was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Cheapest: s3" in result.stdout
