@@ -218,6 +218,10 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Compare a month of the bill (CUR 2.0, Cost Explorer) with the model on measured volumes.",
         _single_command("costcompare.reconcile_cli", "reconcile"),
     ),
+    "presets": LazyCommand(
+        "List the compliance presets: the clause each follows, its source and what it sets.",
+        _single_command("costcompare.presets_cli", "presets"),
+    ),
     "pricing": LazyCommand(
         "Prices: show the ones in use, refresh them from the AWS Price List, diff two dates.",
         _pricing_group,

@@ -65,7 +65,12 @@ def _key_rotation(store: str) -> Component:
     )
 
 
-def _cloudwatch(ingestion_key: str, class_title: str, alerting: bool) -> tuple[Component, ...]:
+def _cloudwatch(
+    ingestion_key: str, class_title: str, alerting: bool, design: str = ""
+) -> tuple[Component, ...]:
+    """CloudWatch's lines; ``design`` "both" keeps its storage and searches to the "both"
+    design's own retention (``both_cloudwatch_retention_days``)."""
+    arg = f":{design}" if design else ""
     rows = [
         Component(
             f"CloudWatch Logs ingestion ({class_title})", "ingestion", ingestion_key, "cw_ingest_gb"
@@ -74,13 +79,13 @@ def _cloudwatch(ingestion_key: str, class_title: str, alerting: bool) -> tuple[C
             "CloudWatch Logs archive storage (compressed)",
             "storage",
             "logs.storage",
-            "cw_stored_gb",
+            f"cw_stored_gb{arg}",
         ),
         Component(
             "Logs Insights searches (GB scanned)",
             "query",
             "logs.insights.scanned",
-            "insights_scanned_gb",
+            f"insights_scanned_gb{arg}",
             search_driven=True,
         ),
         Component("KMS key for the log group", "encryption", "kms.key", "one", KMS),
@@ -124,6 +129,7 @@ def _cloudwatch(ingestion_key: str, class_title: str, alerting: bool) -> tuple[C
 
 
 CLOUDWATCH = _cloudwatch("logs.ingestion.standard", "Standard", alerting=True)
+CLOUDWATCH_IN_BOTH = _cloudwatch("logs.ingestion.standard", "Standard", True, design="both")
 # Infrequent Access has no metric filters, subscriptions or Live Tail: no alerting lines.
 CLOUDWATCH_IA = _cloudwatch("logs.ingestion.infrequent_access", "Infrequent Access", alerting=False)
 
@@ -261,7 +267,11 @@ DESTINATIONS: dict[str, Destination] = {
         ),  # orange
         # Both: auditors search CloudWatch; S3 is the long-term copy, so no Athena lines.
         Destination(
-            "both", "CloudWatch Logs + S3", CLOUDWATCH + S3_STORE, CLOUDWATCH_AND_S3, "#009E73"
+            "both",
+            "CloudWatch Logs + S3",
+            CLOUDWATCH_IN_BOTH + S3_STORE,
+            CLOUDWATCH_AND_S3,
+            "#009E73",
         ),  # green
     )
 }

@@ -6,6 +6,7 @@ app in ``costcompare.cli`` registers them and turns domain errors into one line 
 
 from __future__ import annotations
 
+import functools
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +24,7 @@ ESTIMATE_EXAMPLES = opt.examples(
     costcompare estimate --region us-east-1 --instances 1000 -o json
     costcompare estimate -d s3,both --months 12 -o markdown --out cost.md
     costcompare estimate --currency JPY --fx-rate 150
+    costcompare estimate --preset pci-dss-10.5.1 -d both --explain
     costcompare estimate --logs-endpoint existing \\
     --s3-lifecycle none --athena-scope window
     """
@@ -154,6 +156,7 @@ def estimate(
     ] = None,
     draws: opt.Draws = None,
     seed: opt.Seed = None,
+    preset: opt.Preset = None,
     old_profile: opt.WorkloadAsProfile = None,
     old_destinations: opt.DestinationsOld = None,
 ) -> None:
@@ -201,13 +204,14 @@ def estimate(
         streaming=streaming,
         free_tier=free_tier,
     )
-    result = run_estimate(
-        workload,
+    run = functools.partial(
+        run_estimate,
         destinations=opt.split_names(destination),
         pricing_date=parse_date(pricing_date, "--pricing-date"),
         table=load_table(pricing_file),
         weights=search_weights,
     )
+    result = _estimate(run, workload, preset, retention_days, s3_lifecycle)
     if searches_from:
         _apply_searches(result, searches_from)
     _verdict_and_bands(result, draws, seed)
@@ -217,6 +221,16 @@ def estimate(
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(text, nl=False)
+
+
+def _estimate(run, workload, preset: str | None, retention_days, s3_lifecycle):
+    """The estimate, with --preset applied (its library is imported only then); the explicit
+    --retention-days/--s3-lifecycle are checked against the preset's minimums."""
+    if not preset:
+        return run(workload)
+    from costcompare.presets import estimate_with_preset
+
+    return estimate_with_preset(preset, workload, run, retention_days, s3_lifecycle)
 
 
 CHART_EXAMPLES = opt.examples(

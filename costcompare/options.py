@@ -55,6 +55,7 @@ SHARED_NAMES: dict[str, str] = {
     "--user": "only sessions of this user",
     "--instance": "only sessions on this instance",
     "--wide": "every column, whatever the terminal width",
+    "--preset": "compliance preset: retention, lifecycle, Object Lock (`costcompare presets`)",
     "--help": "help (-h)",
 }
 
@@ -242,6 +243,15 @@ StackSet = Annotated[
 Wide = Annotated[
     bool,
     typer.Option(help="Show every column, however wide (default: fit the terminal)."),
+]
+Preset = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME",
+        help="Compliance preset (pci-dss-10.5.1, worm, iso27001, fisc): sets retention, S3 "
+        "lifecycle and Object Lock; explicit flags may exceed it, never undercut it. "
+        "`costcompare presets` lists them with their clauses.",
+    ),
 ]
 Instances = Annotated[
     int | None,

@@ -106,12 +106,25 @@ class Volumes:
     def retention_months(self) -> np.ndarray:
         return self.p("retention_days") / DAYS_PER_MONTH
 
+    @property
+    def s3_retention_months(self) -> np.ndarray:
+        """S3 keeps objects for retention_days, or the Object Lock period when that is longer
+        (a compliance-mode lock outlasts any expiration rule)."""
+        return np.fmax(self.retention_months, self.p("s3_object_lock_days") / DAYS_PER_MONTH)
+
+    def cw_retention_months(self, design: str | None) -> np.ndarray:
+        """CloudWatch retention; in the "both" design, its own (never longer) one when set."""
+        if design != "both":
+            return self.retention_months
+        both = self.p("both_cloudwatch_retention_days") / DAYS_PER_MONTH
+        return np.fmin(self.retention_months, both)  # fmin: an unset (NaN) one is ignored
+
     def s3_windows(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per storage class: (age in, age out, billed age out) in months, per scenario."""
         if self._windows is not None:
             return self._windows
         rules = self.grid.base.s3_lifecycle
-        retention = self.retention_months
+        retention = self.s3_retention_months
         transitions = self.p("session_bytes") >= self.p("s3_transition_min_object_bytes")
         starts = [np.zeros_like(retention)] + [
             np.full_like(retention, r.after_days / DAYS_PER_MONTH) for r in rules
@@ -153,7 +166,7 @@ class Volumes:
         if cls not in windows:
             return np.zeros((self.n, 1))
         start, end, _ = windows[cls]
-        window = np.minimum(self.p("search_window_days") / DAYS_PER_MONTH, self.retention_months)
+        window = np.minimum(self.p("search_window_days") / DAYS_PER_MONTH, self.s3_retention_months)
         return self.arrivals("sessions").average_stock(
             np.minimum(start, window), np.minimum(end, window)
         )
@@ -192,14 +205,16 @@ def _cw_ingest(v: Volumes, _: str | None) -> np.ndarray:
 
 
 @quantity("cw_stored_gb", "GB-Mo", "average compressed stock younger than retention_days")
-def _cw_stored(v: Volumes, _: str | None) -> np.ndarray:
-    stock = v.arrivals("cw_ingest_gb").average_stock(np.zeros((v.n, 1)), v.retention_months)
+def _cw_stored(v: Volumes, design: str | None) -> np.ndarray:
+    stock = v.arrivals("cw_ingest_gb").average_stock(
+        np.zeros((v.n, 1)), v.cw_retention_months(design)
+    )
     return stock * v.p("compression_ratio")
 
 
 @quantity("insights_scanned_gb", "GB", "searches × uncompressed GB in the search window")
-def _insights(v: Volumes, _: str | None) -> np.ndarray:
-    window = np.minimum(v.p("search_window_days") / DAYS_PER_MONTH, v.retention_months)
+def _insights(v: Volumes, design: str | None) -> np.ndarray:
+    window = np.minimum(v.p("search_window_days") / DAYS_PER_MONTH, v.cw_retention_months(design))
     in_window = v.arrivals("cw_ingest_gb").average_stock(np.zeros((v.n, 1)), window)
     return v.p("searches_per_month") * in_window
 

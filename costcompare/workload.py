@@ -71,6 +71,13 @@ class Workload:
     compression_ratio: float = 0.15
     # Days logs are kept: CloudWatch retention and S3 expiration; None keeps them forever.
     retention_days: int | None = 365
+    # The "both" design may keep CloudWatch shorter than S3 (PCI DSS 10.5.1: the newest 3
+    # months searchable in CloudWatch, 12 months in S3): CloudWatch days there, at most
+    # retention_days; unset: the same as retention_days.
+    both_cloudwatch_retention_days: int | None = None
+    # S3 Object Lock in compliance mode (WORM): no object can be deleted sooner, so S3 storage
+    # is billed at least this many days, whatever retention_days says; unset: no Object Lock.
+    s3_object_lock_days: int | None = None
     # Auditor searches per month, and how many days of logs each CloudWatch search covers.
     searches_per_month: float = 20
     search_window_days: float = 30
@@ -219,6 +226,7 @@ DERIVED_TOTALS = {
 }  # fmt: skip
 _OPTIONAL_NONE = {
     "sessions_per_month", "monthly_ingest_gb", "retention_days", "cloudwatch_overhead_ratio",
+    "both_cloudwatch_retention_days", "s3_object_lock_days",
     "stream_events_per_session", "session_bytes_p50", "session_bytes_p95", "sessions_per_day_cv",
 }  # fmt: skip
 
@@ -363,7 +371,19 @@ def _validate(w: Workload) -> None:
             "set availability_zones to the number of AZs with instance subnets",
         )
     check_retention_days(w.retention_days, error=WorkloadError)
+    _validate_both_and_lock(w)
     check_lifecycle(w.s3_lifecycle, error=WorkloadError)
+
+
+def _validate_both_and_lock(w: Workload) -> None:
+    """CloudWatch's own retention in "both" is a CloudWatch value (the model caps it at
+    retention_days: S3 is the long-term copy); a lock is a positive number of days."""
+    check_retention_days(w.both_cloudwatch_retention_days, error=WorkloadError)
+    lock = w.s3_object_lock_days
+    if lock is not None and not 1 <= lock <= 36_500:
+        raise WorkloadError(
+            f"s3_object_lock_days is {lock}", "use 1 to 36500 days, or leave it unset"
+        )
 
 
 def _validate_signs(w: Workload) -> None:

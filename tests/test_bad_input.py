@@ -815,6 +815,19 @@ MEASURE_ORG = [
 ]
 
 
+PRESETS = [
+    Case("estimate-unknown-preset", "estimate --preset pci --out o.json", "pci-dss-10.5.1",
+         files={"o.json": "{}"}),
+    Case("estimate-preset-shorter-retention", "estimate --preset worm --retention-days 365",
+         "--retention-days"),
+    Case("estimate-preset-early-archive",
+         "estimate --preset pci-dss-10.5.1 --s3-lifecycle GLACIER:30", "GLACIER"),
+    Case("estimate-locking-preset-keeps-forever",
+         "estimate --preset fisc -w w.yaml --out o.json", "Object Lock",
+         files={"o.json": "{}", "w.yaml": "retention_days: null\n"}),
+]  # fmt: skip
+
+
 # Every module-level UPPER_CASE list of Cases above is in the corpus: a new group needs no edit
 # here (one shared list literal was where every helper's additions collided).
 CORPUS: list[Case] = [
