@@ -200,7 +200,10 @@ def check_bill_options(source: Source, engine: Engine, cur: Path | None, table: 
     if engine is Engine.athena and (table is None or "." not in name):
         raise BillError("--engine athena needs --table DB.TABLE", "name the CUR 2.0 table")
     if engine is Engine.duckdb and cur is None:
-        raise BillError("no bill to read", "give --cur PATH (a CUR 2.0 Parquet folder or file)")
+        raise BillError(
+            "no bill to read",
+            "give --cur PATH (a CUR 2.0 Parquet folder or file), or --source cost-explorer",
+        )
     return name
 
 

@@ -790,6 +790,18 @@ RECONCILE_CASES = [
         "--tag",
     ),
     Case(
+        "reconcile-cost-explorer-no-credentials",
+        "reconcile --source cost-explorer --month 2026-10 --out out.json",
+        "ce:GetCostAndUsage",
+        files={"out.json": "{}\n"},
+        env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
+    ),
+    Case(
+        "reconcile-cost-explorer-unknown-profile",
+        "reconcile --source cost-explorer --month 2026-10 --profile nope",
+        "nope",
+    ),
+    Case(
         "reconcile-cost-explorer-bad-account",
         "reconcile --source cost-explorer --month 2026-10 --account 1111",
         "1111",
