@@ -1,17 +1,21 @@
-"""Measure an AWS Organization: CloudWatch Logs volume per account, region and log group.
+"""Measure an AWS Organization: session log volume per account, region and source.
 
 From the management (or a delegated) account: list the accounts (Organizations), assume a role
-in each (STS), and read ``AWS/Logs`` ``IncomingBytes`` and ``IncomingLogEvents`` (Sum) for every
-log group of every region asked for. The calls per account and region do not grow with volume:
-one DescribeLogGroups page per 50 groups and one GetMetricData call per 250 groups. Accounts run
-on a bounded thread pool; a failure (the role denied, a region not enabled, no logs) is recorded
-in that account's result and never stops the others.
+in each (STS), resolve ``--regions all`` in that account (DescribeRegions: a region it has not
+opted into is skipped and listed), and read ``AWS/Logs`` ``IncomingBytes`` and
+``IncomingLogEvents`` (Sum) for every log group of every region, and the S3 prefixes its
+sessions go to (``orgsources``: discovered from the preferences document, a bucket pattern, or a
+central bucket). The calls per account and region do not grow with CloudWatch volume: one
+DescribeLogGroups page per 50 groups and one GetMetricData call per 250 groups; S3 costs one
+listing call per 1,000 sessions. Accounts run on a bounded thread pool; a failure (the role
+denied, a region not enabled, no logs) is recorded in that account's result and never stops
+the others.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +23,16 @@ from typing import Any
 from costcompare.aws import AwsContext, assumed_context, aws_error, translated
 from costcompare.awsfacts import IAM_ROLE_NAME, check_region, partition
 from costcompare.errors import MeasureError
+from costcompare.orgsources import (
+    PREFERENCES_DOCUMENT,
+    CentralBucket,
+    PrefixVolume,
+    S3Sources,
+    measure_prefix,
+    open_central,
+    preferences_uri,
+)
+from costcompare.progress import NoProgress, Progress
 from costcompare.workload import DAYS_PER_MONTH, GIB, Workload
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
@@ -41,7 +55,9 @@ class RegionResult:
 
     region: str
     log_groups: list[LogGroupVolume] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # CloudWatch could not be read
+    s3: list[PrefixVolume] = field(default_factory=list)  # prefixes whose bucket is here
+    cloudwatch_read: bool = True  # False: a row only for an S3 bucket outside --regions
 
     @property
     def incoming_bytes(self) -> float:
@@ -51,6 +67,18 @@ class RegionResult:
     def incoming_events(self) -> float:
         return sum(g.incoming_events for g in self.log_groups)
 
+    @property
+    def s3_sessions(self) -> int:
+        return sum(p.sessions for p in self.s3)
+
+    @property
+    def s3_bytes(self) -> float:
+        return sum(p.bytes for p in self.s3)
+
+    @property
+    def s3_sessions_per_day(self) -> float:
+        return sum(p.sessions_per_day or 0.0 for p in self.s3)
+
 
 @dataclass
 class AccountResult:
@@ -58,6 +86,15 @@ class AccountResult:
     name: str = ""
     regions: list[RegionResult] = field(default_factory=list)
     error: str | None = None  # the account as a whole (the role could not be assumed)
+    skipped_regions: list[str] = field(default_factory=list)  # --regions all: not opted in
+
+    def region(self, name: str) -> RegionResult:
+        """The result of region ``name``, made (S3 only) when CloudWatch was not read there."""
+        found = next((r for r in self.regions if r.region == name), None)
+        if found is None:
+            found = RegionResult(name, cloudwatch_read=False)
+            self.regions.append(found)
+        return found
 
 
 @dataclass
@@ -80,6 +117,12 @@ class OrgMeasurement:
             if account.error:
                 out.append((account.account_id, None, account.error))
             out += [(account.account_id, r.region, r.error) for r in account.regions if r.error]
+            out += [
+                (account.account_id, r.region, f"{p.uri}: {p.error}")
+                for r in account.regions
+                for p in r.s3
+                if p.error
+            ]
         return out
 
     def bytes_by_region(self) -> dict[str, float]:
@@ -94,15 +137,35 @@ class OrgMeasurement:
         return sum(self.bytes_by_region().values())
 
     def workload(self, base: Workload, region: str, account: str | None = None) -> Workload:
-        """``base`` with the measured CloudWatch ingestion of one region (all accounts, or one)."""
-        total = sum(
-            r.incoming_bytes
+        """``base`` with one region's measured volumes (all accounts, or one): CloudWatch
+        ingestion, and from S3 the sessions per month and their mean transcript bytes."""
+        chosen = [
+            r
             for a in self.accounts
             if account is None or a.account_id == account
             for r in a.regions
             if r.region == region
+        ]
+        ingested = sum(r.incoming_bytes for r in chosen)
+        sessions = sum(r.s3_sessions for r in chosen)
+        per_day = sum(r.s3_sessions_per_day for r in chosen)
+        return base.with_overrides(
+            region=region,
+            monthly_ingest_gb=self.monthly_gb(ingested) if ingested > 0 else None,
+            sessions_per_month=round(per_day * DAYS_PER_MONTH, 3) if per_day else None,
+            session_bytes=round(sum(r.s3_bytes for r in chosen) / sessions) if sessions else None,
         )
-        return base.with_overrides(region=region, monthly_ingest_gb=self.monthly_gb(total))
+
+    def measured_regions(self) -> list[str]:
+        """Regions with any volume (CloudWatch bytes or S3 sessions), sorted."""
+        return sorted(
+            {
+                r.region
+                for a in self.accounts
+                for r in a.regions
+                if r.incoming_bytes > 0 or r.s3_sessions_per_day > 0
+            }
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,14 +178,20 @@ class OrgMeasurement:
                     "account_id": a.account_id,
                     "name": a.name,
                     "error": a.error,
+                    "skipped_regions": a.skipped_regions,
                     "regions": [
                         {
                             "region": r.region,
                             "error": r.error,
+                            "cloudwatch_read": r.cloudwatch_read,
                             "incoming_bytes": r.incoming_bytes,
                             "incoming_events": r.incoming_events,
                             "monthly_ingest_gb": self.monthly_gb(r.incoming_bytes),
                             "log_groups": [vars(g) for g in r.log_groups],
+                            "s3_sessions": r.s3_sessions,
+                            "s3_bytes": r.s3_bytes,
+                            "s3_sessions_per_month": r.s3_sessions_per_day * DAYS_PER_MONTH,
+                            "s3": [vars(p) for p in r.s3],
                         }
                         for r in a.regions
                     ],
@@ -145,10 +214,13 @@ def load_result(data: dict[str, Any]) -> OrgMeasurement:
                     r["region"],
                     [LogGroupVolume(**g) for g in r.get("log_groups", [])],
                     r.get("error"),
+                    [PrefixVolume(**p) for p in r.get("s3", [])],
+                    r.get("cloudwatch_read", True),
                 )
                 for r in a.get("regions", [])
             ],
             a.get("error"),
+            list(a.get("skipped_regions", [])),
         )
         for a in data["accounts"]
     ]
@@ -162,7 +234,8 @@ def org_rows(result: OrgMeasurement) -> list[dict[str, Any]]:
     for a in result.accounts:
         if a.error:
             rows.append({"account_id": a.account_id, "name": a.name, "region": None,
-                         "log_groups": 0, "monthly_ingest_gb": 0.0, "error": a.error})  # fmt: skip
+                         "log_groups": 0, "monthly_ingest_gb": 0.0, "s3_sessions": 0,
+                         "s3_sessions_per_month": 0.0, "error": a.error})  # fmt: skip
         rows += [
             {
                 "account_id": a.account_id,
@@ -170,6 +243,8 @@ def org_rows(result: OrgMeasurement) -> list[dict[str, Any]]:
                 "region": r.region,
                 "log_groups": len(r.log_groups),
                 "monthly_ingest_gb": result.monthly_gb(r.incoming_bytes),
+                "s3_sessions": r.s3_sessions,
+                "s3_sessions_per_month": r.s3_sessions_per_day * DAYS_PER_MONTH,
                 "error": r.error,
             }
             for r in a.regions
@@ -205,10 +280,29 @@ def list_accounts(aws: AwsContext) -> list[tuple[str, str]]:
         ]
 
 
-def enabled_regions(aws: AwsContext) -> list[str]:
-    """The regions enabled for the calling account (``--regions all``)."""
-    with translated("listing the enabled regions (ec2:DescribeRegions)", error=MeasureError):
-        return sorted(r["RegionName"] for r in aws.client("ec2").describe_regions()["Regions"])
+def member_regions(member: AwsContext) -> tuple[list[str], list[str]]:
+    """``--regions all`` in one account: (regions it can use, regions it has not opted into).
+
+    DescribeRegions with AllRegions lists every region with its OptInStatus, so a region the
+    account has not enabled is named as skipped instead of failing with an auth error later.
+    """
+    regions = member.client("ec2").describe_regions(AllRegions=True)["Regions"]
+    usable = sorted(r["RegionName"] for r in regions if r.get("OptInStatus") != "not-opted-in")
+    skipped = sorted(r["RegionName"] for r in regions if r.get("OptInStatus") == "not-opted-in")
+    return usable, skipped
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every account is asked for: the same regions, role, window and sources."""
+
+    regions: Sequence[str]
+    role_name: str
+    window: tuple[dt.datetime, dt.datetime]
+    log_group_prefix: str
+    s3: S3Sources
+    central: CentralBucket | None
+    progress: Progress
 
 
 def measure_org(
@@ -219,53 +313,100 @@ def measure_org(
     role_name: str = DEFAULT_ROLE,
     days: float = 30,
     log_group_prefix: str = "",
+    s3: S3Sources | None = None,
+    log_archive_account: str | None = None,
     workers: int = DEFAULT_WORKERS,
     now: dt.datetime | None = None,
-    on_account: Callable[[AccountResult], None] | None = None,
+    progress: Progress | None = None,
 ) -> OrgMeasurement:
-    """Measure every account (the organization's, or ``accounts``) in every region."""
+    """Measure every account (the organization's, or ``accounts``) in every region.
+
+    ``progress`` counts accounts, advancing by a share of an account per region read.
+    """
     named = list_accounts(aws) if not accounts else [(a, "") for a in accounts]
-    if "all" in regions:
-        regions = enabled_regions(aws)
     end = now or dt.datetime.now(dt.UTC)
-    start = end - dt.timedelta(days=days)
+    s3 = s3 or S3Sources()
     aws.client("sts")  # made once, here: threads share it (clients are thread-safe)
-
-    def one(account: tuple[str, str]) -> AccountResult:
-        result = _measure_account(aws, account, regions, role_name, (start, end), log_group_prefix)
-        if on_account:
-            on_account(result)
-        return result
-
+    central = None
+    if s3.central:
+        reader = aws
+        if log_archive_account:
+            arn = role_arn(aws, log_archive_account, role_name)
+            with translated(f"assuming {arn} (--log-archive-account)", error=MeasureError):
+                reader = assumed_context(aws, arn, "costcompare-measure")
+        central = open_central(reader, s3.central)
+    progress = progress or NoProgress()
+    progress.start("accounts measured", len(named))
+    window = (end - dt.timedelta(days=days), end)
+    plan = _Plan(regions, role_name, window, log_group_prefix, s3, central, progress)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(one, named))
+        results = list(pool.map(lambda account: _measure_account(aws, account, plan), named))
     return OrgMeasurement(days, role_name, results, dict(aws.calls))
 
 
-def _measure_account(
-    aws: AwsContext,
-    account: tuple[str, str],
-    regions: Sequence[str],
-    role_name: str,
-    window: tuple[dt.datetime, dt.datetime],
-    prefix: str,
-) -> AccountResult:
+def role_arn(aws: AwsContext, account_id: str, role_name: str) -> str:
+    return f"arn:{partition(aws.region or '')}:iam::{account_id}:role/{role_name}"
+
+
+def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> AccountResult:
     account_id, name = account
     result = AccountResult(account_id, name)
-    arn = f"arn:{partition(aws.region or '')}:iam::{account_id}:role/{role_name}"
+    arn = role_arn(aws, account_id, plan.role_name)
+    regions = list(plan.regions)
     try:
         member = assumed_context(aws, arn, "costcompare-measure")
     except Exception as exc:
         result.error = str(aws_error(exc, f"assuming {arn}", error=MeasureError))
+        plan.progress.advance(1)
         return result
+    if "all" in regions:
+        try:
+            regions, result.skipped_regions = member_regions(member)
+        except Exception as exc:
+            doing = "listing its regions (ec2:DescribeRegions)"
+            result.error = str(aws_error(exc, doing, error=MeasureError))
+            plan.progress.advance(1)
+            return result
     for region in regions:
         try:
-            groups = _log_group_volumes(member, region, window, prefix)
+            groups = _log_group_volumes(member, region, plan.window, plan.log_group_prefix)
             result.regions.append(RegionResult(region, groups))
         except Exception as exc:
             error = aws_error(exc, f"reading CloudWatch in {region}", error=MeasureError)
             result.regions.append(RegionResult(region, error=str(error)))
+        plan.progress.advance(1 / (len(regions) + 1))
+    _measure_s3(member, result, regions, plan)
+    plan.progress.advance(1 / (len(regions) + 1))
     return result
+
+
+def _measure_s3(member: AwsContext, result: AccountResult, regions: list[str], plan: _Plan) -> None:
+    """The account's S3 prefixes, each measured once and filed under its bucket's region."""
+    named: dict[str, tuple[str, str]] = {}  # uri -> (found by, the region that named it)
+    central = plan.central.bucket if plan.central else None
+    for region in regions:
+        if plan.s3.discover:
+            try:
+                uri = preferences_uri(member, region)
+            except Exception as exc:
+                where = f"{PREFERENCES_DOCUMENT} ({region})"
+                error = str(aws_error(exc, f"reading {where}", error=MeasureError))
+                result.region(region).s3.append(PrefixVolume(where, "preferences", error=error))
+                uri = None
+            # The central bucket is read below, by its reader, not by the member role.
+            if uri and not uri.startswith(f"s3://{central}/"):
+                named.setdefault(uri, ("preferences", region))
+        if plan.s3.bucket_pattern:
+            uri = plan.s3.uri_pattern().format(account=result.account_id, region=region)
+            named.setdefault(uri, ("pattern", region))
+    for uri, (found_by, region) in named.items():
+        bucket_region, volume = measure_prefix(member, uri, found_by)
+        result.region(bucket_region or region).s3.append(volume)
+    if plan.central:
+        home = plan.central.reader.region or ""
+        for uri in plan.central.uris(result.account_id, regions):
+            _, volume = measure_prefix(plan.central.reader, uri, "central", home)
+            result.region(home).s3.append(volume)
 
 
 def _log_group_volumes(

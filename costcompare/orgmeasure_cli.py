@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from costcompare.orgmeasure import OrgMeasurement
+from costcompare.orgmeasure import OrgMeasurement, RegionResult
+from costcompare.orgsources import S3Sources
 from costcompare.tables import Column, fill, render_table
-from costcompare.workload import Workload
+from costcompare.workload import DAYS_PER_MONTH, Workload
 
 COLUMNS = (
     Column("account", "left"),
@@ -19,8 +20,34 @@ COLUMNS = (
     Column("GB in window"),
     Column("events", priority=1),
     Column("GB/month"),
+    Column("S3 sessions", priority=1),
+    Column("S3 GB", priority=2),
+    Column("sessions/month"),
     Column("status", "left", wrap=True),
 )
+
+
+def _region_row(result: OrgMeasurement, account: str, name: str, r: RegionResult) -> list[str]:
+    """One account × region: CloudWatch (blank when not read), S3, and what went wrong."""
+    cloudwatch = r.cloudwatch_read and not r.error
+    problems = [r.error] if r.error else []
+    if r.cloudwatch_read and not r.error and not r.log_groups:
+        problems.append("no log groups")
+    problems += [f"{p.uri}: {p.error}" for p in r.s3 if p.error]
+    problems += [f"{p.uri}: no session logs" for p in r.s3 if not p.error and not p.sessions]
+    return [
+        account,
+        name,
+        r.region,
+        f"{len(r.log_groups):,}" if cloudwatch else "",
+        f"{r.incoming_bytes / 2**30:,.3f}" if cloudwatch else "",
+        f"{r.incoming_events:,.0f}" if cloudwatch else "",
+        f"{result.monthly_gb(r.incoming_bytes):,.3f}" if cloudwatch else "",
+        f"{r.s3_sessions:,}" if r.s3 else "",
+        f"{r.s3_bytes / 2**30:,.3f}" if r.s3 else "",
+        f"{r.s3_sessions_per_day * DAYS_PER_MONTH:,.0f}" if r.s3 else "",
+        "; ".join(problems) or "ok",
+    ]
 
 
 def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) -> str:
@@ -28,30 +55,27 @@ def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) ->
     if fmt == "json":
         return json.dumps(result.as_dict(), indent=2) + "\n"
     rows = []
+    blank = [""] * (len(COLUMNS) - 4)
     for account in result.accounts:
         if account.error:
-            rows.append([account.account_id, account.name, "-", "", "", "", "", account.error])
-        for r in account.regions:
-            rows.append(
-                [
-                    account.account_id,
-                    account.name,
-                    r.region,
-                    "" if r.error else f"{len(r.log_groups):,}",
-                    "" if r.error else f"{r.incoming_bytes / 2**30:,.3f}",
-                    "" if r.error else f"{r.incoming_events:,.0f}",
-                    "" if r.error else f"{result.monthly_gb(r.incoming_bytes):,.3f}",
-                    r.error or ("ok" if r.log_groups else "no log groups"),
-                ]
-            )
+            rows.append([account.account_id, account.name, "-", *blank, account.error])
+        if account.skipped_regions:
+            skipped = f"skipped, not opted in: {', '.join(account.skipped_regions)}"
+            rows.append([account.account_id, account.name, "-", *blank, skipped])
+        rows += [_region_row(result, account.account_id, account.name, r) for r in account.regions]
     total = result.incoming_bytes
+    regions = [r for a in result.accounts for r in a.regions]
+    sessions = sum(r.s3_sessions for r in regions)
+    per_month = sum(r.s3_sessions_per_day for r in regions) * DAYS_PER_MONTH
     rows.append(
-        ["total", "", "", "", f"{total / 2**30:,.3f}", "", f"{result.monthly_gb(total):,.3f}", ""]
-    )
+        ["total", "", "", "", f"{total / 2**30:,.3f}", "", f"{result.monthly_gb(total):,.3f}",
+         f"{sessions:,}", f"{sum(r.s3_bytes for r in regions) / 2**30:,.3f}",
+         f"{per_month:,.0f}", ""]
+    )  # fmt: skip
     failed = len(result.failures)
     head = (
-        f"CloudWatch Logs IncomingBytes over {result.days:g} days, {len(result.accounts)} "
-        f"account(s) through role {result.role_name}"
+        f"CloudWatch Logs IncomingBytes over {result.days:g} days and S3 session logs (every "
+        f"one listed), {len(result.accounts)} account(s) through role {result.role_name}"
     )
     out = [head, "", render_table(COLUMNS, rows, width=width)]
     if failed:
@@ -60,22 +84,24 @@ def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) ->
 
 
 def write_workloads(result: OrgMeasurement, base: Workload, folder: Path) -> list[Path]:
-    """One workload per account × region with volume, and a fleet workload per region."""
+    """One workload per account × region with volume, and a fleet workload per region: the
+    measured CloudWatch ingestion, S3 sessions per month and mean session bytes."""
     from costcompare.files import make_output_folder, write_atomic
     from costcompare.workload import dump_profile
 
     make_output_folder(folder, "--write-workloads")
-    header = "# Measured by `costcompare measure --org` ({what}, {days:g} days of IncomingBytes)\n"
+    header = (
+        "# Measured by `costcompare measure --org` ({what}, {days:g} days of IncomingBytes; "
+        "S3 sessions over their listed days)\n"
+    )
     written = []
-    for region, total in sorted(result.bytes_by_region().items()):
-        if total <= 0:
-            continue
+    for region in result.measured_regions():
         targets: list[tuple[str | None, str]] = [(None, f"fleet-{region}.yaml")]
         targets += [
             (a.account_id, f"{a.account_id}-{region}.yaml")
             for a in result.accounts
             for r in a.regions
-            if r.region == region and r.incoming_bytes > 0
+            if r.region == region and (r.incoming_bytes > 0 or r.s3_sessions_per_day > 0)
         ]
         for account, name in targets:
             workload = result.workload(base, region, account)
@@ -95,6 +121,8 @@ def run_org(
     days: float,
     log_group_prefix: str,
     workers: int,
+    s3: S3Sources,
+    log_archive_account: str | None,
     base_workload: Path | None,
     write_dir: Path | None,
     output: str,
@@ -108,11 +136,16 @@ def run_org(
     from costcompare.errors import MeasureError
     from costcompare.files import check_output_folder
     from costcompare.orgmeasure import check_org_options, measure_org
+    from costcompare.orgsources import check_s3_sources
     from costcompare.progress import progress_bar
     from costcompare.workload import load_profile
 
     wanted = [r for r in regions or [] if r]
-    check_org_options(accounts or [], wanted, role_name, days)
+    check_org_options([*(accounts or []), *([log_archive_account] if log_archive_account else [])],
+                      wanted, role_name, days)  # fmt: skip
+    check_s3_sources(s3)
+    if log_archive_account and not s3.central:
+        raise MeasureError("--log-archive-account goes with --s3-central", "add --s3-central")
     if not 1 <= workers <= 64:
         raise MeasureError(f"--workers {workers}", "give 1 to 64 accounts at a time")
     base = load_profile(base_workload)
@@ -124,7 +157,6 @@ def run_org(
     if not wanted:
         raise MeasureError("no region to measure", "pass --regions R1,R2 (or all) or --region")
     with progress_bar(show_progress) as bar:
-        bar.start("accounts measured", len(accounts) if accounts else None)
         result = measure_org(
             aws,
             wanted,
@@ -133,7 +165,9 @@ def run_org(
             days=days,
             log_group_prefix=log_group_prefix,
             workers=workers,
-            on_account=lambda _: bar.advance(1),
+            s3=s3,
+            log_archive_account=log_archive_account,
+            progress=bar,
         )
     typer.echo(render_org(result, output), nl=False)
     if write_dir:

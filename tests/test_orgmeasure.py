@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from costcompare import orgmeasure
 from costcompare.aws import AwsContext
 from costcompare.cli import app
-from costcompare.workload import DAYS_PER_MONTH, GIB
+from costcompare.workload import DAYS_PER_MONTH, GIB, Workload
 
 REGIONS = ("ap-northeast-1", "us-east-1")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -164,3 +164,152 @@ def test_cli_table_json_and_workloads(organization, monkeypatch, tmp_path):
         seeded[members[1]]["us-east-1"][0] / DAYS * DAYS_PER_MONTH / GIB
     )
     assert not (tmp_path / "w" / f"{denied}-us-east-1.yaml").exists()
+
+
+# --- S3 sources: discovered from the preferences, a bucket per account, a central bucket ---
+
+CENTRAL = "org-log-archive"
+
+
+def member_session(account: str) -> boto3.Session:
+    sts = boto3.client("sts", region_name="us-east-1")
+    arn = f"arn:aws:iam::{account}:role/{ROLE}"
+    c = sts.assume_role(RoleArn=arn, RoleSessionName="seed")["Credentials"]
+    return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+
+
+def put_preferences(session: boto3.Session, region: str, bucket: str, prefix: str) -> None:
+    content = {"schemaVersion": "1.0", "description": "prefs", "sessionType": "Standard_Stream",
+               "inputs": {"s3BucketName": bucket, "s3KeyPrefix": prefix,
+                          "s3EncryptionEnabled": True}}  # fmt: skip
+    session.client("ssm", region_name=region).create_document(
+        Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON",
+        Content=json.dumps(content),
+    )  # fmt: skip
+
+
+def put_sessions(s3, bucket: str, prefix: str, sizes: list[int], region: str) -> None:
+    """A bucket (made if missing) with one ``.log`` per session and one object that is not."""
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        where = {} if region == "us-east-1" else {"LocationConstraint": region}
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=where)
+    for i, size in enumerate(sizes):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}s-{i}.log", Body=b"x" * size)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}README.txt", Body=b"not a session")
+
+
+def span_days(s3, bucket: str, prefix: str) -> int:
+    """Calendar days the uploads cover (moto stamps them now: 1, unless midnight passed)."""
+    days = [o["LastModified"].date() for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+            ["Contents"] if o["Key"].endswith(".log")]  # fmt: skip
+    return (max(days) - min(days)).days + 1
+
+
+@pytest.fixture
+def s3_organization(organization):
+    """The organization with S3 session logs; (members, denied, expected per account):
+    member 0's preferences in both regions name one Tokyo bucket (counted once, in Tokyo);
+    member 1's us-east-1 preferences a us-east-1 bucket; member 2 has the pattern's buckets;
+    member 4's preferences name the central bucket, which holds a prefix per account."""
+    members, denied, _seeded = organization
+    expected: dict[str, dict[str, tuple[int, int, str]]] = {}  # account -> region -> (n, bytes)
+    s0 = member_session(members[0])
+    for region in REGIONS:
+        put_preferences(s0, region, f"ssm-logs-{members[0]}", "sessions")
+    tokyo = s0.client("s3", region_name="ap-northeast-1")
+    put_sessions(tokyo, f"ssm-logs-{members[0]}", "sessions/", [1000, 3000, 5000], REGIONS[0])
+    expected[members[0]] = {REGIONS[0]: (3, 9000, f"ssm-logs-{members[0]}", "sessions/")}
+    s1 = member_session(members[1])
+    put_preferences(s1, "us-east-1", f"ssm-logs-{members[1]}-use1", "/ssm/")
+    put_sessions(s1.client("s3", region_name="us-east-1"), f"ssm-logs-{members[1]}-use1",
+                 "ssm/", [700, 1300], "us-east-1")  # fmt: skip
+    expected[members[1]] = {"us-east-1": (2, 2000, f"ssm-logs-{members[1]}-use1", "ssm/")}
+    s2 = member_session(members[2])
+    for r, region in enumerate(REGIONS):
+        sizes = [2048 * (r + 1)] * (r + 2)
+        put_sessions(s2.client("s3", region_name=region), f"ssm-logs-{members[2]}-{region}",
+                     "sessions/", sizes, region)  # fmt: skip
+    put_preferences(member_session(members[4]), "ap-northeast-1", CENTRAL, f"ssm/{members[4]}")
+    management = boto3.client("s3", region_name="us-east-1")
+    for i, account in enumerate(members):
+        put_sessions(management, CENTRAL, f"ssm/{account}/", [400 * (i + 1)] * (i + 1), "us-east-1")
+    return members, denied, expected
+
+
+def test_s3_discovered_from_preferences_each_prefix_once(s3_organization):
+    members, denied, expected = s3_organization
+    aws = AwsContext(region="us-east-1", on_client=deny_role_of(denied))
+    result = orgmeasure.measure_org(aws, REGIONS, days=DAYS, now=NOW, workers=3)
+    by_id = {a.account_id: a for a in result.accounts}
+    for account in (members[0], members[1]):
+        for region, (n, size, bucket, prefix) in expected[account].items():
+            r = by_id[account].region(region)
+            assert [p.uri for p in r.s3] == [f"s3://{bucket}/{prefix}"]  # once, not per region
+            assert (r.s3_sessions, r.s3_bytes) == (n, size)
+            s3 = member_session(account).client("s3", region_name=region)
+            assert r.s3_sessions_per_day == n / span_days(s3, bucket, prefix)
+            assert r.s3[0].found_by == "preferences"
+    # The other region of member 0 reads CloudWatch but keeps no S3 volume of its own.
+    assert by_id[members[0]].region("us-east-1").s3 == []
+    # Member 4 names the central bucket, which its role may read in moto: measured as found.
+    central = by_id[members[4]].region("us-east-1").s3
+    assert [(p.uri, p.sessions) for p in central] == [(f"s3://{CENTRAL}/ssm/{members[4]}/", 5)]
+    assert result.failures == [(denied, None, by_id[denied].error)]
+    # Per account one GetDocument per region; one GetBucketLocation and one listing per prefix.
+    reached = len(result.accounts) - 1
+    assert result.api_calls["GetDocument"] == reached * len(REGIONS)
+    assert result.api_calls["GetBucketLocation"] == 3
+    assert result.api_calls["ListObjectsV2"] == 3
+
+
+def test_s3_bucket_pattern_and_central_bucket(s3_organization):
+    members, denied, _expected = s3_organization
+    aws = AwsContext(region="us-east-1", on_client=deny_role_of(denied))
+    sources = orgmeasure.S3Sources(
+        discover=False,
+        bucket_pattern="ssm-logs-{account}-{region}/sessions/",
+        central=f"s3://{CENTRAL}/ssm/{{account}}/",
+    )
+    chosen = [members[2], members[3], members[4]]
+    result = orgmeasure.measure_org(aws, REGIONS, accounts=chosen, s3=sources, days=DAYS,
+                                    now=NOW, workers=2)  # fmt: skip
+    by_id = {a.account_id: a for a in result.accounts}
+    two = by_id[members[2]]
+    for r_index, region in enumerate(REGIONS):
+        pattern = [p for p in two.region(region).s3 if p.found_by == "pattern"]
+        n = r_index + 2
+        assert [(p.sessions, p.bytes) for p in pattern] == [(n, n * 2048 * (r_index + 1))]
+    # The central bucket (us-east-1) holds member i's prefix with i + 1 sessions of 400 (i+1).
+    for i in (2, 4):
+        central = [p for p in by_id[members[i]].region("us-east-1").s3 if p.found_by == "central"]
+        assert [(p.sessions, p.bytes) for p in central] == [(i + 1, 400 * (i + 1) ** 2)]
+    # Member 4 has no pattern bucket: a failure per region, never fatal; member 3 is denied.
+    failed = {(a, r) for a, r, _ in result.failures}
+    assert failed == {(denied, None), (members[4], REGIONS[0]), (members[4], REGIONS[1])}
+    assert all("NoSuchBucket" in e for a, r, e in result.failures if a == members[4])
+    fleet = result.workload(Workload(), "us-east-1")
+    pattern_east = 3 * 2 * 2048
+    central_bytes = 3 * 1200 + 5 * 2000
+    assert fleet.session_bytes == round((pattern_east + central_bytes) / (3 + 3 + 5))
+    days = span_days(boto3.client("s3", region_name="us-east-1"), CENTRAL, "ssm/")
+    assert fleet.sessions_per_month == pytest.approx((3 + 3 + 5) / days * DAYS_PER_MONTH, abs=1e-3)
+
+
+def test_regions_all_resolved_in_each_member_not_opted_in_skipped(organization, monkeypatch):
+    """moto lists every region, some `not-opted-in`: those are skipped and named, per account."""
+    members, denied, _seeded = organization
+    aws = AwsContext(region="us-east-1", on_client=deny_role_of(denied))
+    result = orgmeasure.measure_org(aws, ["all"], accounts=members[:2], days=DAYS, now=NOW,
+                                    s3=orgmeasure.S3Sources(discover=False))  # fmt: skip
+    described = boto3.client("ec2", region_name="us-east-1").describe_regions(AllRegions=True)
+    opted_out = sorted(r["RegionName"] for r in described["Regions"]
+                       if r["OptInStatus"] == "not-opted-in")  # fmt: skip
+    assert opted_out  # moto marks some regions not opted in
+    for account in result.accounts:
+        assert account.skipped_regions == opted_out
+        measured = [r.region for r in account.regions]
+        assert set(REGIONS) <= set(measured) and not set(opted_out) & set(measured)
+        assert len(measured) + len(opted_out) == len(described["Regions"])
+    assert result.api_calls["DescribeRegions"] == 2  # once in each member, none in the caller
+    tokyo = result.accounts[0].region("ap-northeast-1")
+    assert tokyo.incoming_bytes == _seeded[members[0]]["ap-northeast-1"][0]

@@ -28,6 +28,10 @@ MEASURE_EXAMPLES = opt.examples(
     --write-workloads org/
     costcompare measure --org --accounts 111111111111,222222222222 \\
     --role-name AuditRole -o json
+    costcompare measure --org --regions all \\
+    --s3-bucket-pattern 'ssm-logs-{account}-{region}/sessions'
+    costcompare measure --org --s3-central 's3://log-archive/ssm/{account}/' \\
+    --log-archive-account 333333333333 --write-workloads org/
     """
 )
 
@@ -115,6 +119,36 @@ def measure_command(
     workers: Annotated[
         int, typer.Option(metavar="N", help="--org: accounts measured at a time.")
     ] = 8,
+    s3_discover: Annotated[
+        bool,
+        typer.Option(
+            "--s3-discover/--no-s3-discover",
+            help="--org: measure the S3 bucket/prefix each account × region's Session Manager "
+            "preferences (SSM-SessionManagerRunShell) name.",
+        ),
+    ] = True,
+    s3_bucket_pattern: Annotated[
+        str,
+        typer.Option(
+            metavar="PATTERN",
+            help="--org: a bucket per account, e.g. 'ssm-logs-{account}-{region}/prefix'.",
+        ),
+    ] = "",
+    s3_central: Annotated[
+        str,
+        typer.Option(
+            metavar="S3URI",
+            help="--org: a central bucket, a prefix per account: 's3://archive/ssm/{account}/'.",
+        ),
+    ] = "",
+    log_archive_account: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID",
+            help="--org: read --s3-central through --role-name in this account "
+            "(default: the caller's credentials).",
+        ),
+    ] = None,
     write_workloads: Annotated[
         Path | None,
         typer.Option(
@@ -140,6 +174,7 @@ def measure_command(
                 "(use --log-group-prefix, --write-workloads)",
             )
         from costcompare.orgmeasure_cli import run_org
+        from costcompare.orgsources import S3Sources
 
         run_org(
             accounts=opt.split_names(accounts),
@@ -148,6 +183,8 @@ def measure_command(
             days=days or 30,
             log_group_prefix=log_group_prefix,
             workers=workers,
+            s3=S3Sources(s3_discover, s3_bucket_pattern, s3_central),
+            log_archive_account=log_archive_account,
             base_workload=base_profile,
             write_dir=write_workloads,
             output=output.value,
@@ -157,8 +194,13 @@ def measure_command(
             show_progress=show,
         )
         return
-    if accounts or regions or write_workloads:
-        raise MeasureError("--accounts, --regions and --write-workloads go with --org", "add --org")
+    org_only = (accounts, regions, write_workloads, s3_bucket_pattern, s3_central)
+    if any(org_only) or log_archive_account:
+        raise MeasureError(
+            "--accounts, --regions, --s3-bucket-pattern, --s3-central, --log-archive-account "
+            "and --write-workloads go with --org",
+            "add --org",
+        )
     write_profile = opt.deprecated(
         write_workload, write_profile, "--write-profile", "--write-workload"
     )
