@@ -1,0 +1,78 @@
+"""The one Athena runner: a query text in a workgroup, waited for, its rows read page by page.
+
+The same SQL runs locally on DuckDB and in the account on Athena (the bill, the S3 Inventory),
+so what differs between engines is only how the text is sent and the rows come back. This module
+is that part for Athena, shared by ``bill_athena`` and ``measure.inventory_athena``: one way of
+starting a query (WorkGroup, the table's database as context, an optional results location),
+one way of waiting, of reading a failed query's reason and of translating AWS errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from costcompare.aws import AwsContext, translated
+from costcompare.errors import CostCompareError
+from costcompare.search.awsutil import athena_state, wait
+
+DEFAULT_TIMEOUT_S = 300.0
+ATHENA_FIXES = {
+    "InvalidRequestException": "check --table (database.table), --workgroup and --region",
+    "AccessDeniedException": "the caller needs athena:StartQueryExecution, GetQueryExecution, "
+    "GetQueryResults on the workgroup, glue:GetTable on the table and s3:GetObject on its data",
+}
+
+
+@dataclass(frozen=True)
+class AthenaResult:
+    """The rows of a finished query (as Athena gives them: text or None), header removed."""
+
+    query_id: str
+    columns: list[str]
+    rows: list[list[str | None]]
+    bytes_scanned: int
+
+
+def run_athena_query(
+    aws: AwsContext,
+    sql: str,
+    *,
+    workgroup: str,
+    table: str,
+    purpose: str,
+    error: type[CostCompareError],
+    output: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    fixes: Mapping[str, str] | None = None,
+) -> AthenaResult:
+    """Run ``sql`` in ``workgroup`` with ``table``'s database as context; ``purpose`` names the
+    query in errors ("the Athena query of the bill"). Raises ``error`` with one line if AWS
+    refuses, the query fails or it does not finish within ``timeout_s``."""
+    athena = aws.client("athena")
+    with translated(
+        f"{purpose} (workgroup {workgroup})", error=error, fixes={**ATHENA_FIXES, **(fixes or {})}
+    ):
+        kwargs: dict[str, Any] = {
+            "QueryString": sql,
+            "WorkGroup": workgroup,
+            "QueryExecutionContext": {"Database": table.partition(".")[0]},
+        }
+        if output:
+            kwargs["ResultConfiguration"] = {"OutputLocation": output}
+        query_id = athena.start_query_execution(**kwargs)["QueryExecutionId"]
+        execution = wait(lambda: athena_state(athena, query_id), timeout_s, purpose)
+        status = execution["Status"]
+        if status["State"] != "SUCCEEDED":
+            raise error(
+                f"{purpose} {status['State'].lower()}: "
+                f"{status.get('StateChangeReason', status['State'])}",
+                "check --table, --workgroup and the table's columns",
+            )
+        rows: list[list[str | None]] = []
+        for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
+            rows += [[c.get("VarCharValue") for c in r["Data"]] for r in page["ResultSet"]["Rows"]]
+    scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0) or 0)
+    header = [str(c) for c in rows[0]] if rows else []
+    return AthenaResult(query_id, header, rows[1:], scanned)
