@@ -57,6 +57,10 @@ SHARED_NAMES: dict[str, str] = {
     "--wide": "every column, whatever the terminal width",
     "--preset": "compliance preset: retention, lifecycle, Object Lock (`costcompare presets`)",
     "--help": "help (-h)",
+    "--engine": "where the SQL runs: duckdb on local files, athena on --table in the account",
+    "--workgroup": "Athena workgroup (--engine athena)",
+    "--table": "the table the SQL reads (DB.TABLE on Athena)",
+    "--query-output": "Athena results location (S3 URI)",
 }
 
 # Old spellings kept for one release; each warns and names its replacement.
@@ -66,6 +70,13 @@ DEPRECATED_NAMES: dict[str, str] = {
     "--base-profile": "--workload",
     "--write-profile": "--write-workload",
 }
+
+
+class SqlEngine(StrEnum):
+    """Where a query text runs: DuckDB on local files, or Athena on a table in the account."""
+
+    duckdb = "duckdb"
+    athena = "athena"
 
 
 class OutputFormat(StrEnum):

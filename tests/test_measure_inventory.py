@@ -162,3 +162,235 @@ def test_csv_flags_and_corrupt_rows(tmp_path):
     data.write_bytes(gzip.compress(lines[0].replace('"100"', '"1e9x"').encode()))
     with pytest.raises(MeasureError, match=r"part\.csv\.gz cannot be read"):
         measure_inventory(tmp_path)
+
+
+# --- SQL on DuckDB: every figure against numpy on the same rows ------------------------------
+
+
+def write_parquet_report(folder: Path, table) -> Path:
+    """A Parquet report of one data file holding ``table`` (AWS's Parquet column names)."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "data" / "part.parquet")
+    manifest = {
+        "fileFormat": "Parquet",
+        "fileSchema": "message s3.inventory { required binary key; }",
+        "files": [{"key": "data/part.parquet", "size": 1}],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder / "manifest.json"
+
+
+def random_sessions(n: int, seed: int = 7):
+    """n sessions: lognormal sizes (many repeated), spread over 40 days at any time of day."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.lognormal(9.0, 1.5, n).astype(np.int64) + 1
+    seconds = rng.integers(0, 40 * 86_400, n)
+    return sizes, seconds
+
+
+def test_sql_figures_equal_numpy_on_a_generated_report(tmp_path):
+    """50,000 sessions among other objects: quantiles exact (numpy's linear), the histogram and
+    the daily counts equal what SizeStats/DayCounts make of the same values."""
+    import numpy as np
+    import pyarrow as pa
+
+    from costcompare.measure.stats import DayCounts, SizeStats
+
+    sizes, seconds = random_sessions(50_000)
+    n = len(sizes)
+    stamps = (np.datetime64("2025-03-01T00:00:00", "s") + seconds).astype("datetime64[ms]")
+    keys = [f"ssm_logs/u{i % 13}-{i:017x}.log" for i in range(n)]
+    # Not sessions: old versions, delete markers, other prefixes (an "_" is not a wildcard), .txt
+    extra = [
+        ("ssm_logs/old.log", 5, False, False),
+        ("ssm_logs/gone.log", 0, True, True),
+        ("ssmXlogs/a.log", 9, True, False),
+        ("ssm_logs/notes.txt", 7, True, False),
+        ("ssm_logs/empty.log", 0, True, False),
+        ("ssm_logs/nodate.log", 3, True, False),
+    ]
+    table = pa.table(
+        {
+            "bucket": ["src"] * (n + len(extra)),
+            "key": keys + [e[0] for e in extra],
+            "is_latest": [True] * n + [e[2] for e in extra],
+            "is_delete_marker": [False] * n + [e[3] for e in extra],
+            "size": pa.array([*sizes.tolist(), *(e[1] for e in extra)], pa.int64()),
+            "last_modified_date": pa.array(
+                [*stamps.tolist(), *[START] * (len(extra) - 1), None], pa.timestamp("ms", "UTC")
+            ),
+        }
+    )
+    m = measure_inventory(write_parquet_report(tmp_path, table), prefix="ssm_logs/")
+    assert m.sessions == n and m.ignored == 4
+    assert m.skipped == {"empty": 1, "inventory row without size or date": 1}
+    expected = SizeStats()
+    expected.add_many(sizes)
+    days = DayCounts()
+    days.add_many(seconds + int(dt.datetime(2025, 3, 1, tzinfo=dt.UTC).timestamp()))
+    assert m.sizes["p50"] == pytest.approx(float(np.quantile(sizes, 0.5)), abs=1e-9)
+    assert m.sizes["p95"] == pytest.approx(float(np.quantile(sizes, 0.95)), abs=1e-9)
+    assert m.sizes["histogram"] == expected.histogram()
+    assert (m.sizes["total_bytes"], m.sizes["min"], m.sizes["max"]) == (
+        int(sizes.sum()), int(sizes.min()), int(sizes.max())
+    )  # fmt: skip
+    assert m.sizes["quantiles_exact"] is True
+    assert (m.first_day, m.last_day) == (days.first, days.last)
+    assert m.busiest_day == {"date": days.busiest()[0].isoformat(), "sessions": days.busiest()[1]}
+    assert m.sessions_per_day_cv == pytest.approx(days.variation())
+
+
+def test_csv_and_parquet_of_the_same_rows_give_the_same_measurement(tmp_path):
+    import pyarrow as pa
+
+    data = rows(400)
+    data += [("sessions/a b+c%.log", 77, START), ("sessions/x_y.log", 78, START)]
+    csv_manifest, _ = write_csv_report(tmp_path / "csv", data, files=3)
+    table = pa.table(
+        {
+            "bucket": ["src"] * len(data),
+            "key": [k for k, _, _ in data],
+            "size": pa.array([s for _, s, _ in data], pa.int64()),
+            "last_modified_date": pa.array([w for _, _, w in data], pa.timestamp("ms", "UTC")),
+        }
+    )
+    parquet_manifest = write_parquet_report(tmp_path / "parquet", table)
+    a = measure_inventory(csv_manifest, prefix="sessions/").to_dict()
+    b = measure_inventory(parquet_manifest, prefix="sessions/").to_dict()
+    assert a["sessions"] == 402  # the decoded "a b+c%.log" and the "_" key count
+    for key in ("source", "notes"):
+        a.pop(key), b.pop(key)
+    assert a == b
+
+
+def test_epoch_millisecond_dates_and_days_in_utc(tmp_path, monkeypatch):
+    """A report whose last_modified_date is epoch milliseconds; one second before midnight UTC
+    is that day, whatever the machine's zone."""
+    import pyarrow as pa
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    late = int(dt.datetime(2025, 3, 1, 23, 59, 59, tzinfo=dt.UTC).timestamp() * 1000)
+    table = pa.table(
+        {"key": ["s/a.log", "s/b.log"], "size": [10, 20], "last_modified_date": [late, late + 2000]}
+    )
+    m = measure_inventory(write_parquet_report(tmp_path, table))
+    assert m.busiest_day == {"date": "2025-03-01", "sessions": 1}
+    assert (m.first_day, m.last_day) == (dt.date(2025, 3, 1), dt.date(2025, 3, 2))
+
+
+def test_no_session_is_a_note_not_an_error(tmp_path):
+    manifest, _ = write_csv_report(tmp_path, [("other/x.txt", 5, START)], files=1)
+    m = measure_inventory(manifest, prefix="sessions/")
+    assert m.sessions == 0 and m.ignored == 1 and m.sizes["p50"] is None
+    assert any("no session logs" in note for note in m.notes)
+
+
+# --- Athena on moto: the same query texts, in the workgroup; the same rows, the same figures --
+
+ATHENA_TABLE = "inv_db.ssm_inventory"
+
+
+def queue_athena_rows(region: str, header, rows) -> None:
+    """moto answers the next Athena query with these rows as Athena returns them: text, and no
+    VarCharValue for NULL, after a header row."""
+    from moto.athena.models import QueryResults, athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    def cell(value):
+        return {} if value is None else {"VarCharValue": str(value)}
+
+    data = [[{"VarCharValue": h} for h in header], *([cell(v) for v in row] for row in rows)]
+    results = QueryResults(
+        rows=[{"Data": row} for row in data],
+        column_info=[{"Name": name, "Type": "varchar"} for name in header],
+    )
+    athena_backends[DEFAULT_ACCOUNT_ID][region].query_results_queue.append(results)
+
+
+def duckdb_texts_and_rows(manifest: Path, prefix: str):
+    """The measurement on DuckDB, with every query text it ran and the rows each returned."""
+    from costcompare.measure.inventory import duckdb_inventory
+    from costcompare.measure.inventory_sql import measure_with
+
+    ran = []
+    with duckdb_inventory([manifest.parent / "data" / "part.parquet"], "PARQUET", []) as run:
+
+        def recording(sql):
+            ran.append((sql, run(sql)))
+            return ran[-1][1]
+
+        m = measure_with(recording, "inventory", "w", prefix=prefix)
+    return m, ran
+
+
+def test_athena_gets_the_duckdb_query_texts_in_the_workgroup(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+    from moto.athena.models import athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from typer.testing import CliRunner
+
+    from costcompare.cli import app
+    from costcompare.measure.inventory_sql import SUMMARY_COLUMNS
+
+    sizes, seconds = random_sessions(5_000, seed=3)
+    stamps = (np.datetime64("2025-03-01T00:00:00", "s") + seconds).astype("datetime64[ms]")
+    table = pa.table(
+        {
+            "key": [f"sessions/u-{i:017x}.log" for i in range(len(sizes))] + ["other/x.log"],
+            "size": pa.array([*sizes.tolist(), 5], pa.int64()),
+            "last_modified_date": pa.array([*stamps.tolist(), None], pa.timestamp("ms", "UTC")),
+        }
+    )
+    manifest = write_parquet_report(tmp_path, table)
+    local, ran = duckdb_texts_and_rows(manifest, "sessions/")
+    assert len(ran) == 2  # the summary, then the exact sizes of the p50 and p95 bins
+    region = "ap-northeast-1"
+    with mock_aws():
+        boto3.client("athena", region_name=region).create_work_group(Name="audit")
+        queue_athena_rows(region, SUMMARY_COLUMNS, ran[0][1])
+        queue_athena_rows(region, ("size", "objects"), ran[1][1])
+        args = ["measure", "--engine", "athena", "--workgroup", "audit", "--table", ATHENA_TABLE]
+        args += ["--inventory-prefix", "sessions/", "--query-output", "s3://athena-results/"]
+        result = CliRunner().invoke(app, [*args, "--region", region, "-o", "json"])
+        assert result.exit_code == 0, result.output
+        executions = list(athena_backends[DEFAULT_ACCOUNT_ID][region].executions.values())
+    # The same text, but for the relation's name: DuckDB's view "inventory", Athena's table.
+    assert [e.query for e in executions] == [
+        sql.replace("FROM inventory\n", f"FROM {ATHENA_TABLE}\n") for sql, _ in ran
+    ]
+    assert all(f"FROM {ATHENA_TABLE}\n" in e.query for e in executions)
+    assert {e.workgroup.name for e in executions} == {"audit"}
+    assert {e.context["Database"] for e in executions} == {"inv_db"}
+    assert executions[0].config["OutputLocation"].startswith("s3://athena-results/")
+    (athena,) = json.loads(result.stdout)["sources"]
+    assert athena["sessions"] == local.sessions == 5_000
+    assert athena["sizes"] == local.to_dict()["sizes"]
+    expected_p95 = float(np.quantile(sizes, 0.95))
+    assert athena["sizes"]["p95"] == pytest.approx(expected_p95, abs=1e-9)
+    for key in ("first_day", "last_day", "busiest_day", "sessions_per_day", "skipped"):
+        assert athena[key] == local.to_dict()[key], key
+    assert athena["source"].startswith(f"S3 Inventory table {ATHENA_TABLE}")
+
+
+def test_athena_flags_are_checked_before_any_call():
+    from typer.testing import CliRunner
+
+    from costcompare.cli import app
+
+    def run(*args):
+        return CliRunner().invoke(app, ["measure", *args])
+
+    for args, says in [
+        (("--engine", "athena"), "--engine athena needs --table DB.TABLE"),
+        (("--engine", "athena", "--table", "inv; DROP"), "not an Athena table name"),
+        (("--engine", "athena", "--table", "inventory"), "not an Athena table name"),
+        (("--table", "db.t"), "go with --engine athena"),
+        (("--engine", "athena", "--table", "db.t", "--s3-inventory", "m.json"), "not --s3-inv"),
+    ]:
+        result = run(*args)
+        assert result.exit_code == 2 and says in result.stderr, (args, result.output)
+        assert "Traceback" not in result.output

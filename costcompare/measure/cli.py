@@ -21,6 +21,8 @@ MEASURE_EXAMPLES = opt.examples(
     costcompare measure --s3 s3://my-ssm-logs/sessions/ --region ap-northeast-1
     costcompare measure --log-group /ssm/sessions --days 14 -o json
     costcompare measure --s3-inventory ./inventory/2025-03-01/manifest.json
+    costcompare measure --engine athena --workgroup primary \\
+    --table s3_inventory.ssm_logs --inventory-prefix sessions/
     costcompare measure --s3 s3://ssm-logs/ --log-group /ssm/sessions \\
     --write-workload m.yaml
     costcompare estimate -w m.yaml
@@ -47,6 +49,30 @@ def measure_command(
         ),
     ] = None,
     log_group: opt.LogGroups = None,
+    engine: Annotated[
+        opt.SqlEngine,
+        typer.Option(
+            metavar="duckdb|athena",
+            help="Where the inventory SQL runs: duckdb on --s3-inventory files (local), athena "
+            "on --table (in the account).",
+        ),
+    ] = opt.SqlEngine.duckdb,
+    workgroup: Annotated[
+        str, typer.Option(metavar="NAME", help="Athena workgroup (--engine athena).")
+    ] = "primary",
+    table: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DB.TABLE",
+            help="--engine athena: the Athena table over one S3 Inventory report.",
+        ),
+    ] = None,
+    query_output: Annotated[
+        str | None,
+        typer.Option(
+            metavar="S3URI", help="Athena results location, if the workgroup does not set one."
+        ),
+    ] = None,
     inventory_prefix: Annotated[
         str,
         typer.Option(
@@ -167,10 +193,10 @@ def measure_command(
     base_profile = opt.deprecated(workload_file, base_profile, "--base-profile", "--workload")
     show = sys.stderr.isatty() if progress is None else progress
     if org:
-        if path or s3 or s3_inventory or log_group or write_workload or write_profile:
+        if path or s3 or s3_inventory or table or log_group or write_workload or write_profile:
             raise MeasureError(
                 "--org reads every account's log groups itself",
-                "drop --path/--s3/--s3-inventory/--log-group/--write-workload "
+                "drop --path/--s3/--s3-inventory/--table/--log-group/--write-workload "
                 "(use --log-group-prefix, --write-workloads)",
             )
         from costcompare.orgmeasure_cli import run_org
@@ -204,7 +230,10 @@ def measure_command(
     write_profile = opt.deprecated(
         write_workload, write_profile, "--write-profile", "--write-workload"
     )
-    sources = _Sources(path or [], s3 or [], s3_inventory or [], log_group or [], inventory_prefix)
+    athena = _athena_inventory(engine, workgroup, table, query_output, s3_inventory)
+    sources = _Sources(
+        path or [], s3 or [], s3_inventory or [], log_group or [], inventory_prefix, athena
+    )
     _check_single_account(sources, days, sample, sample_mb, write_profile)
     from costcompare.measure import AwsOptions, render_table, to_json
 
@@ -230,10 +259,48 @@ class _Sources:
     inventories: list[str]
     log_groups: list[str]
     inventory_prefix: str
+    athena: _AthenaInventory | None = None
 
     @property
     def on_aws(self) -> bool:
-        return bool(self.s3 or self.inventories or self.log_groups)
+        return bool(self.s3 or self.inventories or self.log_groups or self.athena)
+
+
+@dataclass(frozen=True)
+class _AthenaInventory:
+    """--engine athena: the inventory table, the workgroup and where results go."""
+
+    table: str
+    workgroup: str
+    output: str | None
+
+
+def _athena_inventory(
+    engine: opt.SqlEngine,
+    workgroup: str,
+    table: str | None,
+    output: str | None,
+    manifests: list[str] | None,
+) -> _AthenaInventory | None:
+    """--engine athena needs --table DB.TABLE, and reads no manifest; the Athena flags go
+    with --engine athena only."""
+    if engine is opt.SqlEngine.duckdb:
+        if table or output or workgroup != "primary":
+            raise MeasureError(
+                "--table, --workgroup and --query-output go with --engine athena",
+                "add --engine athena (or drop them to read --s3-inventory files locally)",
+            )
+        return None
+    from costcompare.measure.inventory_athena import check_table
+
+    if manifests:
+        raise MeasureError(
+            "--engine athena reads the inventory table, not --s3-inventory files",
+            "drop --s3-inventory (DuckDB reads those) or drop --engine athena",
+        )
+    if table is None:
+        raise MeasureError("--engine athena needs --table DB.TABLE", "name the inventory table")
+    return _AthenaInventory(check_table(table), workgroup, output)
 
 
 @dataclass(frozen=True)
@@ -256,7 +323,9 @@ def _check_single_account(
 ) -> None:
     """Refuse bad input before anything is read (and before a long measurement is wasted)."""
     if not (sources.paths or sources.on_aws):
-        raise MeasureError("nothing to measure", "give --path, --s3, --s3-inventory or --log-group")
+        raise MeasureError(
+            "nothing to measure", "give --path, --s3, --s3-inventory (or --table) or --log-group"
+        )
     if sample < 1 or (sample_mb is not None and sample_mb < 1):
         raise MeasureError("--sample and --sample-mb must be at least 1", "pass a positive number")
     if days is not None and not 0 < days <= 3653:
@@ -300,6 +369,20 @@ def _measure_sources(sources: _Sources, aws: Any, sampling: _Sampling, show: boo
         for manifest in sources.inventories:
             results.append(
                 measure_inventory(manifest, aws, prefix=sources.inventory_prefix, progress=bar)
+            )
+        if sources.athena:
+            from costcompare.measure.inventory_athena import measure_inventory_athena
+
+            on = sources.athena
+            results.append(
+                measure_inventory_athena(
+                    on.table,
+                    on.workgroup,
+                    aws,
+                    prefix=sources.inventory_prefix,
+                    output=on.output,
+                    progress=bar,
+                )
             )
         for group in sources.log_groups:
             days = sampling.days or DEFAULT_DAYS

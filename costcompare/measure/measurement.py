@@ -18,7 +18,7 @@ import numpy as np
 
 from costcompare.measure.content import MIN_RATIO_SAMPLE_BYTES, TranscriptScan
 from costcompare.measure.events import EventCompressor, StreamEvent
-from costcompare.measure.stats import DayCounts, SizeStats, describe
+from costcompare.measure.stats import DayCounts, KnownSizes, SizeStats, describe
 from costcompare.workload import DAYS_PER_MONTH, GIB
 
 MAX_EXAMPLES = 5
@@ -85,7 +85,7 @@ class Measurement:
 class Collector:
     """Accumulates sessions and content figures from any source; ``finish`` makes the result."""
 
-    sizes: SizeStats = field(default_factory=SizeStats)
+    sizes: SizeStats | KnownSizes = field(default_factory=SizeStats)  # Known: from SQL
     days: DayCounts = field(default_factory=DayCounts)
     undated: int = 0
     targets: set[str] = field(default_factory=set)

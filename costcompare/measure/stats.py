@@ -128,6 +128,36 @@ class SizeStats:
         }
 
 
+@dataclass(frozen=True)
+class KnownSizes:
+    """Size statistics an SQL engine already computed (S3 Inventory): the same ``summary()`` as
+    ``SizeStats``, with quantiles exact at any count."""
+
+    count: int
+    total: int
+    minimum: int | None
+    maximum: int | None
+    p50: float | None
+    p95: float | None
+    coarse: tuple[int, ...]  # sessions per HISTOGRAM_EDGES bin, the last one unbounded
+
+    def summary(self) -> dict[str, object]:
+        edges: list[int | None] = [*HISTOGRAM_EDGES, None]
+        return {
+            "count": self.count,
+            "total_bytes": self.total,
+            "mean": self.total / self.count if self.count else None,
+            "p50": self.p50,
+            "p95": self.p95,
+            "min": self.minimum,
+            "max": self.maximum,
+            "quantiles_exact": True,
+            "histogram": [
+                {"upto": edge, "count": int(n)} for edge, n in zip(edges, self.coarse, strict=True)
+            ],
+        }
+
+
 @dataclass
 class DayCounts:
     """Sessions per UTC calendar day, from epoch seconds; memory grows with days, not sessions."""
