@@ -72,6 +72,18 @@ class CostExplorerBill:
     def request_usd(self) -> float:
         return self.requests * USD_PER_REQUEST
 
+    def reading_cost(self) -> dict[str, Any]:
+        """The requests as a cost line: quantity × unit price = cost, with its source."""
+        return {
+            "service": "AWS Cost Explorer",
+            "operation": "GetCostAndUsage",
+            "quantity": self.requests,
+            "unit": "Requests",
+            "unit_price_usd": USD_PER_REQUEST,
+            "usd": round(self.request_usd, 10),
+            "source": REQUEST_PRICE_SOURCE,
+        }
+
     @property
     def query(self) -> str:
         """The request as JSON: what ``-o json`` shows in place of CUR's SQL."""

@@ -112,6 +112,8 @@ class Reconciliation(_ModelError):
     checks: list[ComponentCheck]
     tolerance_pct: float
     notes: list[str] = field(default_factory=list)
+    # What reading the bill cost (Cost Explorer bills each request): quantity × unit price
+    reading_cost: dict[str, Any] | None = None
 
     @property
     def billed_usd(self) -> float:
@@ -134,6 +136,7 @@ class Reconciliation(_ModelError):
             "error_pct": self.error_pct,
             "components": [c.as_dict() for c in self.checks],
             "notes": list(self.notes),
+            "bill_reading_cost": self.reading_cost,
             "query": self.query,
         }
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -170,6 +170,7 @@ def reconcile_command(
         query=read.query,
     )
     result.notes.extend(read.notes)
+    result.reading_cost = read.reading_cost
     text = render(result, output.value, wide=wide)
     if out:
         write_atomic(out, text)
@@ -215,6 +216,7 @@ class BillRead:
     label: str
     query: str
     notes: tuple[str, ...] = ()
+    reading_cost: dict[str, Any] | None = None  # what the reading was billed, if anything
 
 
 def read_bill(
@@ -235,7 +237,9 @@ def read_bill(
         from costcompare.bill_ce import read_bill_cost_explorer
 
         bill = read_bill_cost_explorer(aws, where)
-        return BillRead(bill.usage, source.value, bill.query, tuple(bill.notes()))
+        return BillRead(
+            bill.usage, source.value, bill.query, tuple(bill.notes()), bill.reading_cost()
+        )
     if engine is Engine.athena:
         from costcompare.bill_athena import read_bill_athena
 

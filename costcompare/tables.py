@@ -83,9 +83,7 @@ def _plain_layout(
         return None
     last = len(columns) - 1
     pads = [0 if i == last else 1 for i in range(len(columns))]
-    widths = [
-        max(len(row[i]) for row in shown) + pads[i] or 1 for i in range(len(columns))
-    ]
+    widths = [max(len(row[i]) for row in shown) + pads[i] or 1 for i in range(len(columns))]
     if sum(widths) + last > width:
         return None
     lines = []

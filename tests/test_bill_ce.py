@@ -248,6 +248,10 @@ def test_cli_cost_explorer_and_cur_reconcile_the_same_month_alike():
         assert round(other["billed_usd"], 2) == round(line["billed_usd"], 2)
         assert other["explanation"] == line["explanation"]
     assert any("2 API request(s) at $0.01 each = $0.02" in n for n in from_ce["notes"])
+    cost = from_ce["bill_reading_cost"]
+    assert cost["quantity"] == 2 and cost["unit_price_usd"] == USD_PER_REQUEST
+    assert cost["usd"] == pytest.approx(cost["quantity"] * cost["unit_price_usd"])
+    assert from_cur["bill_reading_cost"] is None  # a local CUR export costs nothing to read
     assert any("cannot group by resource" in n for n in from_ce["notes"])
 
 
