@@ -112,7 +112,7 @@ class Reconciliation(_ModelError):
     checks: list[ComponentCheck]
     tolerance_pct: float
     notes: list[str] = field(default_factory=list)
-    # What reading the bill cost (Cost Explorer bills each request): quantity × unit price
+    # What reading the bill cost, quantity × unit price (Cost Explorer: per request; else None)
     reading_cost: dict[str, Any] | None = None
 
     @property

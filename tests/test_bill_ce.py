@@ -251,7 +251,7 @@ def test_cli_cost_explorer_and_cur_reconcile_the_same_month_alike():
     cost = from_ce["bill_reading_cost"]
     assert cost["quantity"] == 2 and cost["unit_price_usd"] == USD_PER_REQUEST
     assert cost["usd"] == pytest.approx(cost["quantity"] * cost["unit_price_usd"])
-    assert from_cur["bill_reading_cost"] is None  # a local CUR export costs nothing to read
+    assert from_cur["bill_reading_cost"] is None  # not priced for --source cur
     assert any("cannot group by resource" in n for n in from_ce["notes"])
 
 
