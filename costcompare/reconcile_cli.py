@@ -231,7 +231,7 @@ def read_bill(
     query_output: str | None,
 ) -> BillRead:
     """Read the month's bill from the chosen source (AWS clients only for Athena and CE)."""
-    from costcompare.bill import bill_query, read_bill_duckdb
+    from costcompare.bill import BillError, bill_query, read_bill_duckdb
 
     if source is Source.cost_explorer:
         from costcompare.bill_ce import read_bill_cost_explorer
@@ -246,4 +246,10 @@ def read_bill(
         usage = read_bill_athena(aws, table, workgroup, where, output=query_output)
     else:
         usage = read_bill_duckdb(cur, where, table)  # type: ignore[arg-type]
+    if not usage and where.tag_key is not None and ":" in where.tag_key:
+        raise BillError(
+            f"no line of the CUR 2.0 bill carries the tag {where.tag_key}={where.tag_value}",
+            "CUR 2.0 keys resource tags as user_KEY with ':' written '_' (e.g. --tag "
+            "user_costcompare_managed=true): check one line of your export",
+        )
     return BillRead(usage, engine.value, bill_query(table, where))

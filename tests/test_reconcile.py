@@ -125,6 +125,14 @@ def test_cli_json_and_csv_agree_with_the_library(bill):
     }
 
 
+def test_the_cost_explorer_spelling_of_a_tag_on_cur_says_how_cur_spells_it():
+    args = [*BASE, "--tag", "costcompare:managed=true"]
+    result = CliRunner().invoke(app, ["reconcile", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "costcompare:managed=true" in result.stderr
+    assert "--tag user_costcompare_managed=true" in result.stderr
+
+
 def test_cli_table_flags_large_errors_and_writes_files(tmp_path):
     text = run(*BASE, *FILTERS)
     assert "APN1-DataProcessing-Bytes" in text and "total" in text
