@@ -141,11 +141,8 @@ def run_org(
     from costcompare.workload import load_profile
 
     wanted = [r for r in regions or [] if r]
-    check_org_options([*(accounts or []), *([log_archive_account] if log_archive_account else [])],
-                      wanted, role_name, days)  # fmt: skip
-    check_s3_sources(s3)
-    if log_archive_account and not s3.central:
-        raise MeasureError("--log-archive-account goes with --s3-central", "add --s3-central")
+    check_org_options(accounts or [], wanted, role_name, days)
+    check_s3_sources(s3, log_archive_account)
     if not 1 <= workers <= 64:
         raise MeasureError(f"--workers {workers}", "give 1 to 64 accounts at a time")
     base = load_profile(base_workload)

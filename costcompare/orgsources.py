@@ -70,17 +70,28 @@ class PrefixVolume:
     error: str | None = None
 
 
-def check_s3_sources(sources: S3Sources) -> None:
-    """A bad --s3-bucket-pattern or --s3-central: one line, before any call."""
+def check_s3_sources(sources: S3Sources, log_archive_account: str | None = None) -> None:
+    """A bad --s3-bucket-pattern, --s3-central or --log-archive-account: one line, before any
+    call."""
+    if log_archive_account is not None:
+        if not sources.central:
+            raise MeasureError("--log-archive-account goes with --s3-central", "add --s3-central")
+        if not (log_archive_account.isdigit() and len(log_archive_account) == 12):
+            raise MeasureError(
+                f"--log-archive-account {log_archive_account!r} is not an account id",
+                "give 12 digits",
+            )
     if sources.bucket_pattern:
-        _check_template(sources.uri_pattern(), "--s3-bucket-pattern", "ssm-logs-{account}-{region}")
+        flag = f"--s3-bucket-pattern {sources.bucket_pattern!r}"
+        _check_template(sources.uri_pattern(), flag, "ssm-logs-{account}-{region}")
     if sources.central:
         if not sources.central.startswith("s3://"):
             raise MeasureError(
                 f"--s3-central {sources.central!r} is not an s3:// URI",
                 "write it as s3://BUCKET/PREFIX/{account}/",
             )
-        _check_template(sources.central, "--s3-central", "s3://BUCKET/PREFIX/{account}/")
+        flag = f"--s3-central {sources.central!r}"
+        _check_template(sources.central, flag, "s3://BUCKET/PREFIX/{account}/")
         if "{" in parse_s3_uri(sources.central).bucket:
             raise MeasureError(
                 f"--s3-central {sources.central!r} varies the bucket",
@@ -89,22 +100,23 @@ def check_s3_sources(sources: S3Sources) -> None:
 
 
 def _check_template(template: str, flag: str, example: str) -> None:
+    """``flag`` names the option and the value as the user wrote it."""
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
-        raise MeasureError(f"{flag} {template!r}: {exc}", f"write it like {example}") from None
+        raise MeasureError(f"{flag}: {exc}", f"write it like {example}") from None
     if fields - PLACEHOLDERS or "{}" in template:
         unknown = sorted(fields - PLACEHOLDERS) or [""]
         raise MeasureError(
-            f"{flag} {template!r} has the placeholder {{{unknown[0]}}}",
+            f"{flag} has the placeholder {{{unknown[0]}}}",
             f"use only {{account}} and {{region}}, like {example}",
         )
     if "account" not in fields:
-        raise MeasureError(f"{flag} {template!r} has no {{account}}", f"write it like {example}")
+        raise MeasureError(f"{flag} has no {{account}}", f"write it like {example}")
     bucket = parse_s3_uri(fill(template, SAMPLE_ACCOUNT, SAMPLE_REGION)).bucket
     if not BUCKET_NAME.fullmatch(bucket):
         raise MeasureError(
-            f"{flag} {template!r} gives the bucket name {bucket!r}",
+            f"{flag} gives the bucket name {bucket!r}",
             "bucket names are 3-63 characters of a-z, 0-9, '.' and '-'",
         )
 

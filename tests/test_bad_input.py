@@ -825,6 +825,26 @@ MEASURE_ORG = [
         files={"w": "a file, not a folder\n"},
     ),
 ]
+MEASURE_ORG_S3 = [
+    Case("measure-org-pattern-unknown-field", ORG + " --s3-bucket-pattern 'logs-{acct}'", "acct"),
+    Case("measure-org-pattern-no-account", ORG + " --s3-bucket-pattern ssm-logs", "{account}"),
+    Case("measure-org-pattern-bad-bucket", ORG + " --s3-bucket-pattern 'SSM_{account}'", "SSM_"),
+    Case("measure-org-pattern-unbalanced", ORG + " --s3-bucket-pattern 'l-{account'", "l-{account"),
+    Case("measure-org-central-not-s3", ORG + " --s3-central 'arch/{account}/'", "--s3-central"),
+    Case("measure-org-central-no-account", ORG + " --s3-central s3://archive/ssm/", "{account}"),
+    Case("measure-org-central-varies-bucket", ORG + " --s3-central 's3://a-{account}/'", "varies"),
+    Case(
+        "measure-org-archive-without-central",
+        ORG + " --log-archive-account 123456789012",
+        "--log-archive-account",
+    ),
+    Case(
+        "measure-org-archive-bad-id",
+        ORG + " --s3-central 's3://archive/{account}/' --log-archive-account 12",
+        "--log-archive-account '12'",
+    ),
+    Case("measure-central-without-org", "measure --s3-central 's3://a/{account}/'", "--org"),
+]
 
 
 PRESETS = [

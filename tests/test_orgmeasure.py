@@ -13,7 +13,7 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from costcompare import orgmeasure
-from costcompare.aws import AwsContext
+from costcompare.aws import AwsContext, assumed_context
 from costcompare.cli import app
 from costcompare.workload import DAYS_PER_MONTH, GIB, Workload
 
@@ -23,17 +23,18 @@ DAYS = 7
 ROLE = "OrganizationAccountAccessRole"
 
 
-def seed_account(credentials, index: int) -> dict[str, tuple[float, float]]:
+def member_session(account: str) -> AwsContext:
+    """The member account as its role sees it (clients share one botocore loader: fast)."""
+    arn = f"arn:aws:iam::{account}:role/{ROLE}"
+    return assumed_context(AwsContext(region="us-east-1"), arn, "seed")
+
+
+def seed_account(session: AwsContext, index: int) -> dict[str, tuple[float, float]]:
     """Log groups with IncomingBytes/IncomingLogEvents in both regions; (bytes, events) each."""
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
     seeded = {}
     for r, region in enumerate(REGIONS):
-        logs = session.client("logs", region_name=region)
-        cloudwatch = session.client("cloudwatch", region_name=region)
+        logs = session.client("logs", region)
+        cloudwatch = session.client("cloudwatch", region)
         groups = 2 if index == 0 else 1  # one account has two groups in each region
         total = [0.0, 0.0]
         for g in range(groups):
@@ -80,12 +81,9 @@ def build_organization() -> tuple[list[str], str, dict]:
         ]["AccountId"]
         for i in range(5)
     ]
-    sts = boto3.client("sts", region_name="us-east-1")
     seeded = {}
     for i, account in enumerate(members):
-        arn = f"arn:aws:iam::{account}:role/{ROLE}"
-        credentials = sts.assume_role(RoleArn=arn, RoleSessionName="seed")["Credentials"]
-        seeded[account] = seed_account(credentials, i)
+        seeded[account] = seed_account(member_session(account), i)
     return members, members[3], seeded
 
 
@@ -171,18 +169,11 @@ def test_cli_table_json_and_workloads(organization, monkeypatch, tmp_path):
 CENTRAL = "org-log-archive"
 
 
-def member_session(account: str) -> boto3.Session:
-    sts = boto3.client("sts", region_name="us-east-1")
-    arn = f"arn:aws:iam::{account}:role/{ROLE}"
-    c = sts.assume_role(RoleArn=arn, RoleSessionName="seed")["Credentials"]
-    return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
-
-
-def put_preferences(session: boto3.Session, region: str, bucket: str, prefix: str) -> None:
+def put_preferences(session: AwsContext, region: str, bucket: str, prefix: str) -> None:
     content = {"schemaVersion": "1.0", "description": "prefs", "sessionType": "Standard_Stream",
                "inputs": {"s3BucketName": bucket, "s3KeyPrefix": prefix,
                           "s3EncryptionEnabled": True}}  # fmt: skip
-    session.client("ssm", region_name=region).create_document(
+    session.client("ssm", region).create_document(
         Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON",
         Content=json.dumps(content),
     )  # fmt: skip
@@ -207,37 +198,38 @@ def span_days(s3, bucket: str, prefix: str) -> int:
 
 @pytest.fixture
 def s3_organization(organization):
-    """The organization with S3 session logs; (members, denied, expected per account):
+    """The organization with S3 session logs; (members, denied, expected S3 per account,
+    seeded CloudWatch):
     member 0's preferences in both regions name one Tokyo bucket (counted once, in Tokyo);
     member 1's us-east-1 preferences a us-east-1 bucket; member 2 has the pattern's buckets;
     member 4's preferences name the central bucket, which holds a prefix per account."""
-    members, denied, _seeded = organization
+    members, denied, seeded = organization
     expected: dict[str, dict[str, tuple[int, int, str]]] = {}  # account -> region -> (n, bytes)
     s0 = member_session(members[0])
     for region in REGIONS:
         put_preferences(s0, region, f"ssm-logs-{members[0]}", "sessions")
-    tokyo = s0.client("s3", region_name="ap-northeast-1")
+    tokyo = s0.client("s3", "ap-northeast-1")
     put_sessions(tokyo, f"ssm-logs-{members[0]}", "sessions/", [1000, 3000, 5000], REGIONS[0])
     expected[members[0]] = {REGIONS[0]: (3, 9000, f"ssm-logs-{members[0]}", "sessions/")}
     s1 = member_session(members[1])
     put_preferences(s1, "us-east-1", f"ssm-logs-{members[1]}-use1", "/ssm/")
-    put_sessions(s1.client("s3", region_name="us-east-1"), f"ssm-logs-{members[1]}-use1",
+    put_sessions(s1.client("s3", "us-east-1"), f"ssm-logs-{members[1]}-use1",
                  "ssm/", [700, 1300], "us-east-1")  # fmt: skip
     expected[members[1]] = {"us-east-1": (2, 2000, f"ssm-logs-{members[1]}-use1", "ssm/")}
     s2 = member_session(members[2])
     for r, region in enumerate(REGIONS):
         sizes = [2048 * (r + 1)] * (r + 2)
-        put_sessions(s2.client("s3", region_name=region), f"ssm-logs-{members[2]}-{region}",
+        put_sessions(s2.client("s3", region), f"ssm-logs-{members[2]}-{region}",
                      "sessions/", sizes, region)  # fmt: skip
     put_preferences(member_session(members[4]), "ap-northeast-1", CENTRAL, f"ssm/{members[4]}")
-    management = boto3.client("s3", region_name="us-east-1")
+    management = AwsContext(region="us-east-1").client("s3")
     for i, account in enumerate(members):
         put_sessions(management, CENTRAL, f"ssm/{account}/", [400 * (i + 1)] * (i + 1), "us-east-1")
-    return members, denied, expected
+    return members, denied, expected, seeded
 
 
 def test_s3_discovered_from_preferences_each_prefix_once(s3_organization):
-    members, denied, expected = s3_organization
+    members, denied, expected, _seeded = s3_organization
     aws = AwsContext(region="us-east-1", on_client=deny_role_of(denied))
     result = orgmeasure.measure_org(aws, REGIONS, days=DAYS, now=NOW, workers=3)
     by_id = {a.account_id: a for a in result.accounts}
@@ -246,7 +238,7 @@ def test_s3_discovered_from_preferences_each_prefix_once(s3_organization):
             r = by_id[account].region(region)
             assert [p.uri for p in r.s3] == [f"s3://{bucket}/{prefix}"]  # once, not per region
             assert (r.s3_sessions, r.s3_bytes) == (n, size)
-            s3 = member_session(account).client("s3", region_name=region)
+            s3 = member_session(account).client("s3", region)
             assert r.s3_sessions_per_day == n / span_days(s3, bucket, prefix)
             assert r.s3[0].found_by == "preferences"
     # The other region of member 0 reads CloudWatch but keeps no S3 volume of its own.
@@ -263,7 +255,7 @@ def test_s3_discovered_from_preferences_each_prefix_once(s3_organization):
 
 
 def test_s3_bucket_pattern_and_central_bucket(s3_organization):
-    members, denied, _expected = s3_organization
+    members, denied, _expected, _seeded = s3_organization
     aws = AwsContext(region="us-east-1", on_client=deny_role_of(denied))
     sources = orgmeasure.S3Sources(
         discover=False,
@@ -291,7 +283,7 @@ def test_s3_bucket_pattern_and_central_bucket(s3_organization):
     pattern_east = 3 * 2 * 2048
     central_bytes = 3 * 1200 + 5 * 2000
     assert fleet.session_bytes == round((pattern_east + central_bytes) / (3 + 3 + 5))
-    days = span_days(boto3.client("s3", region_name="us-east-1"), CENTRAL, "ssm/")
+    days = span_days(AwsContext(region="us-east-1").client("s3"), CENTRAL, "ssm/")
     assert fleet.sessions_per_month == pytest.approx((3 + 3 + 5) / days * DAYS_PER_MONTH, abs=1e-3)
 
 
@@ -313,3 +305,28 @@ def test_regions_all_resolved_in_each_member_not_opted_in_skipped(organization, 
     assert result.api_calls["DescribeRegions"] == 2  # once in each member, none in the caller
     tokyo = result.accounts[0].region("ap-northeast-1")
     assert tokyo.incoming_bytes == _seeded[members[0]]["ap-northeast-1"][0]
+
+
+def test_cli_s3_columns_and_workloads(s3_organization, tmp_path):
+    members, _denied, expected, seeded = s3_organization
+    args = ["measure", "--org", "--regions", ",".join(REGIONS), "--days", str(DAYS), "--accounts",
+            f"{members[0]},{members[1]}", "--region", "us-east-1"]  # fmt: skip
+    runner = CliRunner()
+    table = runner.invoke(app, [*args, "--write-workloads", str(tmp_path / "w")],
+                          env={"COLUMNS": "250"})  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert "S3 sessions" in table.stdout and "sessions/month" in table.stdout
+    n, size, bucket, prefix = expected[members[0]]["ap-northeast-1"]
+    days = span_days(member_session(members[0]).client("s3", "ap-northeast-1"),
+                     bucket, prefix)  # fmt: skip
+    one = yaml.safe_load((tmp_path / "w" / f"{members[0]}-ap-northeast-1.yaml").read_text())
+    assert one["session_bytes"] == size / n
+    assert one["sessions_per_month"] == pytest.approx(n / days * DAYS_PER_MONTH, abs=1e-3)
+    # CloudWatch was measured too, and stays as measured (not derived from the S3 sessions).
+    ingested = seeded[members[0]]["ap-northeast-1"][0]
+    assert one["monthly_ingest_gb"] == pytest.approx(ingested / DAYS * DAYS_PER_MONTH / GIB)
+    data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)
+    tokyo = next(r for a in data["accounts"] if a["account_id"] == members[0]
+                 for r in a["regions"] if r["region"] == "ap-northeast-1")  # fmt: skip
+    assert tokyo["s3"][0]["uri"] == f"s3://{bucket}/{prefix}" and tokyo["s3_sessions"] == n
+    assert orgmeasure.load_result(data).as_dict() == data  # a saved result reads back whole
