@@ -36,16 +36,10 @@ Output = opt.output_option(opt.OutputFormat.table, opt.OutputFormat.json)
 
 
 _METAVARS = {
-    "log_group": "NAME",
-    "bucket": "NAME",
-    "role": "NAME",
-    "key_prefix": "PREFIX",
-    "run_as_user": "USER",
-    "shell_profile_linux": "COMMANDS",
-    "shell_profile_windows": "COMMANDS",
-    "session_kms_key_id": "ARN",
-    "vpc_id": "VPC_ID",
-}
+    "log_group": "NAME", "bucket": "NAME", "role": "NAME", "key_prefix": "PREFIX",
+    "run_as_user": "USER", "shell_profile_linux": "COMMANDS", "shell_profile_windows": "COMMANDS",
+    "session_kms_key_id": "ARN", "vpc_id": "VPC_ID",
+}  # fmt: skip
 
 
 def _option(name: str, kind: Any, help: str, *decls: str, metavar: str | None = None):
@@ -69,6 +63,7 @@ _SHARED: list[tuple[str, Any, Any]] = [
     ("region", opt.AwsRegion, None),
     ("profile", opt.AwsProfile, None),
     ("endpoint_url", opt.EndpointUrl, None),
+    ("preset", opt.Preset, None),
     _option("log_group", str, "CloudWatch log group name [/ssm/session-manager]."),
     _option("retention_days", int, "Log group retention, one of CloudWatch's values [365]."),
     _option(
@@ -402,6 +397,7 @@ def verify(
         destination=str(getattr(destination, "value", destination)) if destination else None,
         role_name=options.get("role"),
         network=network_spec(options),
+        preset=options.get("preset"),
     )
     findings = _read("verify", lambda: run_verify(ctx, target))
     if output == opt.OutputFormat.json:

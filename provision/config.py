@@ -44,6 +44,7 @@ OPTION_NAMES = (
     "athena_database",
     "athena_workgroup",
     "athena_cutoff_mb",
+    "preset",
 )
 # Connection settings a --config file may also carry; the command line wins over them.
 CONNECTION_NAMES = ("region", "profile", "endpoint_url")

@@ -171,6 +171,10 @@ def build_spec(
     """
     region = check_region(region)
     destination = _choice(options.get("destination"), DESTINATIONS, "destination", required=True)
+    if options.get("preset"):  # a compliance preset fills retention, lifecycle, Object Lock
+        from costcompare.presets import provision_options
+
+        options = provision_options(options, error=SpecError)
     wants_cw = destination in ("cloudwatch", "both")
     wants_s3 = destination in ("s3", "both")
 

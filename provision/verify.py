@@ -25,6 +25,7 @@ from provision.resources import (
     log_group,
     network,
     network_check,
+    preset_check,
     role,
 )
 from provision.resources.base import ERROR, WARNING, Finding
@@ -41,6 +42,7 @@ class VerifyTarget:
     destination: str | None = None
     role_name: str | None = None
     network: NetworkSpec | None = None
+    preset: str | None = None  # --preset: also report stores out of line with it
 
 
 @dataclass
@@ -74,6 +76,8 @@ def verify(ctx: AwsContext, target: VerifyTarget) -> list[Finding]:
             )
         )
     found += _managed(ctx, seen, account)
+    if target.preset:
+        found += preset_check.check(target.preset, seen.group, seen.bucket, target.destination)
     if target.role_name:
         state = role.read_role(ctx, target.role_name, with_documents=True)
         found += role.check(state, target.role_name, ctx.region, _needed(seen, ctx.region, account))

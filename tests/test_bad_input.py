@@ -857,6 +857,18 @@ PRESETS = [
     Case("estimate-locking-preset-keeps-forever",
          "estimate --preset fisc -w w.yaml --out o.json", "Object Lock",
          files={"o.json": "{}", "w.yaml": "retention_days: null\n"}),
+    Case("provision-unknown-preset",
+         "provision plan -d s3 --bucket acme-logs --preset pci --region ap-northeast-1",
+         "pci-dss-10.5.1"),
+    Case("provision-preset-wrong-destination",
+         "provision plan -d cloudwatch --preset worm --region ap-northeast-1", "--destination"),
+    Case("provision-preset-early-archive",
+         "provision export -d s3 --bucket acme-logs --preset pci-dss-10.5.1 --transition "
+         "30:GLACIER --account-id 123456789012 --region ap-northeast-1 --out s.yaml",
+         "--transition", files={"s.yaml": "old\n"}),
+    Case("provision-preset-short-lock",
+         "provision plan -d s3 --bucket acme-logs --preset worm --object-lock-days 30 "
+         "--region ap-northeast-1", "--object-lock-days"),
 ]  # fmt: skip
 
 

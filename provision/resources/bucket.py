@@ -150,7 +150,8 @@ def _create(spec: ProvisionSpec, want: BucketSpec) -> Change:
     }
     if want.object_lock_days:
         params["ObjectLockEnabledForBucket"] = True
-    lock = ", Object Lock" if want.object_lock_days else ""
+    # Object Lock is switched on with the bucket and brings versioning; neither can be undone.
+    lock = ", Object Lock + versioning, never turned off" if want.object_lock_days else ""
     return Change(
         resource_name(want.name),
         CREATE,

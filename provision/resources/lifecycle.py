@@ -12,6 +12,7 @@ from provision.changes import UPDATE, Call, Change, FieldChange
 from provision.spec import BucketSpec
 
 RULE_ID = "costcompare-session-logs"
+NONCURRENT_DAYS = 1
 
 
 def rule(want: BucketSpec) -> dict[str, Any]:
@@ -27,6 +28,11 @@ def rule(want: BucketSpec) -> dict[str, Any]:
         ]
     if want.expiration_days is not None:
         found["Expiration"] = {"Days": want.expiration_days}
+        if want.object_lock_days:
+            # Object Lock means versioning: expiring a current version only hides it behind a
+            # delete marker. Without this the expired transcripts are kept (and billed) forever;
+            # with it, S3 deletes them a day later, once their lock has run out.
+            found["NoncurrentVersionExpiration"] = {"NoncurrentDays": NONCURRENT_DAYS}
     return found
 
 
@@ -41,6 +47,7 @@ def normal(rule: Mapping[str, Any]) -> dict[str, Any]:
             for t in rule.get("Transitions") or []
         ],
         "Expiration": (rule.get("Expiration") or {}).get("Days"),
+        "Noncurrent": (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
     }
 
 
@@ -80,4 +87,6 @@ def render_cfn(want: BucketSpec) -> dict[str, Any]:
         ]
     if "Expiration" in api:
         found["ExpirationInDays"] = api["Expiration"]["Days"]
+    if "NoncurrentVersionExpiration" in api:
+        found["NoncurrentVersionExpiration"] = api["NoncurrentVersionExpiration"]
     return found
