@@ -61,6 +61,7 @@ SHARED_NAMES: dict[str, str] = {
     "--workgroup": "Athena workgroup (--engine athena)",
     "--table": "the table the SQL reads (DB.TABLE on Athena)",
     "--query-output": "Athena results location (S3 URI)",
+    "--regions": "AWS region codes, comma-separated or repeated",
 }
 
 # Old spellings kept for one release; each warns and names its replacement.

@@ -299,6 +299,59 @@ STACKSET_INPUTS = [
         "--account-id",
         files={"m.yaml": "old template\n"},
     ),
+    Case(
+        "provision-rollout-bad-ou",
+        "provision rollout -d cloudwatch --ou ou-nope --regions us-east-1 --region us-east-1",
+        "ou-nope",
+    ),
+    Case(
+        "provision-rollout-no-ou",
+        "provision rollout -d cloudwatch --regions us-east-1 --region us-east-1",
+        "--ou",
+    ),
+    Case(
+        "provision-rollout-unknown-region",
+        "provision rollout -d cloudwatch --ou ou-ab12-cdef3456 --regions us-east-1,mars-1",
+        "mars-1",
+    ),
+    Case(
+        "provision-rollout-bad-stack-set-name",
+        "provision rollout -d cloudwatch --ou ou-ab12-cdef3456 --regions us-east-1 "
+        "--stack-set-name 9-lives",
+        "9-lives",
+    ),
+    Case(
+        "provision-rollout-concurrency-zero",
+        "provision rollout -d cloudwatch --ou ou-ab12-cdef3456 --regions us-east-1 "
+        "--max-concurrent-percent 0",
+        "--max-concurrent-percent",
+    ),
+    Case(
+        "provision-rollout-missing-template",
+        "provision rollout --template gone.yaml --ou ou-ab12-cdef3456 --regions us-east-1 "
+        "--region us-east-1",
+        "gone.yaml",
+    ),
+    Case(
+        "provision-rollout-template-and-options",
+        "provision rollout --template t.yaml -d cloudwatch --ou ou-ab12-cdef3456 "
+        "--regions us-east-1 --region us-east-1",
+        "--destination",
+        files={"t.yaml": "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n"},
+    ),
+    Case(
+        "provision-rollout-template-not-cloudformation",
+        "provision rollout --template t.yaml --ou ou-ab12-cdef3456 --regions us-east-1 "
+        "--region us-east-1",
+        "t.yaml",
+        files={"t.yaml": "instances: 10\n"},
+    ),
+    Case(
+        "provision-rollout-fixed-bucket",
+        "provision rollout -d s3 --bucket acme-logs --ou ou-ab12-cdef3456 --regions us-east-1 "
+        "--region us-east-1",
+        "--bucket",
+    ),
 ]
 
 # Issue 18.1, 18.7, 18.11, 18.12: provisioning inputs that used to crash or slip through.
