@@ -123,6 +123,8 @@ class Estimate:
     # verdict.Verdict and bands.Bands, when computed (costcompare.verdict.attach, bands.attach)
     verdict: Any = None
     bands: Any = None
+    # The compliance preset applied (costcompare.presets), as its JSON record; None without one.
+    preset: dict[str, Any] | None = None
 
     @property
     def horizon_months(self) -> int:
@@ -161,6 +163,7 @@ class Estimate:
             "notes": list(self.notes),
             **({"verdict": self.verdict.as_dict()} if self.verdict is not None else {}),
             **({"bands": self.bands.as_dict()} if self.bands is not None else {}),
+            **({"preset": self.preset} if self.preset is not None else {}),
         }
 
     def rows(self):

@@ -280,9 +280,24 @@ def estimate_with_preset(
     applied = apply_to_workload(preset, workload, given)
     result = run(dataclasses.replace(workload, **applied.overrides))
     result.notes.extend(applied.notes([d.name for d in result.destinations]))
+    without = run(workload) if applied.changes else result
     if applied.changes:
-        result.notes.append(cost_change_note(run(workload), result))
+        result.notes.append(cost_change_note(without, result))
+    result.preset = {
+        **preset.as_dict(),
+        "changes": [{"key": k, "from": _plain(a), "to": _plain(b)} for k, a, b in applied.changes],
+        "steady_state_monthly_usd_without": {
+            d.name: without.get(d.name).steady_state_monthly_usd for d in result.destinations
+        },
+    }
     return result
+
+
+def _plain(value: Any) -> Any:
+    """A workload value as JSON data (lifecycle rules as mappings)."""
+    if isinstance(value, tuple | list):
+        return [r.as_dict() if isinstance(r, LifecycleRule) else r for r in value]
+    return value
 
 
 def cost_change_note(before: Any, after: Any) -> str:

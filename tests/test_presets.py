@@ -159,6 +159,10 @@ def test_cli_estimate_preset_json_matches_the_library(tmp_path, table):
     assert data["workload"]["s3_object_lock_days"] == 1096
     assert data["workload"]["retention_days"] == 1096
     assert any("Preset worm" in n for n in data["notes"])
+    assert data["preset"]["name"] == "worm" and "SEC 17a-4" in data["preset"]["source"]
+    assert {"key": "s3_object_lock_days", "from": None, "to": 1096} in data["preset"]["changes"]
+    without = data["preset"]["steady_state_monthly_usd_without"]
+    assert without["s3"] < data["destinations"][0]["steady_state_monthly_usd"]
     storage = next(
         c for c in data["destinations"][0]["components"] if c["name"] == "S3 storage (STANDARD)"
     )
