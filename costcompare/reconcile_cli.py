@@ -39,9 +39,10 @@ RECONCILE_EXAMPLES = opt.examples(
     --tag costcompare:managed=true
     """,
     """
-The bill: a CUR 2.0 export in Parquet (aws s3 sync s3://BUCKET/PREFIX ./cur-export), or
-Cost Explorer (--source cost-explorer: ce:GetCostAndUsage in us-east-1, $0.01 per request,
-each page one request; no per-resource lines, so filter with --tag or --account).
+The bill: a CUR 2.0 export in Parquet
+(aws s3 sync s3://BUCKET/PREFIX ./cur-export), or Cost Explorer
+(--source cost-explorer: ce:GetCostAndUsage in us-east-1, $0.01 per request,
+each page one request; no per-resource lines: filter with --tag or --account).
 The workload: that month's `costcompare measure --write-workload FILE`.
 """,
 )

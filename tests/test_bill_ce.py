@@ -263,3 +263,11 @@ def test_cli_table_names_the_source():
         text = run("--source", "cost-explorer", "--month", "2026-10", "-w", str(WORKLOAD))
     assert "Bill 2026-10 (cost-explorer)" in text and "APN1-DataProcessing-Bytes" in text
     assert "$0.01" in text
+
+
+def test_help_says_what_cost_explorer_costs_and_lacks_within_80_columns():
+    result = CliRunner().invoke(app, ["reconcile", "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert "$0.01 per request" in result.stdout and "per-resource" in result.stdout
+    assert "--source cost-explorer" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
