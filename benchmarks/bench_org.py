@@ -1,23 +1,30 @@
 """`measure --org` at organization scale: 1,000 accounts × 2 regions on stubbed clients.
 
-    python benchmarks/bench_org.py [--accounts 1000] [--regions 2] [--groups 3]
+    python benchmarks/bench_org.py [--accounts 1000] [--regions 2] [--groups 3] [--sessions 20]
                                    [--latency-ms 5] [--workers 8]
 
 Every AWS call is a stub that sleeps ``--latency-ms`` (a real call's round trip), so the floor
-is calls × latency ÷ workers: the time the calls alone take on the pool. Prints the API calls
-per account (which must not vary with volume or account), wall time against that floor, and
-peak memory (VmHWM), which must stay under 300 MB.
+is calls × latency ÷ workers: the time the calls alone take on the pool. Each account answers
+like a member whose preferences name one bucket for both regions (GetDocument per region, one
+GetBucketLocation and listing per bucket). Prints the API calls per account (which must not
+vary with volume or account), wall time against that floor, and peak memory (VmHWM), which
+must stay under 300 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 from costcompare import orgmeasure
 from costcompare.aws import AwsContext
+
+_EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 def _peak_rss_mb() -> float:
@@ -28,23 +35,35 @@ def _peak_rss_mb() -> float:
 
 
 class _Stub:
-    """A client whose every call sleeps, counts, and answers like the service."""
+    """A client whose every call sleeps, counts, and answers like the service: log groups with
+    metrics, preferences naming the account's bucket, and that bucket's session objects."""
 
-    def __init__(self, calls: Counter, latency: float, groups: int, account: str) -> None:
-        self.calls, self.latency, self.groups, self.account = calls, latency, groups, account
+    def __init__(self, calls: Counter, latency: float, sizes: argparse.Namespace, account: str):
+        self.calls, self.latency, self.sizes, self.account = calls, latency, sizes, account
+        self.meta = SimpleNamespace(events=SimpleNamespace(register=lambda *a, **k: None))
 
     def _call(self, name: str) -> None:
         self.calls[name] += 1
         self.calls[f"account:{self.account}"] += 1
         time.sleep(self.latency)
 
-    def get_paginator(self, _name: str):
+    def get_paginator(self, name: str):
         stub = self
 
         class _Pages:
-            def paginate(self, **_):
-                stub._call("DescribeLogGroups")
-                yield {"logGroups": [{"logGroupName": f"/ssm/g{i}"} for i in range(stub.groups)]}
+            def paginate(self, **kwargs):
+                if name == "describe_log_groups":
+                    stub._call("DescribeLogGroups")
+                    groups = range(stub.sizes.groups)
+                    yield {"logGroups": [{"logGroupName": f"/ssm/g{i}"} for i in groups]}
+                    return
+                stub._call("ListObjectsV2")
+                prefix = kwargs["Prefix"]
+                yield {"Contents": [
+                    {"Key": f"{prefix}s-{i}.log", "Size": 4096 + i,
+                     "LastModified": _EPOCH + dt.timedelta(hours=i)}
+                    for i in range(stub.sizes.sessions)
+                ]}  # fmt: skip
 
         return _Pages()
 
@@ -53,14 +72,29 @@ class _Stub:
         values = [float(int(self.account) % 997 + 1)] * 30
         return {"MetricDataResults": [{"Id": q["Id"], "Values": values} for q in MetricDataQueries]}
 
+    def get_document(self, **_):
+        self._call("GetDocument")
+        inputs = {"s3BucketName": f"ssm-logs-{self.account}", "s3KeyPrefix": "sessions"}
+        return {"Content": json.dumps({"inputs": inputs})}
 
-class _Context(AwsContext):
-    def __init__(self, calls: Counter, latency: float, groups: int, account: str) -> None:
-        super().__init__(region="us-east-1", calls=calls)
-        self.stub = _Stub(calls, latency, groups, account)
+    def get_bucket_location(self, **_):
+        self._call("GetBucketLocation")
+        return {"LocationConstraint": "ap-northeast-1"}
 
-    def client(self, service: str, region: str | None = None):
+
+class _Session:
+    """What AwsContext asks for clients: every client of an account is its one stub."""
+
+    def __init__(self, stub: _Stub) -> None:
+        self.stub = stub
+
+    def client(self, _service: str, **_):
         return self.stub
+
+
+def _context(calls: Counter, latency: float, sizes: argparse.Namespace, account: str):
+    stub = _Stub(calls, latency, sizes, account)
+    return AwsContext(region="us-east-1", calls=calls, _session=_Session(stub))
 
 
 def main() -> None:
@@ -68,6 +102,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--regions", type=int, default=2)
     parser.add_argument("--groups", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=20, help="S3 objects per account")
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
@@ -79,10 +114,10 @@ def main() -> None:
         calls["AssumeRole"] += 1
         calls[f"account:{account}"] += 1
         time.sleep(latency)
-        return _Context(calls, latency, args.groups, account)
+        return _context(calls, latency, args, account)
 
     orgmeasure.assumed_context = assume
-    base = _Context(calls, latency, args.groups, "000000000000")
+    base = _context(calls, latency, args, "000000000000")
     ids = [f"{100000000000 + i}" for i in range(args.accounts)]
     regions = ["ap-northeast-1", "us-east-1", "eu-west-1", "us-west-2"][: args.regions]
     start, cpu = time.perf_counter(), time.process_time()
@@ -91,7 +126,10 @@ def main() -> None:
     per_account = {calls[f"account:{a}"] for a in ids}
     total = sum(v for k, v in calls.items() if not k.startswith("account:"))
     floor = total * latency / args.workers
-    print(f"accounts × regions: {args.accounts} × {args.regions}, {args.groups} log groups each")
+    print(
+        f"accounts × regions: {args.accounts} × {args.regions}, {args.groups} log groups each, "
+        f"{args.sessions} S3 sessions per account (preferences name one bucket)"
+    )
     print(f"API calls: {total:,} ({dict((k, v) for k, v in calls.items() if ':' not in k)})")
     print(f"API calls per account: {sorted(per_account)} (constant: {len(per_account) == 1})")
     print(
@@ -99,7 +137,11 @@ def main() -> None:
         f"{floor:.2f} s, ratio {wall / floor:.2f}; CPU {cpu:.2f} s"
     )
     print(f"peak memory {_peak_rss_mb():.0f} MB (goal < 300 MB)")
-    print(f"measured {len(result.accounts)} accounts, {len(result.failures)} failures")
+    sessions = sum(r.s3_sessions for a in result.accounts for r in a.regions)
+    print(
+        f"measured {len(result.accounts)} accounts, {sessions:,} S3 sessions, "
+        f"{len(result.failures)} failures"
+    )
 
 
 if __name__ == "__main__":
