@@ -53,6 +53,21 @@ def measure_inventory(
     """Sessions (objects ending ``suffix`` under ``prefix``) from an inventory report."""
     aws = aws or AwsOptions()
     progress = progress or NoProgress()
+    where = f"S3 Inventory {manifest}" + (f" (keys under {prefix})" if prefix else "")
+    with opened_inventory(manifest, aws, progress) as run:
+        progress.start(f"querying inventory {manifest}", None)
+        m = measure_with(run, RELATION, where, prefix=prefix, suffix=suffix)
+    if str(manifest).startswith("s3://"):
+        m.api_calls = dict(aws.calls)
+    return m
+
+
+@contextmanager
+def opened_inventory(
+    manifest: str | Path, aws: AwsOptions, progress: Progress | None = None
+) -> Iterator[Runner]:
+    """The report's data files (downloaded once when in S3) on DuckDB as the view ``inventory``:
+    many ``measure_with`` queries (one per prefix, e.g. per account) share one opening."""
     source = _Source.open(str(manifest), aws)
     doc = source.manifest
     fmt = str(doc.get("fileFormat", "")).upper()
@@ -65,13 +80,9 @@ def measure_inventory(
     if not isinstance(files, list) or not files:
         raise MeasureError(f"inventory manifest {manifest} lists no data files")
     schema = [c.strip() for c in str(doc.get("fileSchema", "")).split(",")]
-    where = f"S3 Inventory {manifest}" + (f" (keys under {prefix})" if prefix else "")
+    progress = progress or NoProgress()
     with source.local_files(files, progress) as paths, duckdb_inventory(paths, fmt, schema) as run:
-        progress.start(f"querying inventory {manifest}", None)
-        m = measure_with(run, RELATION, where, prefix=prefix, suffix=suffix)
-    if source.bucket:
-        m.api_calls = dict(aws.calls)
-    return m
+        yield run
 
 
 @contextmanager
