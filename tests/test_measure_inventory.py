@@ -394,3 +394,30 @@ def test_athena_flags_are_checked_before_any_call():
         result = run(*args)
         assert result.exit_code == 2 and says in result.stderr, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_above_the_exact_limit_one_scan_and_quantiles_within_half_a_percent(tmp_path, monkeypatch):
+    """Beyond EXACT_LIMIT sessions the second scan (time locally, money on Athena) is skipped:
+    quantiles come from the 0.5 % bins, flagged as not exact."""
+    import numpy as np
+    import pyarrow as pa
+
+    from costcompare.measure import inventory_sql
+
+    monkeypatch.setattr(inventory_sql, "EXACT_LIMIT", 1_000)
+    sizes, seconds = random_sessions(20_000, seed=11)
+    stamps = (np.datetime64("2025-03-01T00:00:00", "s") + seconds).astype("datetime64[ms]")
+    table = pa.table(
+        {
+            "key": [f"s/u-{i:017x}.log" for i in range(len(sizes))],
+            "size": pa.array(sizes, pa.int64()),
+            "last_modified_date": pa.array(stamps, pa.timestamp("ms", "UTC")),
+        }
+    )
+    m, ran = duckdb_texts_and_rows(write_parquet_report(tmp_path, table), "")
+    assert len(ran) == 1
+    summary = m.sizes
+    assert summary["quantiles_exact"] is False
+    for q, key in ((0.5, "p50"), (0.95, "p95")):
+        assert summary[key] == pytest.approx(float(np.quantile(sizes, q)), rel=0.005)
+    assert summary["total_bytes"] == int(sizes.sum())

@@ -9,8 +9,10 @@ user's table. The text uses only SQL both read alike (LIKE … ESCAPE, ln, floor
 ``summary_query`` classifies every row (session, empty, bad, ignored) and returns, in one pass,
 counts per class, sessions and bytes per UTC day, and sessions per size bin (0.5 % wide, split at
 the histogram's edges) with each bin's smallest and largest size. ``quantile_query`` then reads
-the exact sizes inside the one or two bins that hold the median and p95: quantiles are exact
-(numpy's linear interpolation) whatever the row count, and the rows that come back stay few.
+the exact sizes inside the one or two bins that hold the median and p95, so quantiles are exact
+(numpy's linear interpolation) and the rows that come back stay few. That second query scans the
+inventory again (time locally, money on Athena), so above ``EXACT_LIMIT`` sessions, as
+``SizeStats`` does, quantiles are read off the bins instead: within 0.5 % of the true value.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from costcompare.measure.measurement import Collector, Measurement
-from costcompare.measure.stats import HISTOGRAM_EDGES, KnownSizes
+from costcompare.measure.stats import EXACT_LIMIT, HISTOGRAM_EDGES, KnownSizes
 
 SIZE_BINS_PER_E = 100  # bin = floor(ln(size) × 100): each bin spans sizes within 1.005×
 QUANTILES = (0.5, 0.95)
@@ -149,6 +151,11 @@ class InventorySummary:
     def sessions(self) -> int:
         return sum(b.objects for b in self.bins)
 
+    @property
+    def exact(self) -> bool:
+        """Quantiles come from the sizes themselves (False: from the bins, above the limit)."""
+        return self.sessions <= EXACT_LIMIT
+
     def ranks(self) -> list[int]:
         """The 0-based ranks numpy's linear quantiles interpolate between."""
         n = self.sessions
@@ -165,16 +172,20 @@ class InventorySummary:
 
     def ranges_to_refine(self) -> list[tuple[int, int]]:
         """Size ranges of the quantile bins that hold more than one size (others are known)."""
-        if not self.bins:
+        if not self.bins or self.sessions > EXACT_LIMIT:
             return []
         found = {self.bin_of(r)[1] for r in self.ranks()}
         return sorted((b.smallest, b.largest) for b in found if b.smallest != b.largest)
 
     def size_at(self, rank: int, exact: Sequence[tuple[int, int]]) -> int:
-        """The size of the session of ``rank``, from its bin (``exact``: quantile_query rows)."""
+        """The size of the session of ``rank``, from its bin (``exact``: quantile_query rows;
+        without them, interpolated between the bin's smallest and largest size)."""
         start, size_bin = self.bin_of(rank)
         if size_bin.smallest == size_bin.largest:
             return size_bin.smallest
+        if not self.exact:
+            share = (rank - start) / max(size_bin.objects - 1, 1)
+            return round(size_bin.smallest + (size_bin.largest - size_bin.smallest) * share)
         seen = start
         for size, objects in exact:
             if size_bin.smallest <= size <= size_bin.largest:
@@ -203,6 +214,7 @@ class InventorySummary:
             p50=self.quantile(0.5, exact) if n else None,
             p95=self.quantile(0.95, exact) if n else None,
             coarse=tuple(coarse),
+            exact=self.exact,
         )
 
 

@@ -131,7 +131,7 @@ class SizeStats:
 @dataclass(frozen=True)
 class KnownSizes:
     """Size statistics an SQL engine already computed (S3 Inventory): the same ``summary()`` as
-    ``SizeStats``, with quantiles exact at any count."""
+    ``SizeStats``."""
 
     count: int
     total: int
@@ -140,6 +140,7 @@ class KnownSizes:
     p50: float | None
     p95: float | None
     coarse: tuple[int, ...]  # sessions per HISTOGRAM_EDGES bin, the last one unbounded
+    exact: bool = True  # False: quantiles within 0.5 %, read off size bins
 
     def summary(self) -> dict[str, object]:
         edges: list[int | None] = [*HISTOGRAM_EDGES, None]
@@ -151,7 +152,7 @@ class KnownSizes:
             "p95": self.p95,
             "min": self.minimum,
             "max": self.maximum,
-            "quantiles_exact": True,
+            "quantiles_exact": self.exact,
             "histogram": [
                 {"upto": edge, "count": int(n)} for edge, n in zip(edges, self.coarse, strict=True)
             ],
