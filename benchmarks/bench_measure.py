@@ -9,8 +9,8 @@
    this measures the tool, not the disk. CPU seconds are printed too: on a shared machine they
    vary less than wall time. Every ratio (streamed JSON, gzip of the stream and of the
    transcripts, ANSI share) must be present.
-2. S3 Inventory of N rows, CSV.gz and Parquet. Floor: pyarrow alone reading the same file's
-   key, size and date columns in batches, typed as measure types them (its default threads).
+2. S3 Inventory of N rows, CSV.gz and Parquet: ``bench_inventory.py`` (floors: DuckDB alone
+   and pyarrow alone on the same files), run from here too.
 3. API calls per 1,000 S3 objects (moto), and for a CloudWatch log group.
 Each measurement runs in its own process, so one's memory does not hide in another's; peak
 memory is that process's high-water mark (VmHWM). Data is generated under /tmp and deleted.
@@ -19,9 +19,7 @@ memory is that process's high-water mark (VmHWM). Data is generated under /tmp a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import gzip
 import json
 import os
 import resource
@@ -34,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the session corpus generator is test data
+sys.path.insert(0, str(ROOT / "benchmarks"))
 MB = 1e6
 RATIOS = ("overhead_ratio", "compression_ratio", "transcript_compression_ratio", "ansi_share")
 
@@ -59,44 +58,10 @@ def _child(kind: str, target: str) -> None:
         out["missing"] = [r for r in RATIOS if getattr(m, r) is None]
         out["sample"] = m.overhead_sample_bytes
         out["noise"] = m.noise_scanned_bytes
-    elif kind == "inventory":
-        from costcompare.measure import measure_inventory
-
-        m = measure_inventory(target)
-        out = {"rows": m.sessions + m.ignored + sum(m.skipped.values())}
-    else:  # the floor: pyarrow alone summing the size column
-        out = {"rows": _arrow_alone(kind, Path(target))}
     out["seconds"] = time.perf_counter() - start
     out["cpu"] = time.process_time() - cpu
     out["rss_mb"] = _peak_rss_mb()
     print(json.dumps(out))
-
-
-def _arrow_alone(kind: str, manifest: Path) -> int:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    rows = 0
-    for entry in json.loads(manifest.read_text())["files"]:
-        path = manifest.parent / entry["key"]
-        columns = ["key", "size", "last_modified_date"]  # what measure reads, typed the same
-        if kind == "arrow-parquet":
-            batches = pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=columns)
-        else:
-            types = [pa.string(), pa.int64(), pa.timestamp("ms", "UTC")]
-            batches = pcsv.open_csv(
-                pa.input_stream(str(path), compression="gzip"),
-                read_options=pcsv.ReadOptions(column_names=["bucket", *columns]),
-                convert_options=pcsv.ConvertOptions(
-                    include_columns=columns, column_types=dict(zip(columns, types, strict=True))
-                ),
-            )
-        for batch in batches:
-            rows += len(batch)
-            pc.sum(batch.column(1))
-    return rows
 
 
 def _run(kind: str, target: Path) -> dict:
@@ -139,68 +104,6 @@ def write_large(folder: Path, files: int, each: int) -> None:
         with (folder / f"bench-{n:017x}.log").open("wb") as fh:
             for _ in range(each // len(block) + 1):
                 fh.write(block)
-
-
-def write_inventory(folder: Path, rows: int, parquet: bool) -> Path:
-    """An inventory report of ``rows`` rows, written a million rows at a time."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    rng = np.random.default_rng(0)
-    data = folder / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    path = data / ("part.parquet" if parquet else "part.csv.gz")
-    start = np.datetime64("2025-01-01T00:00:00", "ms")
-    writer = None
-    with contextlib.ExitStack() as stack:
-        raw = stack.enter_context(open(path, "wb"))
-        sink = raw if parquet else stack.enter_context(gzip.open(raw, "wb", compresslevel=1))
-        for first in range(0, rows, 1_000_000):
-            n = min(1_000_000, rows - first)
-            stamps = start + rng.integers(0, 90 * 86400, n).astype("timedelta64[s]")
-            table = pa.table(
-                {
-                    "bucket": pa.array(["src"] * n),
-                    "key": pa.array(
-                        [f"sessions/user{i % 97}-{i:017x}.log" for i in range(first, first + n)]
-                    ),
-                    "size": pa.array(rng.lognormal(10.5, 1.2, n).astype(np.int64) + 1),
-                    "last_modified_date": pa.array(stamps, pa.timestamp("ms", "UTC")),
-                }
-            )
-            if parquet:
-                writer = writer or pq.ParquetWriter(sink, table.schema)
-                writer.write_table(table)
-            else:
-                pcsv.write_csv(
-                    table, sink, pcsv.WriteOptions(include_header=False, quoting_style="none")
-                )
-        if writer is not None:
-            writer.close()
-    fmt, schema = (
-        ("Parquet", "message s3.inventory {}")
-        if parquet
-        else ("CSV", "Bucket, Key, Size, LastModifiedDate")
-    )
-    files = [{"key": f"data/{path.name}", "size": path.stat().st_size}]
-    manifest = folder / "manifest.json"
-    manifest.write_text(json.dumps({"fileFormat": fmt, "fileSchema": schema, "files": files}))
-    return manifest
-
-
-def bench_inventory(folder: Path, rows: int) -> None:
-    for parquet in (False, True):
-        name = "Parquet" if parquet else "CSV.gz"
-        manifest = write_inventory(folder / name, rows, parquet)
-        floor = _run("arrow-parquet" if parquet else "arrow-csv", manifest)
-        r = _run("inventory", manifest)
-        print(
-            f"inventory {name}: {r['rows']:,} rows in {r['seconds']:.2f} s, peak RSS "
-            f"{r['rss_mb']:,.0f} MB; pyarrow alone {floor['seconds']:.2f} s, "
-            f"{floor['rss_mb']:,.0f} MB; {r['seconds'] / floor['seconds']:.2f}x pyarrow alone"
-        )
 
 
 def bench_api_calls(objects: int) -> None:
@@ -271,6 +174,8 @@ def main() -> None:
         write_large(work / "large", 4, args.large_mb << 20)
         bench_local(f"four {args.large_mb} MiB files", work / "large")
         shutil.rmtree(work / "large", ignore_errors=True)
+        from bench_inventory import bench_inventory
+
         bench_inventory(work / "inventory", args.rows)
         bench_api_calls(args.objects)
     finally:
