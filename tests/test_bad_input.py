@@ -925,6 +925,89 @@ PRESETS = [
 ]  # fmt: skip
 
 
+def _inventory_manifest(fmt: str, schema: str, key: str) -> str:
+    import json
+
+    return json.dumps({"fileFormat": fmt, "fileSchema": schema, "files": [{"key": key}]})
+
+
+_INVENTORY_CSV = "Bucket, Key, Size, LastModifiedDate"
+_INVENTORY_ROW = b'"src","s/a-1.log","{size}","2025-03-01T00:00:00.000Z"\n'
+# S3 Inventory read with SQL (DuckDB) or sent to Athena (--engine athena --table): refused with
+# one line before any AWS call, or when a data file is not what the manifest says.
+INVENTORY_SQL = [
+    Case("measure-inventory-athena-without-table", "measure --engine athena", "--table"),
+    Case(
+        "measure-inventory-athena-table-not-a-name",
+        "measure --engine athena --table 'inv; DROP TABLE x'",
+        "--table",
+    ),
+    Case("measure-inventory-athena-bare-table", "measure --engine athena --table inv", "--table"),
+    Case("measure-inventory-table-without-engine", "measure --table db.inv", "--engine athena"),
+    Case(
+        "measure-inventory-workgroup-without-engine",
+        "measure --s3-inventory m.json --workgroup audit",
+        "--engine athena",
+        files={"m.json": _inventory_manifest("CSV", _INVENTORY_CSV, "data/p.csv.gz")},
+    ),
+    Case(
+        "measure-inventory-athena-and-manifest",
+        "measure --engine athena --table db.inv --s3-inventory m.json",
+        "--s3-inventory",
+    ),
+    Case("measure-inventory-unknown-engine", "measure --engine spark --table db.t", "spark"),
+    Case(
+        "measure-inventory-orc",
+        "measure --s3-inventory m.json",
+        "ORC",
+        files={"m.json": _inventory_manifest("ORC", "", "data/p.orc")},
+    ),
+    Case(
+        "measure-inventory-size-not-a-number",
+        "measure --s3-inventory m.json --write-workload w.yaml",
+        "p.csv.gz",
+        files={
+            "m.json": _inventory_manifest("CSV", _INVENTORY_CSV, "data/p.csv.gz"),
+            "data/p.csv.gz": gzip_bytes(_INVENTORY_ROW.replace(b"{size}", b"1e9x")),
+            "w.yaml": "instances: 3\n",
+        },
+    ),
+    Case(
+        "measure-inventory-csv-columns-not-the-schema",
+        "measure --s3-inventory m.json",
+        "p.csv.gz",
+        files={
+            "m.json": _inventory_manifest("CSV", _INVENTORY_CSV + ", ETag", "data/p.csv.gz"),
+            "data/p.csv.gz": gzip_bytes(_INVENTORY_ROW.replace(b"{size}", b"5")),
+        },
+    ),
+    Case(
+        "measure-inventory-schema-without-date",
+        "measure --s3-inventory m.json",
+        "fileSchema",
+        files={
+            "m.json": _inventory_manifest("CSV", "Bucket, Key, Size", "data/p.csv.gz"),
+            "data/p.csv.gz": gzip_bytes(b'"src","s/a.log","5"\n'),
+        },
+    ),
+    Case(
+        "measure-inventory-parquet-not-parquet",
+        "measure --s3-inventory m.json",
+        "p.parquet",
+        files={
+            "m.json": _inventory_manifest("Parquet", "message s3.inventory {}", "data/p.parquet"),
+            "data/p.parquet": b"PAR1 not really",
+        },
+    ),
+    Case(
+        "measure-inventory-data-file-missing",
+        "measure --s3-inventory m.json",
+        "not found",
+        files={"m.json": _inventory_manifest("CSV", _INVENTORY_CSV, "data/gone.csv.gz")},
+    ),
+]
+
+
 # Every module-level UPPER_CASE list of Cases above is in the corpus: a new group needs no edit
 # here (one shared list literal was where every helper's additions collided).
 CORPUS: list[Case] = [

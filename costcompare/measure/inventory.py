@@ -128,12 +128,20 @@ def _utc(con: Any) -> None:
 
 
 def _unreadable(paths: list[Path], exc: Exception) -> MeasureError:
-    reason = str(exc).splitlines()[0][:200]
-    what = f"inventory file {paths[0].name}" if len(paths) == 1 else "inventory data files"
+    """One line from DuckDB's many: what failed, which column or count, in which file."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    why = [lines[0]] if lines else []
+    why += [line for line in lines[1:] if line.startswith(_DUCKDB_REASONS)][:1]
+    named = [line.split("=", 1)[1].strip() for line in lines if line.startswith("file =")]
+    name = Path(named[0]).name if named else paths[0].name
+    what = f"inventory file {name}" if named or len(paths) == 1 else "inventory data files"
     return MeasureError(
-        f"{what} cannot be read: {reason}",
+        f"{what} cannot be read: {'; '.join(why)[:240]}",
         "pass the report as S3 wrote it (manifest.json with its data/ files)",
     )
+
+
+_DUCKDB_REASONS = ("Expected Number of Columns", "Error when converting", "Could not convert")
 
 
 def _sql_text(value: str) -> str:
