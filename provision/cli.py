@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from costcompare import options as opt
+from provision.cli_central import CENTRAL_OPTIONS
 
 app = typer.Typer(
     help="Configure CloudWatch Logs, S3, or both as Session Manager log targets.",
@@ -150,6 +151,7 @@ _SHARED: list[tuple[str, Any, Any]] = [
         metavar="SUBNET_ID",
     ),
 ]
+_SHARED += CENTRAL_OPTIONS
 _CONNECTION = ("config", "region", "profile", "endpoint_url")
 
 
@@ -208,14 +210,15 @@ def _context(connection: dict[str, Any]):
 
 def _spec_and_context(shared: SharedOptions):
     """Validate every option (no AWS call yet), then make the AWS context."""
+    from provision.central import needs_account
     from provision.spec import build_spec
 
     options, connection = _connection(shared)
     ctx = _context(connection)
     # Validate everything first with a stand-in account; ask AWS for the real one only when
-    # the default bucket name needs it.
+    # the default bucket name (or a member's key prefix) needs it.
     spec = build_spec(options, ctx.region, account="000000000000")
-    if spec.bucket is not None and not options.get("bucket"):
+    if needs_account(spec, options):
         spec = build_spec(options, ctx.region, account=ctx.account_id())
     return spec, ctx, options
 
@@ -385,20 +388,12 @@ def verify(
     output: Output = opt.OutputFormat.table,
 ) -> None:
     """Check the account (tool-made or not) for the known logging pitfalls."""
-    from provision.spec import network_spec
-    from provision.verify import ERROR, VerifyTarget, render_findings
+    from provision.verify import ERROR, render_findings, target_from_options
     from provision.verify import verify as run_verify
 
     options, connection = _connection(shared)
     ctx = _context(connection)
-    destination = options.get("destination")
-    target = VerifyTarget(
-        region=ctx.region,
-        destination=str(getattr(destination, "value", destination)) if destination else None,
-        role_name=options.get("role"),
-        network=network_spec(options),
-        preset=options.get("preset"),
-    )
+    target = target_from_options(options, ctx.region)
     findings = _read("verify", lambda: run_verify(ctx, target))
     if output == opt.OutputFormat.json:
         typer.echo(json.dumps([f.to_dict() for f in findings], indent=2))

@@ -45,6 +45,10 @@ OPTION_NAMES = (
     "athena_workgroup",
     "athena_cutoff_mb",
     "preset",
+    "central_bucket",
+    "org_id",
+    "bucket_account",
+    "bucket_region",
 )
 # Connection settings a --config file may also carry; the command line wins over them.
 CONNECTION_NAMES = ("region", "profile", "endpoint_url")

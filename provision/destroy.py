@@ -17,7 +17,7 @@ from provision.aws import AwsContext
 from provision.changes import Change, Plan, Progress, execute, is_managed
 from provision.errors import DestroyError
 from provision.observe import Discovered, discover
-from provision.policies import MANAGED_INSTANCE_CORE
+from provision.policies import MANAGED_INSTANCE_CORE, has_org_statements
 from provision.resources import athena, bucket, document, kms_key, log_group, network, role
 from provision.spec import policy_name_for
 
@@ -94,7 +94,7 @@ def _stores(ctx: AwsContext, found: Discovered, force: bool):
         versions = bucket.object_versions(ctx, state.name) if force and state.holds_logs else []
         more, refusal = bucket.teardown(state, force, versions)
         changes += more
-        if refusal and not state.object_lock_mode:
+        if refusal and not state.object_lock_mode and not has_org_statements(state.policy):
             count = bucket.count_objects(ctx, state.name)
             refusal = f"{bucket.resource_name(state.name)}: holds {count:,} transcripts"
         refused += [refusal] if refusal else []

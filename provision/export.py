@@ -44,6 +44,8 @@ def check_exportable(spec: ProvisionSpec) -> None:
             "export does not cover --athena yet",
             "drop --athena from the export and add it with 'provision apply --athena'",
         )
+    if spec.central is not None and spec.central.org_id is None:
+        raise SpecError("export --central-bucket needs --org-id", "give the organization's o-ID")
 
 
 def template(spec: ProvisionSpec, account: str) -> dict[str, Any]:
@@ -52,11 +54,14 @@ def template(spec: ProvisionSpec, account: str) -> dict[str, Any]:
     resources, arns = kms_key.render_cfn(spec, account)
     if spec.log_group:
         resources |= log_group.render_cfn(spec, arns.get("cloudwatch"))
-    if spec.bucket:
+    if spec.bucket and spec.bucket.member:  # another account's central bucket: used, not made
+        arns["s3"] = spec.bucket.member.key_arn
+    elif spec.bucket:
         resources |= bucket.render_cfn(spec, arns.get("s3"))
     if spec.role_name:
         resources |= role.render_cfn(spec, account, arns)
-    resources |= document.render_cfn(spec, arns)
+    if spec.central is None:  # the log-archive account's bucket-only setup has no preferences
+        resources |= document.render_cfn(spec, arns)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": _description(spec),

@@ -16,6 +16,7 @@ from provision.resources import (
     account_access,
     athena,
     bucket,
+    central_bucket,
     document,
     kms_key,
     log_group,
@@ -49,6 +50,7 @@ class ActualState:
     former_stores: Mapping[str, str] = field(default_factory=dict)
     account_public_access: bool | None = None  # None: not read (no S3 destination)
     athena: athena.AthenaState | None = None  # None: --athena not asked
+    organization_id: str | None = None  # --central-bucket: the organization allowed to upload
 
 
 def observe(ctx: AwsContext, spec: ProvisionSpec) -> ActualState:
@@ -63,13 +65,19 @@ def observe(ctx: AwsContext, spec: ProvisionSpec) -> ActualState:
             strays += found
         else:
             keys[key.purpose] = kms_key.read_key(ctx, key.existing_arn)
-    current = document.read(ctx)
+    # The log-archive account's central setup has no preferences; a member's bucket is another
+    # account's, not read (its settings are checked by verify --central-bucket over there).
+    current = document.read(ctx) if spec.central is None else None
+    own_bucket = spec.bucket if spec.bucket and spec.bucket.member is None else None
+    org_id = None
+    if spec.central is not None:
+        org_id = spec.central.org_id or central_bucket.organization_id(ctx)
     return ActualState(
         region=spec.region,
         account_id=account,
         keys=keys,
         log_group=log_group.read(ctx, spec.log_group.name) if spec.log_group else None,
-        bucket=bucket.read(ctx, spec.bucket.name) if spec.bucket else None,
+        bucket=bucket.read(ctx, own_bucket.name) if own_bucket else None,
         role=role.read_role(ctx, spec.role_name) if spec.role_name else None,
         policy=role.read_policy(ctx, policy_arn(spec.region, account, spec.policy_name))
         if spec.role_name
@@ -81,9 +89,10 @@ def observe(ctx: AwsContext, spec: ProvisionSpec) -> ActualState:
         stray_keys=tuple(strays),
         former_stores=_former_stores(ctx, spec, current),
         account_public_access=account_access.account_blocks_public_access(ctx, account)
-        if spec.bucket
+        if own_bucket
         else None,
         athena=athena.read(ctx, spec.athena) if spec.athena else None,
+        organization_id=org_id,
     )
 
 

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from provision.changes import CONFLICT, CREATE, KEEP, REMOVE, SYMBOL, UPDATE, Change, Plan
+from provision.errors import PlanError
 from provision.observe import ActualState
 from provision.resources import (
     account_access,
@@ -34,12 +35,17 @@ def make_plan(spec: ProvisionSpec, actual: ActualState) -> Plan:
         )
         if arn
     ]
-    changes, arns = kms_key.diff(spec, account, actual.keys, actual.stray_keys, in_use)
+    org_id = actual.organization_id
+    changes, arns = kms_key.diff(spec, account, actual.keys, actual.stray_keys, in_use, org_id)
     if spec.log_group:
         changes += log_group.diff(spec, actual.log_group, arns.get("cloudwatch"))
-    if spec.bucket:
+    member = spec.bucket.member if spec.bucket else None
+    if member is not None:
+        _check_member(member.account, account)
+        arns["s3"] = member.key_arn or ""
+    elif spec.bucket:
         changes += bucket.diff(spec, actual.bucket, arns.get("s3"))
-        changes += bucket.diff_policy(spec, actual.bucket)
+        changes += bucket.diff_policy(spec, actual.bucket, org_id)
         changes += account_access.diff_account_public_access(account, actual.account_public_access)
     if spec.athena:
         assert actual.athena is not None
@@ -50,11 +56,20 @@ def make_plan(spec: ProvisionSpec, actual: ActualState) -> Plan:
     if spec.network:
         assert actual.network is not None
         changes += network.diff(spec, actual.network)
-    changes += document.diff(spec, actual.document, arns)
+    if spec.central is None:
+        changes += document.diff(spec, actual.document, arns)
     touched = {c.resource for c in changes}
     changes += [Change(n, KEEP) for n in _resources(spec, actual) if n not in touched]
     changes += [Change(n, KEEP, why) for n, why in actual.former_stores.items()]
     return Plan(spec.region, account, spec.destination, tuple(changes))
+
+
+def _check_member(bucket_account: str, account: str) -> None:
+    if bucket_account == account:
+        raise PlanError(
+            f"--bucket-account {bucket_account} is this account",
+            "drop --bucket-account (and --bucket-region) to manage the bucket here",
+        )
 
 
 def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
@@ -62,7 +77,7 @@ def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
     names = [kms_key.resource_name(k) for k in spec.keys]
     if spec.log_group:
         names.append(log_group.resource_name(spec.log_group.name))
-    if spec.bucket:
+    if spec.bucket and spec.bucket.member is None:
         names += [bucket.resource_name(spec.bucket.name), f"bucket policy {spec.bucket.name}"]
         names.append(account_access.account_resource_name(actual.account_id))
     if spec.athena:
@@ -75,7 +90,8 @@ def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
             names.append(f"security group {SECURITY_GROUP_NAME}")
         services = (*spec.interface_services(), *spec.gateway_services())
         names += [f"vpc endpoint {s}" for s in services]
-    names.append(f"preferences document {DOCUMENT_NAME}")
+    if spec.central is None:
+        names.append(f"preferences document {DOCUMENT_NAME}")
     return names
 
 

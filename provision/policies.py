@@ -123,7 +123,7 @@ def _bucket_statements(spec: ProvisionSpec, key_arn: str | None) -> list[dict[st
         _allow("PutSessionTranscripts", "s3:PutObject", objects),
         _allow("CheckBucketEncryption", "s3:GetEncryptionConfiguration", bucket),
     ]
-    if want.key is not None and key_arn:
+    if key_arn:  # the bucket's own key, or a central bucket's (--bucket-account)
         statements.append(
             _allow("EncryptTranscripts", ["kms:GenerateDataKey", "kms:Decrypt"], key_arn)
         )
@@ -154,22 +154,108 @@ def denies_uploads_without_sse_header(statement: Mapping[str, Any]) -> bool:
     return "s3:x-amz-server-side-encryption" in text
 
 
-def bucket_policy(region: str, bucket: str, existing: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The existing policy with the TLS-only statement added and SSE-header denies removed.
+def bucket_policy(
+    region: str,
+    bucket: str,
+    existing: Mapping[str, Any] | None,
+    extra: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The existing policy with the TLS-only statement (and ``extra``, the tool's own
+    statements such as a central bucket's organization grants) added, SSE-header denies removed.
 
     Statements the tool does not own are kept as they are, except those that silently break
     log delivery (``denies_uploads_without_sse_header``): default encryption covers them.
     """
+    ours = [tls_only_statement(region, bucket), *extra]
+    our_sids = {s["Sid"] for s in ours}
     kept = [
         s
         for s in statements_of(existing)
-        if not denies_uploads_without_sse_header(s) and s.get("Sid") != TLS_ONLY_SID
+        if not denies_uploads_without_sse_header(s) and s.get("Sid") not in our_sids
     ]
     policy: dict[str, Any] = {"Version": (existing or {}).get("Version", VERSION)}
     if existing and "Id" in existing:
         policy["Id"] = existing["Id"]
-    policy["Statement"] = [*kept, tls_only_statement(region, bucket)]
+    policy["Statement"] = [*kept, *ours]
     return policy
+
+
+ORG_SID_PREFIX = f"{SID_PREFIX}Organization"
+
+
+def org_bucket_statements(
+    region: str, bucket: str, key_prefix: str, org_id: str
+) -> list[dict[str, Any]]:
+    """A central bucket's grants to every principal of the organization, and nobody else.
+
+    PutObject only under ``<prefix>/<the caller's own account id>/`` (the policy variable
+    ``${aws:PrincipalAccount}``), so no member can overwrite another's transcripts; and
+    GetEncryptionConfiguration, which the agent calls before each session when
+    s3EncryptionEnabled is true (without it: "encryption is not set up").
+    """
+    arn = bucket_arn(region, bucket)
+    prefix = f"{key_prefix}/" if key_prefix else ""
+    only_org = {"StringEquals": {"aws:PrincipalOrgID": org_id}}
+    return [
+        {
+            "Sid": f"{ORG_SID_PREFIX}PutSessionTranscripts",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/{prefix}${{aws:PrincipalAccount}}/*",
+            "Condition": only_org,
+        },
+        {
+            "Sid": f"{ORG_SID_PREFIX}CheckBucketEncryption",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:GetEncryptionConfiguration",
+            "Resource": arn,
+            "Condition": only_org,
+        },
+    ]
+
+
+def central_bucket_statements(
+    spec: ProvisionSpec, org_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The bucket statements beyond TLS-only the spec wants: a central bucket's organization
+    grants (``org_id`` discovered at plan time when --org-id was not given)."""
+    org_id = org_id or (spec.central.org_id if spec.central else None)
+    if spec.central is None or not org_id or spec.bucket is None:
+        return []
+    want = spec.bucket
+    return org_bucket_statements(spec.region, want.name, want.key_prefix, org_id)
+
+
+def org_key_statement(region: str, bucket: str, org_id: str) -> dict[str, Any]:
+    """The central bucket key's grant to the organization's principals, through S3 only.
+
+    SSE-KMS makes S3 call GenerateDataKey (and Decrypt, for multipart uploads) as the
+    uploading role; the role's own IAM policy must also allow it (cross-account KMS needs
+    both). Limited to S3 in the bucket's region and to this bucket's encryption context (the
+    bucket ARN with a Bucket Key, the object ARN without one).
+    """
+    arn = bucket_arn(region, bucket)
+    return {
+        "Sid": f"{ORG_SID_PREFIX}SessionLogUploads",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "aws:PrincipalOrgID": org_id,
+                "kms:ViaService": f"s3.{region}.amazonaws.com",
+            },
+            "StringLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/*"]},
+        },
+    }
+
+
+def has_org_statements(document: Mapping[str, Any] | None) -> bool:
+    """Whether a bucket or key policy carries the tool's organization grants (a central store)."""
+    return any(str(s.get("Sid", "")).startswith(ORG_SID_PREFIX) for s in statements_of(document))
 
 
 def merge_owned_statements(

@@ -15,6 +15,7 @@ from typing import Any
 from costcompare import awsfacts
 from costcompare.awsfacts import LifecycleRule, parse_bool, partition
 from costcompare.yamlio import clip
+from provision.central import CentralSpec, MemberBucket, central_spec, member_bucket, member_prefix
 from provision.errors import SpecError
 
 DESTINATIONS = ("cloudwatch", "s3", "both")
@@ -74,6 +75,7 @@ class BucketSpec:
     transitions: tuple[Transition, ...] = ()
     expiration_days: int | None = None
     object_lock_days: int | None = None
+    member: MemberBucket | None = None  # another account's (central) bucket: used, not created
 
     @property
     def lifecycle(self) -> bool:
@@ -123,6 +125,7 @@ class ProvisionSpec:
     session_key: KeySpec | None = None  # kmsKeyId: session data encrypted (CKV_AWS_112)
     create_role: bool = False  # create role_name and its instance profile when missing
     athena: AthenaSpec | None = None  # --athena: search the transcripts with Athena
+    central: CentralSpec | None = None  # --central-bucket: the organization's log archive
 
     @property
     def partition(self) -> str:
@@ -170,6 +173,9 @@ def build_spec(
     ``account`` (when known) gives the S3 destination its default bucket name.
     """
     region = check_region(region)
+    central = central_spec(options)
+    if central is not None:
+        options = {**options, "destination": "s3", "session_kms_key_id": "none"}
     destination = _choice(options.get("destination"), DESTINATIONS, "destination", required=True)
     if options.get("preset"):  # a compliance preset fills retention, lifecycle, Object Lock
         from costcompare.presets import provision_options
@@ -200,7 +206,7 @@ def build_spec(
     if wants_s3:
         if not options.get("bucket") and account:
             options = {**options, "bucket": default_bucket_name(account, region)}
-        bucket = _bucket_spec(options, region)
+        bucket = _bucket_spec(options, region, account)
     elif options.get("bucket"):
         raise SpecError(
             f"--bucket is set but --destination is {destination}",
@@ -221,6 +227,7 @@ def build_spec(
         ),
         create_role=create_role,
         athena=_athena_spec(options, bucket),
+        central=central,
     )
 
 
@@ -318,7 +325,7 @@ def check_bucket_name(name: str) -> str:
     return awsfacts.check_bucket_name(name, error=SpecError)
 
 
-def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
+def _bucket_spec(options: Mapping[str, Any], region: str, account: str | None) -> BucketSpec:
     name = options.get("bucket")
     if not name:
         raise SpecError(
@@ -326,16 +333,12 @@ def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
             "pass --bucket NAME (the default needs the account id)",
         )
     name = check_bucket_name(str(name))
-    prefix = str(options.get("key_prefix", DEFAULT_KEY_PREFIX) or "")
-    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
-        raise SpecError(
-            f"key prefix {prefix!r} has a leading, trailing or double slash",
-            "Session Manager adds the '/' itself: write e.g. session-logs",
-        )
-    if not awsfacts.S3_KEY_PREFIX.match(prefix):
-        raise SpecError(
-            f"key prefix {prefix!r} has unsafe characters", "use A-Z a-z 0-9 ! _ . * ' ( ) / -"
-        )
+    member = member_bucket(options, region)
+    if member is not None:  # the central bucket a member uses: its prefix ends with the account
+        prefix = _key_prefix(member_prefix(options, account, DEFAULT_KEY_PREFIX))
+        algorithm = "aws:kms" if member.key_arn else "AES256"
+        return BucketSpec(name, prefix, algorithm, key=None, member=member)
+    prefix = _key_prefix(options.get("key_prefix", DEFAULT_KEY_PREFIX))
     encryption = _choice(
         options.get("bucket_encryption") or "sse-kms", BUCKET_ENCRYPTIONS, "bucket_encryption"
     )
@@ -369,6 +372,20 @@ def _bucket_spec(options: Mapping[str, Any], region: str) -> BucketSpec:
         expiration_days=expiration,
         object_lock_days=lock,
     )
+
+
+def _key_prefix(value: Any) -> str:
+    prefix = str(value or "")
+    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+        raise SpecError(
+            f"key prefix {prefix!r} has a leading, trailing or double slash",
+            "Session Manager adds the '/' itself: write e.g. session-logs",
+        )
+    if not awsfacts.S3_KEY_PREFIX.match(prefix):
+        raise SpecError(
+            f"key prefix {prefix!r} has unsafe characters", "use A-Z a-z 0-9 ! _ . * ' ( ) / -"
+        )
+    return prefix
 
 
 def _transition(item: Any) -> Transition:

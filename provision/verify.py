@@ -3,6 +3,11 @@
 Starts from what is in effect (the preferences document's default version), follows what it
 points to, then looks at what the tool manages (stray keys, stores no longer a target); the role
 and the VPC are checked when named. Reads only; each resource module judges its own state.
+
+With --central-bucket it checks the log-archive side of an organization's central bucket
+instead (ownership, bucket policy, key grant); with --bucket-account, a member account's side
+(where its preferences point, the role's rights on the central bucket and key, the route to
+a bucket in another region).
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from typing import Any
 from costcompare.awsfacts import interface_endpoints
 from provision import policies
 from provision.aws import AwsContext
+from provision.central import CentralSpec, MemberBucket, central_spec, member_bucket
 from provision.errors import PlanError
 from provision.observe import discover
 from provision.resources import (
     account_access,
     athena,
     bucket,
+    central_bucket,
     document,
     kms_key,
     log_group,
@@ -29,9 +36,23 @@ from provision.resources import (
     role,
 )
 from provision.resources.base import ERROR, WARNING, Finding
-from provision.spec import NetworkSpec, policy_name_for
+from provision.spec import (
+    DEFAULT_KEY_PREFIX,
+    NetworkSpec,
+    default_bucket_name,
+    network_spec,
+    policy_name_for,
+)
 
-__all__ = ["ERROR", "WARNING", "Finding", "VerifyTarget", "render_findings", "verify"]
+__all__ = [
+    "ERROR",
+    "WARNING",
+    "Finding",
+    "VerifyTarget",
+    "render_findings",
+    "target_from_options",
+    "verify",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,28 @@ class VerifyTarget:
     role_name: str | None = None
     network: NetworkSpec | None = None
     preset: str | None = None  # --preset: also report stores out of line with it
+    central: CentralSpec | None = None  # --central-bucket: check the log-archive side
+    member: MemberBucket | None = None  # --bucket-account: this account logs to that bucket
+    bucket: str | None = None  # --bucket (the central bucket's name)
+    key_prefix: str | None = None
+
+
+def target_from_options(options: Mapping[str, Any], region: str) -> VerifyTarget:
+    """What the verify command's options ask to check (validated, no AWS call)."""
+    destination = options.get("destination")
+    destination = str(getattr(destination, "value", destination)) if destination else None
+    central_options = {k: v for k, v in options.items() if k != "destination"}
+    return VerifyTarget(
+        region=region,
+        destination=destination,
+        role_name=options.get("role"),
+        network=network_spec(options),
+        central=central_spec(central_options),
+        member=member_bucket(options, region),
+        bucket=options.get("bucket"),
+        key_prefix=options.get("key_prefix"),
+        preset=options.get("preset"),
+    )
 
 
 @dataclass
@@ -53,17 +96,23 @@ class _Seen:
     group: log_group.LogGroupState | None = None
     bucket: bucket.BucketState | None = None
     bucket_key: kms_key.KeyState | None = None
+    member: MemberBucket | None = None
 
 
 def verify(ctx: AwsContext, target: VerifyTarget) -> list[Finding]:
     """Every pitfall found, errors first."""
     account = ctx.account_id()
+    if target.central is not None:
+        return sorted(_central(ctx, target, account), key=lambda f: f.severity != ERROR)
     current = document.read(ctx)
     found = document.check(current, target.destination)
-    seen = _Seen(inputs=current.inputs if current else {})
+    seen = _Seen(inputs=current.inputs if current else {}, member=target.member)
     doc_resource = document.RESOURCE
     found += _log_group(ctx, seen, account, doc_resource)
-    found += _bucket(ctx, seen, account, doc_resource)
+    if target.member is not None and target.bucket:
+        found += _member(ctx, seen, target, account)
+    else:
+        found += _bucket(ctx, seen, account, doc_resource)
     session_key = str(seen.inputs.get("kmsKeyId") or "")
     if session_key and kms_key.read_key(ctx, session_key) is None:
         found.append(
@@ -147,6 +196,37 @@ def _bucket(ctx: AwsContext, seen: _Seen, account: str, doc_resource: str) -> li
     return found
 
 
+def _central(ctx: AwsContext, target: VerifyTarget, account: str) -> list[Finding]:
+    """The log-archive side: the bucket, its policy and key as member agents meet them."""
+    assert target.central is not None
+    name = target.bucket or default_bucket_name(account, ctx.region)
+    org_id = target.central.org_id or central_bucket.organization_id(ctx)
+    state = bucket.read(ctx, name)
+    key = None
+    if state and state.sse_algorithm == "aws:kms" and state.sse_key:
+        key = None if "alias/aws/" in state.sse_key else kms_key.read_key(ctx, state.sse_key)
+    prefix = DEFAULT_KEY_PREFIX if target.key_prefix is None else target.key_prefix
+    found = central_bucket.check_central(state, key, org_id, prefix, name)
+    if state is not None:
+        general = bucket.check(state, {"s3EncryptionEnabled": True}, bucket.resource_name(name))
+        found += [f for f in general if f.check != "bucket-acls"]  # an error above already
+        if key is not None and not key.rotation_enabled:
+            found.append(kms_key.rotation_finding(key))
+    return found
+
+
+def _member(ctx: AwsContext, seen: _Seen, target: VerifyTarget, account: str) -> list[Finding]:
+    """A member account: its preferences and its route to the central bucket."""
+    assert target.member is not None and target.bucket
+    member = target.member
+    found = central_bucket.check_member(
+        seen.inputs, target.bucket, account, member.region, ctx.region
+    )
+    network = target.network
+    vpc, subnets = (network.vpc_id, network.subnet_ids) if network else (None, ())
+    return found + central_bucket.check_region_path(ctx, member.region, target.bucket, vpc, subnets)
+
+
 def _managed(ctx: AwsContext, seen: _Seen, account: str) -> list[Finding]:
     """Stray keys, and managed stores the document no longer sends logs to."""
     every = discover(ctx, policy_name_for(ctx.region))
@@ -194,15 +274,20 @@ def _needed(seen: _Seen, region: str, account: str) -> list[tuple[str, str]]:
             ("logs:CreateLogStream", f"{arn}:log-stream:i-0example"),
             ("logs:PutLogEvents", f"{arn}:log-stream:i-0example"),
         ]
-    if seen.bucket is not None:
+    bucket_name = seen.bucket.name if seen.bucket else None
+    if seen.member is not None:  # the central bucket, in another account
+        bucket_name = str(seen.inputs.get("s3BucketName") or "") or None
+    if bucket_name is not None:
         prefix = str(seen.inputs.get("s3KeyPrefix") or "")
         key = f"{prefix}/session-id.log" if prefix else "session-id.log"
-        bucket_arn = policies.bucket_arn(region, seen.bucket.name)
+        bucket_arn = policies.bucket_arn(region, bucket_name)
         needed.append(("s3:PutObject", f"{bucket_arn}/{key}"))
         if str(seen.inputs.get("s3EncryptionEnabled")).lower() == "true":
             needed.append(("s3:GetEncryptionConfiguration", bucket_arn))
         if seen.bucket_key is not None:
             needed.append(("kms:GenerateDataKey", seen.bucket_key.arn))
+        elif seen.member is not None and seen.member.key_arn:
+            needed.append(("kms:GenerateDataKey", seen.member.key_arn))
     session_key = str(seen.inputs.get("kmsKeyId") or "")
     if session_key:
         needed.append(("kms:Decrypt", session_key))

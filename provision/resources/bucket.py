@@ -283,14 +283,18 @@ def _object_lock(want: BucketSpec, state: BucketState | None) -> list[Change]:
     return changes
 
 
-def diff_policy(spec: ProvisionSpec, state: BucketState | None) -> list[Change]:
-    """The TLS-only bucket policy, keeping others' statements (minus agent-breaking denies)."""
+def diff_policy(
+    spec: ProvisionSpec, state: BucketState | None, org_id: str | None = None
+) -> list[Change]:
+    """The TLS-only bucket policy (+ a central bucket's organization grants), keeping others'
+    statements (minus agent-breaking denies)."""
     want = spec.bucket
     assert want is not None
     if state is not None and state.region != spec.region:
         return []
     old = dict(state.policy) if state and state.policy else None
-    new = policies.bucket_policy(spec.region, want.name, old)
+    extra = policies.central_bucket_statements(spec, org_id)
+    new = policies.bucket_policy(spec.region, want.name, old, extra)
     if old is not None and policies.canonical(old) == policies.canonical(new):
         return []
     removed = [
@@ -299,6 +303,8 @@ def diff_policy(spec: ProvisionSpec, state: BucketState | None) -> list[Change]:
         if policies.denies_uploads_without_sse_header(s)
     ]
     summary = "TLS-only bucket policy"
+    if extra:
+        summary += f"; principals of {org_id} may upload under {want.key_prefix}/<their account>/"
     if removed:
         summary += f"; drop statements that block the agent's uploads: {', '.join(removed)}"
     return [
@@ -318,6 +324,8 @@ def teardown(
 ) -> tuple[list[Change], str | None]:
     """(changes, refusal). ``versions`` are the object versions to delete when forced."""
     resource = resource_name(state.name)
+    if state.holds_logs and policies.has_org_statements(state.policy):
+        return [], f"{resource}: the organization's central log archive; never emptied by destroy"
     if state.holds_logs and state.object_lock_mode == "COMPLIANCE":
         return [], f"{resource}: holds logs under Object Lock compliance retention"
     if state.holds_logs and not force:
@@ -476,7 +484,9 @@ def render_cfn(spec: ProvisionSpec, key_arn: Any) -> dict[str, Any]:
         "Type": "AWS::S3::BucketPolicy",
         "Properties": {
             "Bucket": {"Ref": "SessionLogBucket"},
-            "PolicyDocument": policies.bucket_policy(spec.region, want.name, None),
+            "PolicyDocument": policies.bucket_policy(
+                spec.region, want.name, None, policies.central_bucket_statements(spec)
+            ),
         },
     }
     bucket = {

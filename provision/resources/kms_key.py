@@ -145,6 +145,7 @@ def diff(
     keys: Mapping[str, KeyState | None],
     strays: Iterable[KeyState],
     in_use: Iterable[str],
+    org_id: str | None = None,
 ) -> tuple[list[Change], dict[str, str]]:
     """(changes, purpose → key ARN or placeholder) for every key the spec uses."""
     changes: list[Change] = []
@@ -152,7 +153,7 @@ def diff(
     for key in spec.keys:
         state = keys.get(key.purpose)
         group = spec.log_group.name if key.purpose == "cloudwatch" and spec.log_group else None
-        wanted = policies.key_policy(spec.region, account, group)
+        wanted = wanted_policy(spec, account, key, org_id)
         if not key.managed:
             changes += _existing_key(key, state, group, wanted, spec.region)
             arns[key.purpose] = state.arn if state else ""
@@ -169,13 +170,26 @@ def diff(
     return changes, arns
 
 
+def wanted_policy(
+    spec: ProvisionSpec, account: str, key: KeySpec, org_id: str | None
+) -> dict[str, Any]:
+    """The key policy: account root, the logs principal for the log group's key, and for a
+    central bucket's key the organization's uploads through S3."""
+    group = spec.log_group.name if key.purpose == "cloudwatch" and spec.log_group else None
+    wanted = policies.key_policy(spec.region, account, group)
+    if key.purpose == "s3" and spec.central is not None and org_id and spec.bucket:
+        grant = policies.org_key_statement(spec.region, spec.bucket.name, org_id)
+        wanted["Statement"].append(grant)
+    return wanted
+
+
 def _existing_key(key: KeySpec, state, group, wanted, region) -> list[Change]:
     if state is None:
         raise PlanError(
             f"KMS key {key.existing_arn} not found in {region}",
             "check the ARN, or use 'create' to let the tool make one",
         )
-    if group is None:
+    if group is None and not policies.has_org_statements(wanted):
         return []
     merged = policies.merge_owned_statements(state.policy, wanted)
     return _put_key_policy(resource_name(key), state.arn, state.policy, merged)
@@ -263,7 +277,7 @@ def _put_key_policy(resource: str, arn: str, old, new) -> list[Change]:
         Change(
             resource,
             UPDATE,
-            "set the key policy (account root + logs service principal for one log group)",
+            "set the key policy (account root + the service grants this setup needs)",
             (FieldChange("policy", dict(old), dict(new)),),
             Call(
                 "kms",
@@ -433,11 +447,11 @@ def render_cfn(spec: ProvisionSpec, account: str) -> tuple[dict[str, Any], dict[
     """
     resources: dict[str, Any] = {}
     arns: dict[str, Any] = {}
+    org_id = spec.central.org_id if spec.central else None
     for key in spec.keys:
         if not key.managed:
             arns[key.purpose] = key.existing_arn
             continue
-        group = spec.log_group.name if key.purpose == "cloudwatch" and spec.log_group else None
         name = logical_id(key.purpose)
         resources[name] = {
             "Type": "AWS::KMS::Key",
@@ -448,7 +462,7 @@ def render_cfn(spec: ProvisionSpec, account: str) -> tuple[dict[str, Any], dict[
                 "KeyUsage": "ENCRYPT_DECRYPT",
                 "KeySpec": "SYMMETRIC_DEFAULT",
                 "EnableKeyRotation": True,
-                "KeyPolicy": policies.key_policy(spec.region, account, group),
+                "KeyPolicy": wanted_policy(spec, account, key, org_id),
                 "Tags": [
                     {"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]},
                     {"Key": ALIAS_TAG, "Value": key.alias},

@@ -1,0 +1,333 @@
+"""The organization's central log-archive bucket (issue 15) on moto, both sides.
+
+moto keeps accounts apart by the ``x-moto-account-id`` header, so one mock holds the
+management account, the log-archive account, two members and an outsider. moto does NOT
+enforce the cross-account part of the bucket policy: it evaluates a bucket policy on object
+calls only, without the caller or any condition context, and a statement whose condition it
+cannot evaluate (``aws:PrincipalOrgID``, ``aws:SecureTransport``) counts as a Deny for
+everyone. Who may upload is therefore decided here by ``provision.policy_eval`` on the policies
+apply actually wrote to moto, together with each role's IAM policy (cross-account access needs
+both to allow).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+from test_provision_support import REGION, ROLE, fast_moto
+
+from provision import policies
+from provision.apply import apply_plan
+from provision.aws import AwsContext
+from provision.destroy import destroy, plan_destroy
+from provision.observe import observe
+from provision.plan import make_plan
+from provision.policy_eval import ALLOW, IMPLICIT_DENY, evaluate, principal_request
+from provision.resources.central_bucket import organization_id
+from provision.spec import DOCUMENT_NAME, KEY_ALIASES, NetworkSpec, build_spec, policy_name_for
+from provision.verify import ERROR, VerifyTarget, verify
+
+BUCKET = "acme-session-archive"
+OUTSIDER = "999999999999"
+
+
+@dataclass(frozen=True)
+class Org:
+    org_id: str
+    archive: str
+    members: tuple[str, str]
+
+
+def as_account(account: str) -> AwsContext:
+    """An AwsContext whose every call moto serves as ``account``."""
+
+    def hook(client) -> None:
+        def header(request, **_) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign.*.*", header)
+
+    return AwsContext(REGION, on_client=hook)
+
+
+@pytest.fixture
+def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    """An organization with a log-archive account and two members, each with an instance role."""
+    fast_moto(monkeypatch)
+    with mock_aws():
+        orgs = boto3.client("organizations", region_name="us-east-1")
+        org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+        ids = [
+            orgs.create_account(Email=f"{name}@example.invalid", AccountName=name)[
+                "CreateAccountStatus"
+            ]["AccountId"]
+            for name in ("log-archive", "member-a", "member-b")
+        ]
+        for account in [*ids[1:], OUTSIDER]:
+            as_account(account).client("iam").create_role(
+                RoleName=ROLE, AssumeRolePolicyDocument="{}"
+            )
+        yield Org(org_id, ids[0], (ids[1], ids[2]))
+
+
+def _apply(ctx: AwsContext, options: dict, account: str):
+    spec = build_spec(options, REGION, account=account)
+    plan = make_plan(spec, observe(ctx, spec))
+    apply_plan(ctx, spec, plan)
+    return spec
+
+
+def _central(org: Org, **extra):
+    return _apply(
+        as_account(org.archive), {"central_bucket": True, "bucket": BUCKET, **extra}, org.archive
+    )
+
+
+def _key_arn(org: Org) -> str:
+    kms = as_account(org.archive).client("kms")
+    return kms.describe_key(KeyId=KEY_ALIASES["s3"])["KeyMetadata"]["Arn"]
+
+
+def _member_options(org: Org, **extra) -> dict:
+    return {
+        "destination": "s3",
+        "bucket": BUCKET,
+        "bucket_account": org.archive,
+        "bucket_kms_key": _key_arn(org),
+        "role": ROLE,
+        **extra,
+    }
+
+
+def _member(org: Org, account: str, **extra):
+    return _apply(as_account(account), _member_options(org, **extra), account)
+
+
+def _role_policy(account: str) -> dict:
+    iam = as_account(account).client("iam")
+    arn = f"arn:aws:iam::{account}:policy/{policy_name_for(REGION)}"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+
+
+def _may_upload(org: Org, account: str, org_of_account: str | None, prefix_account: str) -> bool:
+    """Whether ``account``'s instance role may put a transcript under ``prefix_account``'s
+    prefix: its IAM policy and the central bucket policy must both allow (cross-account)."""
+    s3 = as_account(org.archive).client("s3")
+    bucket_policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    key = f"session-logs/{prefix_account}/alice-0a1b2c3d4e5f.log"
+    resource = f"arn:aws:s3:::{BUCKET}/{key}"
+    role = f"arn:aws:iam::{account}:role/{ROLE}"
+    request = principal_request("s3:PutObject", resource, role, org_of_account)
+    iam_allows = policies.statements_cover([_role_policy(account)], "s3:PutObject", resource)
+    return iam_allows and evaluate(bucket_policy, request) == ALLOW
+
+
+def test_two_members_may_upload_and_an_outside_role_may_not(org):
+    _central(org)
+    for account in org.members:
+        _member(org, account)
+    # The outsider copies a member's setup word for word, in its own account.
+    outsider_options = _member_options(org, key_prefix=f"session-logs/{OUTSIDER}")
+    _apply(as_account(OUTSIDER), outsider_options, OUTSIDER)
+
+    a, b = org.members
+    assert _may_upload(org, a, org.org_id, a)
+    assert _may_upload(org, b, org.org_id, b)
+    assert not _may_upload(org, OUTSIDER, None, OUTSIDER)
+    assert not _may_upload(org, OUTSIDER, "o-someoneelse1", OUTSIDER)
+    assert not _may_upload(org, a, org.org_id, b)  # no member writes into another's prefix
+
+
+def test_central_apply_builds_bucket_policy_and_key_for_the_organization(org):
+    spec = _central(org)  # no --org-id: read from the organization
+    assert organization_id(as_account(org.archive)) == org.org_id
+    ctx = as_account(org.archive)
+    s3 = ctx.client("s3")
+    ownership = s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"]
+    assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": _key_arn(org),
+    }
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert policy["Statement"] == [
+        policies.tls_only_statement(REGION, BUCKET),
+        *policies.org_bucket_statements(REGION, BUCKET, "session-logs", org.org_id),
+    ]
+    kms = ctx.client("kms")
+    key_policy = json.loads(kms.get_key_policy(KeyId=_key_arn(org), PolicyName="default")["Policy"])
+    assert policies.org_key_statement(REGION, BUCKET, org.org_id) in key_policy["Statement"]
+    # No preferences in the log-archive account: it stores, its members log.
+    with pytest.raises(ctx.client("ssm").exceptions.InvalidDocument):
+        ctx.client("ssm").get_document(Name=DOCUMENT_NAME)
+    # Idempotent: planning again finds nothing to do.
+    assert make_plan(spec, observe(ctx, spec)).empty
+
+
+def test_key_policy_lets_s3_encrypt_for_members_only_for_this_bucket(org):
+    _central(org)
+    kms = as_account(org.archive).client("kms")
+    key_arn = _key_arn(org)
+    policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+    bucket_arn = f"arn:aws:s3:::{BUCKET}"
+
+    def decision(account: str, org_id: str | None, context_arn: str, via: str) -> str:
+        role = f"arn:aws:iam::{account}:role/{ROLE}"
+        request = principal_request(
+            "kms:GenerateDataKey",
+            key_arn,
+            role,
+            org_id,
+            kms__ViaService=via,
+            **{"kms__EncryptionContext:aws:s3:arn": context_arn},
+        )
+        return evaluate(policy, request)
+
+    s3_here = f"s3.{REGION}.amazonaws.com"
+    assert decision(org.members[0], org.org_id, bucket_arn, s3_here) == ALLOW
+    assert decision(org.members[1], org.org_id, f"{bucket_arn}/k.log", s3_here) == ALLOW
+    assert decision(OUTSIDER, None, bucket_arn, s3_here) == IMPLICIT_DENY
+    assert decision(org.members[0], org.org_id, "arn:aws:s3:::other", s3_here) == IMPLICIT_DENY
+    assert decision(org.members[0], org.org_id, bucket_arn, "ec2.x.amazonaws.com") == IMPLICIT_DENY
+
+
+def test_member_apply_points_at_the_central_bucket_and_creates_none(org):
+    a = org.members[0]
+    _central(org)
+    spec = _member(org, a)
+    ctx = as_account(a)
+    content = json.loads(ctx.client("ssm").get_document(Name=DOCUMENT_NAME)["Content"])
+    assert content["inputs"]["s3BucketName"] == BUCKET
+    assert content["inputs"]["s3KeyPrefix"] == f"session-logs/{a}"
+    assert content["inputs"]["s3EncryptionEnabled"] is True
+    assert ctx.client("s3").list_buckets()["Buckets"] == []
+    statements = {s["Sid"]: s for s in _role_policy(a)["Statement"]}
+    assert statements["CostcomparePutSessionTranscripts"]["Resource"] == (
+        f"arn:aws:s3:::{BUCKET}/session-logs/{a}/*"
+    )
+    assert statements["CostcompareCheckBucketEncryption"]["Resource"] == f"arn:aws:s3:::{BUCKET}"
+    assert statements["CostcompareEncryptTranscripts"]["Resource"] == _key_arn(org)
+    assert make_plan(spec, observe(ctx, spec)).empty  # idempotent
+
+
+def test_verify_both_sides_clean_then_each_pitfall_found(org):
+    a = org.members[0]
+    _central(org)
+    _member(org, a)
+    archive = as_account(org.archive)
+    central = build_spec({"central_bucket": True}, REGION, account=org.archive).central
+    target = VerifyTarget(REGION, central=central, bucket=BUCKET)
+    assert [f for f in verify(archive, target) if f.severity == ERROR] == []
+    member = build_spec(_member_options(org), REGION, account=a).bucket.member
+    member_target = VerifyTarget(REGION, "s3", ROLE, member=member, bucket=BUCKET)
+    assert [f for f in verify(as_account(a), member_target) if f.severity == ERROR] == []
+
+    s3, kms = archive.client("s3"), archive.client("kms")
+    s3.put_bucket_ownership_controls(
+        Bucket=BUCKET, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if "Encryption" not in s["Sid"]]
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    key_policy = policies.key_policy(REGION, org.archive, None)  # the org grant gone
+    kms.put_key_policy(KeyId=_key_arn(org), PolicyName="default", Policy=json.dumps(key_policy))
+    errors = {f.check for f in verify(archive, target) if f.severity == ERROR}
+    assert errors == {
+        "central-bucket-acls",
+        "central-policy-no-encryption-check",
+        "central-key-no-org-grant",
+    }
+
+
+def test_verify_finds_an_open_policy_and_a_member_role_without_rights(org):
+    a = org.members[0]
+    _central(org)
+    _member(org, a)
+    archive = as_account(org.archive)
+    s3 = archive.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    for statement in policy["Statement"]:
+        statement.pop("Condition", None) if statement["Effect"] == "Allow" else None
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    central = build_spec({"central_bucket": True}, REGION, account=org.archive).central
+    checks = {
+        f.check for f in verify(archive, VerifyTarget(REGION, central=central, bucket=BUCKET))
+    }
+    assert "central-policy-open" in checks
+
+    iam = as_account(a).client("iam")
+    arn = f"arn:aws:iam::{a}:policy/{policy_name_for(REGION)}"
+    iam.detach_role_policy(RoleName=ROLE, PolicyArn=arn)
+    member = build_spec(_member_options(org), REGION, account=a).bucket.member
+    found = verify(as_account(a), VerifyTarget(REGION, "s3", ROLE, member=member, bucket=BUCKET))
+    missing = " ".join(f.message for f in found if f.severity == ERROR)
+    assert "s3:PutObject" in missing and "s3:GetEncryptionConfiguration" in missing
+    assert "kms:GenerateDataKey" in missing
+
+
+def test_member_in_another_region_needs_a_route_out(org):
+    a = org.members[0]
+    _central(org)
+    _member(org, a)
+    ctx = as_account(a)
+    member = build_spec(_member_options(org), REGION, account=a).bucket.member
+    away = AwsContext("us-east-1", on_client=ctx.on_client)  # the same account, another region
+    away_ec2 = away.client("ec2")
+    vpc = away_ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+    subnet = away_ec2.create_subnet(VpcId=vpc, CidrBlock="10.2.1.0/24")["Subnet"]["SubnetId"]
+    target = VerifyTarget(
+        "us-east-1", member=member, bucket=BUCKET, network=NetworkSpec(vpc, (subnet,))
+    )
+    checks = {(f.severity, f.check) for f in verify(away, target)}
+    assert (ERROR, "central-bucket-no-path") in checks
+    gateway = away_ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    away_ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    main = away_ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+    table = main["RouteTables"][0]["RouteTableId"]
+    away_ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    checks = {f.check for f in verify(away, target)}
+    assert "central-bucket-no-path" not in checks
+    no_network = VerifyTarget("us-east-1", member=member, bucket=BUCKET)
+    assert "central-bucket-other-region" in {f.check for f in verify(away, no_network)}
+
+
+def test_destroy_never_deletes_the_central_bucket_logs(org):
+    a = org.members[0]
+    _central(org)
+    _member(org, a)
+    s3 = as_account(org.archive).client("s3")
+    policy = s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
+    s3.delete_bucket_policy(Bucket=BUCKET)  # moto: conditioned statements deny every upload
+    s3.put_object(Bucket=BUCKET, Key=f"session-logs/{a}/alice-1.log", Body=b"$ id\n")
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=policy)
+
+    member_plan = plan_destroy(as_account(a), force_delete_logs=True)
+    destroy(as_account(a), member_plan)
+    archive_plan = plan_destroy(as_account(org.archive), force_delete_logs=True)
+    assert any("central log archive" in held for held in archive_plan.held)
+    destroy(as_account(org.archive), archive_plan)
+
+    listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert [o["Key"] for o in listed] == [f"session-logs/{a}/alice-1.log"]
+    key = as_account(org.archive).client("kms").describe_key(KeyId=_key_arn(org))["KeyMetadata"]
+    assert key["KeyState"] == "Enabled"  # it still encrypts the archive
+    member_ssm = as_account(a).client("ssm")
+    with pytest.raises(member_ssm.exceptions.InvalidDocument):
+        member_ssm.get_document(Name=DOCUMENT_NAME)  # the tool made it: gone with destroy
+
+
+def test_explicit_org_id_needs_no_organizations_call(org):
+    calls = as_account(org.archive)
+    spec = build_spec({"central_bucket": True, "org_id": "o-abcdefghij"}, REGION, org.archive)
+    actual = observe(calls, spec)
+    assert actual.organization_id == "o-abcdefghij"
+    assert "DescribeOrganization" not in calls.calls
