@@ -174,10 +174,14 @@ def _run(ctx, request, output: opt.OutputFormat, *, plan_only: bool, yes: bool) 
 
 
 def _failure(result) -> tuple[str, str]:
-    """(what failed, how to go on) in one line: the operations' and first instance's status."""
-    failed_ops = [f"{op['action']} {op['status']}" for op in result.operations
-                  if op["status"] != "SUCCEEDED"]  # fmt: skip
+    """(what failed, how to go on) in one line: the failed operation and the first instance
+    left behind, with AWS's reason."""
+    failed = [f"{op['action']} operation {op['operation_id']} {op['status']}"
+              for op in result.operations if op["status"] != "SUCCEEDED"]  # fmt: skip
+    problem = failed[0] if failed else "the rollout"
     bad = [i for i in result.instances if i.status != "CURRENT"]
-    first = f"; {bad[0].account} {bad[0].region} {bad[0].status} {bad[0].reason}" if bad else ""
-    problem = f"{', '.join(failed_ops) or 'rollout'}: {len(bad)} instance(s) not CURRENT{first}"
-    return problem.rstrip(), "fix the cause shown, then run the same rollout again"
+    if bad:
+        first = bad[0]
+        problem += f": {len(bad)} instance(s) not CURRENT, e.g. {first.account} {first.region} "
+        problem += f"{first.status} {first.reason}".rstrip()
+    return problem, "fix the cause shown, then run the same rollout again"

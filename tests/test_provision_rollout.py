@@ -7,7 +7,9 @@ account × region, builds the stack in that member account and region: the log g
 exists there, so ``measure --org`` finds it. Gaps, worked around here and not in the tool:
 
 - moto's CloudFormation cannot read KMS key tags as Key/Value or an SSM document's Content as
-  an object; the template is passed through ``_moto_compatible`` (test_provision_export) first.
+  an object; the template is passed through ``_moto_compatible`` (test_provision_export) first,
+  with the Content's own ``Fn::Sub`` values inlined into the one ``Fn::Sub`` it becomes.
+- moto records but does not create AWS::S3::BucketPolicy (a warning, silenced here).
 - every operation is SUCCEEDED at once, and moto ignores the OperationId we send to
   create_stack_instances (it makes its own); polling and joining are tested on fakes.
 - describe_stack_set omits AutoDeployment (the tool only acts on an explicit ``false``).
@@ -31,7 +33,7 @@ from test_provision_export import _moto_compatible
 from test_provision_support import fast_moto
 from typer.testing import CliRunner
 
-from costcompare.aws import AwsContext
+from costcompare.aws import AwsContext, assumed_context
 from costcompare.cli import app
 from costcompare.orgmeasure import measure_org
 from provision import rollout
@@ -54,7 +56,12 @@ LOG_GROUP = "/ssm/session-manager"
 
 
 def moto_body(**options) -> str:
+    """The member template as moto can deploy it (see the module docstring)."""
     body = member_template(options or {"destination": "cloudwatch"}, HOME)
+    content = body["Resources"]["SessionPreferences"]["Properties"]["Content"]
+    for name, value in content["inputs"].items():  # the whole Content becomes one Fn::Sub
+        if isinstance(value, dict) and "Fn::Sub" in value:
+            content["inputs"][name] = value["Fn::Sub"]
     return json.dumps(_moto_compatible(body))
 
 
@@ -104,7 +111,7 @@ def _plan(org: Org, body: str | None = None):
 
 
 def test_rollout_to_three_accounts_in_two_regions_then_measure_org_sees_them(org: Org):
-    plan = _plan(org)
+    plan = _plan(org, moto_body(destination="both"))
     assert [s.action for s in plan.steps] == ["create-stack-set", "create-stack-instances"]
     assert plan.observed.call_as == "SELF"
     assert plan.steps[1].ous == (org.ou,) and plan.steps[1].regions == REGIONS
@@ -123,15 +130,29 @@ def test_rollout_to_three_accounts_in_two_regions_then_measure_org_sees_them(org
     )["StackSet"]
     assert described["PermissionModel"] == "SERVICE_MANAGED"
 
+    # One session transcript in one member's bucket, written as the agent would.
+    first, transcript = org.members[0], b"$ sudo -i\nroot# id\n" * 40
+    member = assumed_context(org.ctx, f"arn:aws:iam::{first}:role/OrganizationAccountAccessRole")
+    bucket = f"ssm-session-logs-{first}-{REGIONS[0]}"
+    member.client("s3", REGIONS[0]).put_object(
+        Bucket=bucket, Key="session-logs/alice-0123456789abcdef0.log", Body=transcript
+    )
+
     seen = measure_org(org.ctx, REGIONS, accounts=[*org.members, org.outsider], days=7, workers=2)
-    groups = {
-        (a.account_id, r.region): [g.name for g in r.log_groups]
-        for a in seen.accounts
-        for r in a.regions
-    }
+
     assert seen.failures == []
-    assert all(groups[(a, r)] == [LOG_GROUP] for a in org.members for r in REGIONS)
-    assert groups[(org.outsider, HOME)] == [], "an account outside the OU got the stack"
+    regions = {(a.account_id, r.region): r for a in seen.accounts for r in a.regions}
+    for account in org.members:
+        for region in REGIONS:
+            found = regions[(account, region)]
+            assert [g.name for g in found.log_groups] == [LOG_GROUP]
+            # found through the preferences document the stack wrote in that account × region
+            assert [(p.uri, p.found_by) for p in found.s3] == [
+                (f"s3://ssm-session-logs-{account}-{region}/session-logs/", "preferences")
+            ]
+    assert regions[(first, REGIONS[0])].s3[0].sessions == 1
+    assert regions[(first, REGIONS[0])].s3[0].bytes == len(transcript)
+    assert regions[(org.outsider, HOME)].log_groups == [], "an account outside the OU got it"
 
 
 def test_a_second_run_changes_nothing_and_a_new_account_gets_only_its_instances(org: Org):
@@ -187,6 +208,21 @@ def test_the_cli_plans_then_rolls_out_from_a_template_file(org: Org, tmp_path: P
     rerun = CliRunner().invoke(app, command)  # nothing to do: no confirmation asked
     assert rerun.exit_code == 0, rerun.output
     assert "nothing to do" in rerun.stdout and rerun.stdout.count("CURRENT") == 6
+
+
+def test_a_failed_operation_is_one_line_after_the_instance_table(org: Org, monkeypatch, tmp_path):
+    """moto ends every operation SUCCEEDED: the failure AWS would report is simulated here."""
+    monkeypatch.setattr(rollout, "wait_for_operation", lambda *a, **k: "FAILED")
+    template = tmp_path / "member.json"
+    template.write_text(moto_body())
+    command = ["provision", "rollout", "--template", str(template), "--ou", org.ou,
+               "--regions", HOME, "--region", HOME, "--yes"]  # fmt: skip
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2
+    assert result.stdout.count("CURRENT") == 3  # the table is printed before the error
+    error = result.stderr.strip().splitlines()[-1]
+    assert "create-stack-instances operation" in error and "FAILED" in error
+    assert " — fix the cause shown" in error
 
 
 # -- without moto: plan rules, polling, joining an operation -----------------------------------
