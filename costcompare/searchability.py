@@ -60,6 +60,19 @@ def capabilities_of(destination: str) -> Capabilities:
     return capabilities
 
 
+# What a store that could be WORM is without its lock: deletable unless protected, like a log
+# group whose deletion protection can be switched off.
+UNLOCKED_IMMUTABILITY = 1
+
+
+def immutability_level(caps: Capabilities, workload: Any) -> int:
+    """WORM (3) is earned by S3 Object Lock, not by choosing S3: only a workload that locks its
+    objects (``s3_object_lock_days``, as the worm preset sets) scores it."""
+    if caps.immutability >= 3 and workload.s3_object_lock_days is None:
+        return UNLOCKED_IMMUTABILITY
+    return caps.immutability
+
+
 @dataclass
 class Searchability:
     """One destination's searchability for one workload."""
@@ -141,6 +154,7 @@ def assess(
         per_search = cost_per_search_usd[dest.name]
         alerting = 2 if caps.live_alerting and streaming else int(caps.alerting_at_session_end)
         fidelity = int(streaming) + int(caps.masking)
+        immutability = immutability_level(caps, workload)
         scores = {
             "time_to_searchable": max(
                 _log_scale(seconds, *TIME_SCALE_S) - (LOSS_PENALTY if loses else 0.0), 0.0
@@ -148,7 +162,7 @@ def assess(
             "search_cost": _log_scale(per_search, *SEARCH_COST_SCALE_USD),
             "expressiveness": caps.expressiveness / 3,
             "alerting": alerting / 2,
-            "immutability": caps.immutability / 3,
+            "immutability": immutability / 3,
             "reach": caps.reach / 2,
             "fidelity": fidelity / 2,
         }
@@ -160,7 +174,7 @@ def assess(
             monthly_search_usd=dest.search_usd(),
             expressiveness=caps.expressiveness,
             alerting=alerting,
-            immutability=caps.immutability,
+            immutability=immutability,
             reach=caps.reach,
             fidelity=fidelity,
             dimension_scores=scores,

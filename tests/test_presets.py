@@ -161,6 +161,7 @@ def test_cli_estimate_preset_json_matches_the_library(tmp_path, table):
     assert any("Preset worm" in n for n in data["notes"])
     assert data["preset"]["name"] == "worm" and "SEC 17a-4" in data["preset"]["source"]
     assert {"key": "s3_object_lock_days", "from": None, "to": 1096} in data["preset"]["changes"]
+    assert data["destinations"][0]["searchability"]["levels"]["immutability"] == 3  # earned
     without = data["preset"]["steady_state_monthly_usd_without"]
     assert without["s3"] < data["destinations"][0]["steady_state_monthly_usd"]
     storage = next(

@@ -62,8 +62,12 @@ def test_streaming_on_only_cloudwatch_is_fast(w):
 def test_levels_follow_the_capability_facts(w):
     s = estimate(w).searchability
     assert (s["cloudwatch"].alerting, s["cloudwatch-ia"].alerting, s["s3"].alerting) == (2, 0, 1)
-    assert s["s3"].immutability == 3 and s["cloudwatch"].immutability == 1
-    assert s["both"].immutability == 3 and s["both"].alerting == 2
+    # WORM is earned by Object Lock: an unlocked bucket scores like a log group
+    assert s["s3"].immutability == 1 and s["cloudwatch"].immutability == 1
+    assert s["both"].immutability == 1 and s["both"].alerting == 2
+    locked = estimate(dataclasses.replace(w, s3_object_lock_days=365)).searchability
+    assert locked["s3"].immutability == 3 and locked["both"].immutability == 3
+    assert locked["cloudwatch"].immutability == 1
     assert s["cloudwatch"].expressiveness == 3 > s["cloudwatch-ia"].expressiveness
 
 
@@ -89,7 +93,10 @@ def test_default_verdict_cloudwatch_searches_better_than_s3():
 def test_weights_change_the_ranking(w):
     only_immutability = {d: 0 for d in DEFAULT_WEIGHTS} | {"immutability": 1}
     s = estimate(w, weights=only_immutability).searchability
-    assert s["s3"].score == 100 and s["cloudwatch"].score == pytest.approx(100 / 3)
+    assert s["s3"].score == pytest.approx(100 / 3) == s["cloudwatch"].score
+    s = estimate(dataclasses.replace(w, s3_object_lock_days=365), weights=only_immutability)
+    assert s.searchability["s3"].score == 100
+    assert s.searchability["cloudwatch"].score == pytest.approx(100 / 3)
 
 
 def test_json_carries_searchability(w):
