@@ -40,6 +40,7 @@ from provision.stackset import (
 
 STACK_SET_NAME = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
 OU_OR_ROOT = re.compile(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
+MAX_OUS_PER_OPERATION = 50  # CreateStackInstances / UpdateStackInstances API reference
 TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates must come from S3 (TemplateURL)
 CALL_AS = ("SELF", "DELEGATED_ADMIN")
 SERVICE_MANAGED = "SERVICE_MANAGED"
@@ -88,6 +89,12 @@ def check_request(
         )
     if not ous:
         raise SpecError("no --ou given", "name the OUs to deploy to, e.g. --ou ou-ab12-cdef3456")
+    if len(set(ous)) > MAX_OUS_PER_OPERATION:
+        raise SpecError(
+            f"{len(set(ous))} --ou values; one StackSets operation takes at most "
+            f"{MAX_OUS_PER_OPERATION}",
+            "target a parent OU: StackSets deploys to its child OUs as well",
+        )
     for ou in ous:
         if not OU_OR_ROOT.match(ou):
             raise SpecError(

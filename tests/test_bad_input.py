@@ -305,6 +305,12 @@ STACKSET_INPUTS = [
         "ou-nope",
     ),
     Case(
+        "provision-rollout-too-many-ous",
+        "provision rollout -d cloudwatch --regions us-east-1 --ou "
+        + ",".join(f"ou-ab12-{n:08d}" for n in range(51)),
+        "51 --ou",
+    ),
+    Case(
         "provision-rollout-no-ou",
         "provision rollout -d cloudwatch --regions us-east-1 --region us-east-1",
         "--ou",
