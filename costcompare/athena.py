@@ -21,7 +21,8 @@ DEFAULT_TIMEOUT_S = 300.0
 ATHENA_FIXES = {
     "InvalidRequestException": "check --table (database.table), --workgroup and --region",
     "AccessDeniedException": "the caller needs athena:StartQueryExecution, GetQueryExecution, "
-    "GetQueryResults on the workgroup, glue:GetTable on the table and s3:GetObject on its data",
+    "GetQueryResults on the workgroup, glue:GetTable on the table, s3:GetObject on its data "
+    "and s3:PutObject on the results location",
 }
 
 
