@@ -31,7 +31,12 @@ INGEST_INPUTS = ("monthly_ingest_gb", "sessions_per_month", "session_bytes", "st
 QUANTITY_INPUTS: dict[str, tuple[str, ...]] = {
     "sessions": ("sessions_per_month", "instances", "sessions_per_instance_per_day"),
     "cw_ingest_gb": (*INGEST_INPUTS, "cloudwatch_overhead_ratio"),
-    "cw_stored_gb": ("compression_ratio", "retention_days", *INGEST_INPUTS),
+    "cw_stored_gb": (
+        "compression_ratio",
+        "retention_days",
+        "both_cloudwatch_retention_days",
+        *INGEST_INPUTS,
+    ),
     "insights_scanned_gb": ("searches_per_month", "search_window_days"),
     "one": ("kms",),
     "kms_rotated_versions": ("kms_rotation", "kms_rotation_days"),
@@ -43,7 +48,13 @@ QUANTITY_INPUTS: dict[str, tuple[str, ...]] = {
     "logs_endpoint_gb": ("logs_endpoint", *INGEST_INPUTS),
     "s3_endpoint_hours": ("s3_endpoint", "availability_zones"),
     "s3_endpoint_gb": ("s3_endpoint", "sessions_per_month", "session_bytes"),
-    "s3_stored_gb": ("session_bytes", "sessions_per_month", "retention_days", "s3_lifecycle"),
+    "s3_stored_gb": (
+        "session_bytes",
+        "sessions_per_month",
+        "retention_days",
+        "s3_lifecycle",
+        "s3_object_lock_days",
+    ),
     "s3_transitions": ("s3_lifecycle",),
     "metric_filters": ("metric_filters",),
     "alarms": ("alarms",),

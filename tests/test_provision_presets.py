@@ -80,6 +80,11 @@ def test_verify_names_stores_out_of_line_with_the_preset(bare):
     assert by_check["preset-expiration"].severity == "error"
     worm = verify(context(), VerifyTarget(REGION, "both", preset="worm"))
     assert "preset-object-lock" in {f.check for f in worm}
+    cli = CliRunner().invoke(
+        app, ["provision", "verify", "--preset", "pci-dss-10.5.1", "--region", REGION, "-o", "json"]
+    )
+    assert cli.exit_code == 1  # errors found
+    assert "preset-retention" in {f["check"] for f in json.loads(cli.stdout)}
 
 
 def test_export_carries_the_preset(tmp_path):

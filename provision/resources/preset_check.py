@@ -119,8 +119,8 @@ def _lock(
             resource,
             f"the bucket has {have}; the preset needs COMPLIANCE mode"
             + (f" for {need} days" if need else ""),
-            "a new bucket: costcompare provision apply --preset "
-            f"{preset.name} --bucket NEW-NAME (Object Lock needs versioning)",
+            f"costcompare provision apply --preset {preset.name} (versioning, then Object Lock, "
+            "for good; objects already there stay unlocked) or a new bucket",
         )
     ]
 
