@@ -132,9 +132,9 @@ def _member_key(key: Any, account: str) -> str:
     if text.lower() in ("", "create", "none"):
         raise SpecError(
             "--bucket-account with SSE-KMS needs the central bucket's key",
-            "pass --bucket-kms-key arn:aws:kms:<region>:<account>:key/<id> (plan "
-            "--central-bucket in the log-archive account shows it), or --bucket-encryption "
-            "sse-s3 if that bucket uses SSE-S3",
+            "pass --bucket-kms-key arn:aws:kms:<region>:<account>:key/<id> ('aws kms "
+            "describe-key --key-id alias/costcompare/session-logs-s3' in the log-archive "
+            "account shows it), or --bucket-encryption sse-s3 if that bucket uses SSE-S3",
         )
     match = KMS_ARN.match(text)
     if not match or match["kind"] != "key":

@@ -204,7 +204,7 @@ def build_spec(
 
     bucket = None
     if wants_s3:
-        if not options.get("bucket") and account:
+        if not options.get("bucket") and account and not options.get("bucket_account"):
             options = {**options, "bucket": default_bucket_name(account, region)}
         bucket = _bucket_spec(options, region, account)
     elif options.get("bucket"):

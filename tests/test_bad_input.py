@@ -1016,6 +1016,88 @@ INVENTORY_SQL = [
 
 # Every module-level UPPER_CASE list of Cases above is in the corpus: a new group needs no edit
 # here (one shared list literal was where every helper's additions collided).
+# Issue 15: the organization's central log-archive bucket and the members that log to it.
+KEY_ELSEWHERE = "arn:aws:kms:ap-northeast-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_IN_ARCHIVE = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+MEMBER = "provision plan -d s3 --bucket org-archive --bucket-account 123456789012"
+CENTRAL_BUCKET = [
+    Case(
+        "provision-central-bad-org-id",
+        "provision plan --central-bucket --org-id org-123 --region ap-northeast-1",
+        "org-123",
+    ),
+    Case(
+        "provision-central-not-cloudwatch",
+        "provision plan --central-bucket -d cloudwatch --region ap-northeast-1",
+        "--central-bucket",
+    ),
+    Case(
+        "provision-central-with-role",
+        "provision apply --central-bucket --role ssm-instance --yes --region ap-northeast-1",
+        "--role",
+    ),
+    Case(
+        "provision-verify-central-with-vpc",
+        "provision verify --central-bucket --vpc-id vpc-0abc1234 --region ap-northeast-1",
+        "--vpc-id",
+    ),
+    Case(
+        "provision-org-id-without-central",
+        "provision plan -d s3 --bucket acme-logs --org-id o-abcdefghij --region ap-northeast-1",
+        "--org-id",
+    ),
+    Case(
+        "provision-central-config-not-bool",
+        "provision plan --config c.yaml --region ap-northeast-1",
+        "central_bucket",
+        files={"c.yaml": "central_bucket: maybe\n"},
+    ),
+    Case(
+        "provision-export-central-without-org-id",
+        "provision export --central-bucket --account-id 123456789012 --out t.yaml "
+        "--region ap-northeast-1",
+        "--org-id",
+        files={"t.yaml": "old template\n"},
+    ),
+    Case(
+        "provision-member-bad-account",
+        "provision plan -d s3 --bucket org-archive --bucket-account 12345 --region ap-northeast-1",
+        "12345",
+    ),
+    Case(
+        "provision-member-without-bucket",
+        "provision plan -d s3 --bucket-account 123456789012 --region ap-northeast-1",
+        "--bucket",
+    ),
+    Case(
+        "provision-member-without-key",
+        f"{MEMBER} --region ap-northeast-1",
+        "--bucket-kms-key",
+    ),
+    Case(
+        "provision-member-key-of-another-account",
+        f"{MEMBER} --bucket-kms-key {KEY_ELSEWHERE} --region ap-northeast-1",
+        "210987654321",
+    ),
+    Case(
+        "provision-member-key-not-in-bucket-region",
+        f"{MEMBER} --bucket-kms-key {KEY_IN_ARCHIVE} --bucket-region eu-west-1 "
+        "--region ap-northeast-1",
+        "--bucket-region",
+    ),
+    Case(
+        "provision-bucket-region-without-account",
+        "provision plan -d s3 --bucket acme-logs --bucket-region us-east-1 --region ap-northeast-1",
+        "--bucket-region",
+    ),
+    Case(
+        "provision-member-with-lifecycle",
+        f"{MEMBER} --bucket-kms-key {KEY_IN_ARCHIVE} --transition 30:STANDARD_IA "
+        "--region ap-northeast-1",
+        "--transition",
+    ),
+]
+
 CORPUS: list[Case] = [
     case
     for name, group in list(globals().items())
