@@ -20,11 +20,15 @@ import boto3
 import pytest
 from moto import mock_aws
 from test_provision_support import REGION, ROLE, fast_moto
+from typer.testing import CliRunner
 
+from costcompare.cli import app
 from provision import policies
 from provision.apply import apply_plan
 from provision.aws import AwsContext
 from provision.destroy import destroy, plan_destroy
+from provision.errors import SpecError
+from provision.export import template
 from provision.observe import observe
 from provision.plan import make_plan
 from provision.policy_eval import ALLOW, IMPLICIT_DENY, evaluate, principal_request
@@ -331,3 +335,81 @@ def test_explicit_org_id_needs_no_organizations_call(org):
     actual = observe(calls, spec)
     assert actual.organization_id == "o-abcdefghij"
     assert "DescribeOrganization" not in calls.calls
+
+
+# -- options (no AWS) ----------------------------------------------------------------------------
+def test_member_prefix_defaults_to_the_account_and_must_end_with_it():
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    options = {
+        "destination": "s3",
+        "bucket": BUCKET,
+        "bucket_account": "123456789012",
+        "bucket_kms_key": key,
+    }
+    spec = build_spec(options, REGION, account="210987654321")
+    assert spec.bucket.key_prefix == "session-logs/210987654321"
+    assert spec.bucket.member.region == "us-east-1"  # the key's region, the bucket's home
+    assert [k.purpose for k in spec.keys] == ["session"]  # the central key: used, not managed
+    with pytest.raises(SpecError, match="does not end with this account"):
+        build_spec({**options, "key_prefix": "logs"}, REGION, account="210987654321")
+
+
+# -- the commands --------------------------------------------------------------------------------
+def _run(*args: str):
+    result = CliRunner().invoke(app, ["provision", *args, "--region", REGION])
+    return result
+
+
+def test_cli_central_then_member_then_verify(monkeypatch: pytest.MonkeyPatch):
+    """The log-archive account is moto's default account; a member acts through MOTO_ACCOUNT_ID."""
+    fast_moto(monkeypatch)
+    with mock_aws():
+        orgs = boto3.client("organizations", region_name="us-east-1")
+        org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+        member = orgs.create_account(Email="m@example.invalid", AccountName="m")[
+            "CreateAccountStatus"
+        ]["AccountId"]
+        applied = _run("apply", "--central-bucket", "--bucket", BUCKET, "--yes")
+        assert applied.exit_code == 0, applied.output
+        planned = _run("plan", "--central-bucket", "--bucket", BUCKET, "-o", "json")
+        assert json.loads(planned.stdout)["empty"] is True
+        checked = _run("verify", "--central-bucket", "--bucket", BUCKET, "-o", "json")
+        assert checked.exit_code == 0, checked.output
+        assert all(f["severity"] != ERROR for f in json.loads(checked.stdout))
+        assert org_id in boto3.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"]
+        key = boto3.client("kms", region_name=REGION).describe_key(KeyId=KEY_ALIASES["s3"])
+        key_arn = key["KeyMetadata"]["Arn"]
+
+        monkeypatch.setenv("MOTO_ACCOUNT_ID", member)
+        boto3.client("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument="{}")
+        options = ["-d", "s3", "--bucket", BUCKET, "--bucket-account", "123456789012"]
+        options += ["--bucket-kms-key", key_arn, "--role", ROLE]
+        applied = _run("apply", *options, "--yes")
+        assert applied.exit_code == 0, applied.output
+        assert f"session-logs/{member}" in applied.output
+        checked = _run("verify", *options, "-o", "json")
+        assert checked.exit_code == 0, checked.output
+        assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_export_central_and_member_templates():
+    key = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    archive = build_spec({"central_bucket": True, "org_id": "o-abcdefghij"}, REGION, "123456789012")
+    resources = template(archive, "123456789012")["Resources"]
+    assert "SessionPreferences" not in resources  # the archive stores; its members log
+    bucket_name = resources["SessionLogBucket"]["Properties"]["BucketName"]
+    statements = resources["SessionLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements[1:] == policies.org_bucket_statements(
+        REGION, bucket_name, "session-logs", "o-abcdefghij"
+    )
+    key_statements = resources["SessionLogsKeyS3"]["Properties"]["KeyPolicy"]["Statement"]
+    assert key_statements[-1] == policies.org_key_statement(REGION, bucket_name, "o-abcdefghij")
+
+    options = {"destination": "s3", "bucket": BUCKET, "bucket_account": "123456789012"}
+    member = build_spec({**options, "bucket_kms_key": key, "role": ROLE}, REGION, "210987654321")
+    resources = template(member, "210987654321")["Resources"]
+    assert "SessionLogBucket" not in resources and "SessionLogsKeyS3" not in resources
+    inputs = resources["SessionPreferences"]["Properties"]["Content"]["inputs"]
+    assert (inputs["s3BucketName"], inputs["s3KeyPrefix"]) == (BUCKET, "session-logs/210987654321")
+    role_policy = resources["SessionLoggingPolicy"]["Properties"]["PolicyDocument"]
+    assert policies.statements_cover([role_policy], "kms:GenerateDataKey", key)
