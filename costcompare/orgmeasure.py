@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from costcompare.orgsources import (
     PrefixVolume,
     S3Sources,
     measure_prefix,
-    open_central,
+    opened_central,
     preferences_uri,
 )
 from costcompare.progress import NoProgress, Progress
@@ -327,20 +328,21 @@ def measure_org(
     end = now or dt.datetime.now(dt.UTC)
     s3 = s3 or S3Sources()
     aws.client("sts")  # made once, here: threads share it (clients are thread-safe)
-    central = None
-    if s3.central:
-        reader = aws
-        if log_archive_account:
-            arn = role_arn(aws, log_archive_account, role_name)
-            with translated(f"assuming {arn} (--log-archive-account)", error=MeasureError):
-                reader = assumed_context(aws, arn, "costcompare-measure")
-        central = open_central(reader, s3.central)
-    progress = progress or NoProgress()
-    progress.start("accounts measured", len(named))
-    window = (end - dt.timedelta(days=days), end)
-    plan = _Plan(regions, role_name, window, log_group_prefix, s3, central, progress)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(lambda account: _measure_account(aws, account, plan), named))
+    with ExitStack() as stack:
+        central = None
+        if s3.central:
+            reader = aws
+            if log_archive_account:
+                arn = role_arn(aws, log_archive_account, role_name)
+                with translated(f"assuming {arn} (--log-archive-account)", error=MeasureError):
+                    reader = assumed_context(aws, arn, "costcompare-measure")
+            central = stack.enter_context(opened_central(reader, s3))
+        progress = progress or NoProgress()
+        progress.start("accounts measured", len(named))
+        window = (end - dt.timedelta(days=days), end)
+        plan = _Plan(regions, role_name, window, log_group_prefix, s3, central, progress)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            results = list(pool.map(lambda account: _measure_account(aws, account, plan), named))
     return OrgMeasurement(days, role_name, results, dict(aws.calls))
 
 
@@ -357,6 +359,7 @@ def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> 
         member = assumed_context(aws, arn, "costcompare-measure")
     except Exception as exc:
         result.error = str(aws_error(exc, f"assuming {arn}", error=MeasureError))
+        _measure_central(result, [r for r in regions if r != "all"], plan)  # needs no role
         plan.progress.advance(1)
         return result
     if "all" in regions:
@@ -376,6 +379,7 @@ def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> 
             result.regions.append(RegionResult(region, error=str(error)))
         plan.progress.advance(1 / (len(regions) + 1))
     _measure_s3(member, result, regions, plan)
+    _measure_central(result, regions, plan)
     plan.progress.advance(1 / (len(regions) + 1))
     return result
 
@@ -402,11 +406,14 @@ def _measure_s3(member: AwsContext, result: AccountResult, regions: list[str], p
     for uri, (found_by, region) in named.items():
         bucket_region, volume = measure_prefix(member, uri, found_by)
         result.region(bucket_region or region).s3.append(volume)
+
+
+def _measure_central(result: AccountResult, regions: list[str], plan: _Plan) -> None:
+    """The account's prefixes in the central bucket, read by the central reader: counted even
+    when the account's own role is refused."""
     if plan.central:
-        home = plan.central.reader.region or ""
         for uri in plan.central.uris(result.account_id, regions):
-            _, volume = measure_prefix(plan.central.reader, uri, "central", home)
-            result.region(home).s3.append(volume)
+            result.region(plan.central.region).s3.append(plan.central.measure(uri))
 
 
 def _log_group_volumes(

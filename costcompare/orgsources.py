@@ -25,11 +25,17 @@ import dataclasses
 import json
 import re
 import string
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from costcompare.aws import AwsContext, error_code
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import aws_error
+from costcompare.measure.inventory import RELATION, opened_inventory
+from costcompare.measure.inventory_sql import Runner, measure_with
+from costcompare.measure.measurement import Measurement
 from costcompare.measure.s3 import measure_s3, parse_s3_uri
 
 PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
@@ -49,6 +55,7 @@ class S3Sources:
     discover: bool = True
     bucket_pattern: str = ""  # "ssm-logs-{account}-{region}[/prefix]"
     central: str = ""  # "s3://archive/prefix/{account}/" (may hold {region} too)
+    central_inventory: tuple[str, ...] = ()  # the central bucket's inventory manifest (one)
 
     def uri_pattern(self) -> str:
         """The bucket pattern as an ``s3://`` URI template ('' when none is given)."""
@@ -81,6 +88,13 @@ def check_s3_sources(sources: S3Sources, log_archive_account: str | None = None)
                 f"--log-archive-account {log_archive_account!r} is not an account id",
                 "give 12 digits",
             )
+    if sources.central_inventory and not sources.central:
+        raise MeasureError(
+            "--s3-inventory with --org is the central bucket's inventory",
+            "add --s3-central 's3://BUCKET/PREFIX/{account}/' (member buckets are listed)",
+        )
+    if len(sources.central_inventory) > 1:
+        raise MeasureError("--org reads one --s3-inventory", "give the central bucket's manifest")
     if sources.bucket_pattern:
         flag = f"--s3-bucket-pattern {sources.bucket_pattern!r}"
         _check_template(sources.uri_pattern(), flag, "ssm-logs-{account}-{region}")
@@ -173,20 +187,46 @@ def measure_prefix(
     except Exception as exc:
         volume.error = str(aws_error(exc, f"reading {uri}"))
         return None, volume
+    return region, _filled(volume, m)
+
+
+def _filled(volume: PrefixVolume, m: Measurement) -> PrefixVolume:
+    """``volume`` with the sessions, bytes and days a single-account measurement found."""
     volume.sessions = m.sessions
     volume.bytes = float(m.sizes.get("total_bytes") or 0)
     volume.sessions_per_day = m.sessions_per_day
     volume.first_day = m.first_day.isoformat() if m.first_day else None
     volume.last_day = m.last_day.isoformat() if m.last_day else None
-    return region, volume
+    return volume
 
 
 @dataclass(frozen=True)
 class CentralBucket:
-    """The log-archive bucket, ready for every account: the reader in the bucket's region."""
+    """The log-archive bucket, ready for every account: the reader in the bucket's region, or
+    the bucket's inventory opened once (queried under a lock: one DuckDB connection)."""
 
     template: str
     reader: AwsContext
+    inventory: Runner | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def region(self) -> str:
+        return self.reader.region or ""
+
+    def measure(self, uri: str) -> PrefixVolume:
+        """One account's prefix: listed, or counted in the inventory (keys under it)."""
+        if self.inventory is None:
+            return measure_prefix(self.reader, uri, "central", self.region)[1]
+        volume = PrefixVolume(uri, "central inventory")
+        prefix = parse_s3_uri(uri).prefix
+        try:
+            with self.lock:
+                m = measure_with(self.inventory, RELATION, f"S3 Inventory of {uri}", prefix=prefix)
+        except Exception as exc:
+            volume.error = str(aws_error(exc, f"querying the inventory for {uri}"))
+            return volume
+        return _filled(volume, m)
 
     @property
     def bucket(self) -> str:
@@ -199,14 +239,20 @@ class CentralBucket:
         return [fill(self.template, account, region) for region in regions]
 
 
-def open_central(reader: AwsContext, template: str) -> CentralBucket:
-    """Find the central bucket's region once, up front: a bucket that cannot be read stops the
-    run here, in one line, instead of failing in every account."""
-    bucket = parse_s3_uri(template).bucket
+@contextmanager
+def opened_central(reader: AwsContext, sources: S3Sources) -> Iterator[CentralBucket]:
+    """The central bucket, once, up front: its region (GetBucketLocation; with an inventory,
+    the caller's region, as the report may be a local copy), and its inventory opened. A bucket
+    that cannot be read stops the run here, in one line, instead of failing in every account."""
+    bucket = parse_s3_uri(sources.central).bucket
+    if sources.central_inventory:
+        with opened_inventory(sources.central_inventory[0], reader) as run:
+            yield CentralBucket(sources.central, reader, run)
+        return
     try:
         region = bucket_region(reader, bucket)
     except Exception as exc:
         raise aws_error(exc, f"reading the central bucket {bucket} (--s3-central)") from None
     central = regional(reader, region)
     central.client("s3")  # made here, once: the account threads share it
-    return CentralBucket(template, central)
+    yield CentralBucket(sources.central, central)

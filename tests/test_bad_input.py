@@ -903,6 +903,12 @@ MEASURE_ORG_S3 = [
         "--log-archive-account '12'",
     ),
     Case("measure-central-without-org", "measure --s3-central 's3://a/{account}/'", "--org"),
+    Case("measure-org-inventory-without-central", ORG + " --s3-inventory m.json", "--s3-central"),
+    Case(
+        "measure-org-two-inventories",
+        ORG + " --s3-central 's3://arch/{account}/' --s3-inventory a.json --s3-inventory b.json",
+        "one --s3-inventory",
+    ),
 ]
 
 

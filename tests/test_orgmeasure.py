@@ -271,8 +271,9 @@ def test_s3_bucket_pattern_and_central_bucket(s3_organization):
         pattern = [p for p in two.region(region).s3 if p.found_by == "pattern"]
         n = r_index + 2
         assert [(p.sessions, p.bytes) for p in pattern] == [(n, n * 2048 * (r_index + 1))]
-    # The central bucket (us-east-1) holds member i's prefix with i + 1 sessions of 400 (i+1).
-    for i in (2, 4):
+    # The central bucket (us-east-1) holds member i's prefix with i + 1 sessions of 400 (i+1);
+    # the caller reads it, so the denied member 3 is counted there too.
+    for i in (2, 3, 4):
         central = [p for p in by_id[members[i]].region("us-east-1").s3 if p.found_by == "central"]
         assert [(p.sessions, p.bytes) for p in central] == [(i + 1, 400 * (i + 1) ** 2)]
     # Member 4 has no pattern bucket: a failure per region, never fatal; member 3 is denied.
@@ -281,10 +282,10 @@ def test_s3_bucket_pattern_and_central_bucket(s3_organization):
     assert all("NoSuchBucket" in e for a, r, e in result.failures if a == members[4])
     fleet = result.workload(Workload(), "us-east-1")
     pattern_east = 3 * 2 * 2048
-    central_bytes = 3 * 1200 + 5 * 2000
-    assert fleet.session_bytes == round((pattern_east + central_bytes) / (3 + 3 + 5))
+    central_bytes = 3 * 1200 + 4 * 1600 + 5 * 2000
+    assert fleet.session_bytes == round((pattern_east + central_bytes) / (3 + 3 + 4 + 5))
     days = span_days(AwsContext(region="us-east-1").client("s3"), CENTRAL, "ssm/")
-    assert fleet.sessions_per_month == pytest.approx((3 + 3 + 5) / days * DAYS_PER_MONTH, abs=1e-3)
+    assert fleet.sessions_per_month == pytest.approx(15 / days * DAYS_PER_MONTH, abs=1e-3)
 
 
 def test_regions_all_resolved_in_each_member_not_opted_in_skipped(organization, monkeypatch):
@@ -330,3 +331,35 @@ def test_cli_s3_columns_and_workloads(s3_organization, tmp_path):
                  for r in a["regions"] if r["region"] == "ap-northeast-1")  # fmt: skip
     assert tokyo["s3"][0]["uri"] == f"s3://{bucket}/{prefix}" and tokyo["s3_sessions"] == n
     assert orgmeasure.load_result(data).as_dict() == data  # a saved result reads back whole
+
+
+def test_central_bucket_from_its_inventory_opened_once(organization, tmp_path, monkeypatch):
+    """--s3-central with --s3-inventory: every account's prefix counted in one opened report."""
+    from costcompare import orgsources
+    from tests.test_measure_inventory import START, write_csv_report
+
+    members, denied, _seeded = organization
+    data = [(f"ssm/{a}/s-{j}.log", 100 * (i + 1) + j, START + dt.timedelta(days=j))
+            for i, a in enumerate(members) for j in range(i + 1)]  # fmt: skip
+    data += [(f"ssm/{members[0]}/notes.txt", 5, START), ("other/x.log", 7, START)]
+    manifest, _keys = write_csv_report(tmp_path, data)
+    opened = []
+    real = orgsources.opened_inventory
+    monkeypatch.setattr(orgsources, "opened_inventory",
+                        lambda *a, **k: opened.append(a[0]) or real(*a, **k))  # fmt: skip
+    sources = orgmeasure.S3Sources(discover=False, central=f"s3://{CENTRAL}/ssm/{{account}}/",
+                                   central_inventory=(manifest,))  # fmt: skip
+    aws = AwsContext(region="ap-northeast-1", on_client=deny_role_of(denied))
+    result = orgmeasure.measure_org(aws, ["ap-northeast-1"], accounts=members, s3=sources,
+                                    days=DAYS, now=NOW, workers=3)  # fmt: skip
+    assert opened == [manifest]
+    by_id = {a.account_id: a for a in result.accounts}
+    for i, account in enumerate(members):
+        # The denied account's role is not needed to read the central bucket: counted too.
+        assert bool(by_id[account].error) == (account == denied)
+        (volume,) = by_id[account].region("ap-northeast-1").s3
+        sizes = [100 * (i + 1) + j for j in range(i + 1)]
+        assert (volume.found_by, volume.sessions, volume.bytes) == ("central inventory", i + 1,
+                                                                     sum(sizes))  # fmt: skip
+        assert volume.sessions_per_day == 1.0  # i + 1 sessions, one a day
+    assert "GetBucketLocation" not in result.api_calls and "ListObjectsV2" not in result.api_calls

@@ -164,7 +164,8 @@ def measure_command(
         str,
         typer.Option(
             metavar="S3URI",
-            help="--org: a central bucket, a prefix per account: 's3://archive/ssm/{account}/'.",
+            help="--org: a central bucket, a prefix per account: 's3://archive/ssm/{account}/' "
+            "(listed, or read from its --s3-inventory).",
         ),
     ] = "",
     log_archive_account: Annotated[
@@ -193,10 +194,10 @@ def measure_command(
     base_profile = opt.deprecated(workload_file, base_profile, "--base-profile", "--workload")
     show = sys.stderr.isatty() if progress is None else progress
     if org:
-        if path or s3 or s3_inventory or table or log_group or write_workload or write_profile:
+        if path or s3 or table or log_group or write_workload or write_profile:
             raise MeasureError(
                 "--org reads every account's log groups itself",
-                "drop --path/--s3/--s3-inventory/--table/--log-group/--write-workload "
+                "drop --path/--s3/--table/--log-group/--write-workload "
                 "(use --log-group-prefix, --write-workloads)",
             )
         from costcompare.orgmeasure_cli import run_org
@@ -209,7 +210,7 @@ def measure_command(
             days=days or 30,
             log_group_prefix=log_group_prefix,
             workers=workers,
-            s3=S3Sources(s3_discover, s3_bucket_pattern, s3_central),
+            s3=S3Sources(s3_discover, s3_bucket_pattern, s3_central, tuple(s3_inventory or ())),
             log_archive_account=log_archive_account,
             base_workload=base_profile,
             write_dir=write_workloads,
