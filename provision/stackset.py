@@ -8,8 +8,9 @@ every string that names the stand-in account or the rendering region becomes an 
 the key policies' ARNs, the instance policy's resources and its per-region name.
 
 What cannot be the same in every account × region is refused before anything is written: a fixed
-bucket name (S3 names are global) and ``--create-role`` (IAM is global, so a second region's
-stack would collide with the first one's role).
+bucket name (S3 names are global) unless it is a central log-archive bucket every member writes
+to under its own account's prefix, the archive itself, and ``--create-role`` (IAM is global, so a
+second region's stack would collide with the first one's role).
 """
 
 from __future__ import annotations
@@ -34,13 +35,30 @@ REGION_CONCURRENCY = "PARALLEL"
 
 
 def check_member_options(options: Mapping[str, Any]) -> None:
-    """Refuse what one template cannot do in every account × region (before any output)."""
-    if options.get("bucket"):
+    """Refuse what one template cannot do in every account × region (before any output).
+
+    A member of a central log-archive bucket (``--bucket NAME --bucket-account ID``) is the
+    one case where a fixed bucket name is right: every member writes under its own
+    ``<prefix>/${AWS::AccountId}``.
+    """
+    if options.get("central_bucket"):
+        raise SpecError(
+            "--central-bucket with --stackset: the log archive is one bucket in one account",
+            "create it there (provision apply --central-bucket), then roll out the members "
+            "with --bucket NAME --bucket-account ID",
+        )
+    if options.get("bucket") and not options.get("bucket_account"):
         raise SpecError(
             f"--bucket {options['bucket']!r} with --stackset: a bucket name is global and "
             "every account × region needs its own",
-            "drop --bucket: the template names each ssm-session-logs-${AWS::AccountId}-"
-            "${AWS::Region}",
+            "drop --bucket (each is ssm-session-logs-${AWS::AccountId}-${AWS::Region}), or add "
+            "--bucket-account for a central bucket",
+        )
+    if options.get("bucket_account") and options.get("key_prefix"):
+        raise SpecError(
+            "--key-prefix with --bucket-account and --stackset: the central bucket takes each "
+            "member's uploads only under a prefix ending with that member's account id",
+            "drop --key-prefix: the template writes under session-logs/${AWS::AccountId}",
         )
     if options.get("create_role"):
         raise SpecError(

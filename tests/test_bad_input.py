@@ -300,6 +300,12 @@ STACKSET_INPUTS = [
         files={"m.yaml": "old template\n"},
     ),
     Case(
+        "provision-export-stackset-central-archive",
+        "provision export -d s3 --central-bucket --org-id o-abcdefghij --stackset --out m.yaml "
+        "--region us-east-1",
+        "--central-bucket",
+    ),
+    Case(
         "provision-rollout-bad-ou",
         "provision rollout -d cloudwatch --ou ou-nope --regions us-east-1 --region us-east-1",
         "ou-nope",

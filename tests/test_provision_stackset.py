@@ -59,7 +59,21 @@ def test_the_member_template_names_no_account_or_region(options):
     assert REGION not in plain, "a region outside Fn::Sub would pin every stack to one region"
 
 
-@pytest.mark.parametrize("options", [BOTH, {"destination": "cloudwatch", "kms_key": "none"}])
+ARCHIVE_KEY = "arn:aws:kms:ap-northeast-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+CENTRAL_MEMBER = {
+    "destination": "s3",
+    "bucket": "org-session-archive",
+    "bucket_account": "999988887777",
+    "bucket_kms_key": ARCHIVE_KEY,
+    "role": "ssm-instance",
+}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [BOTH, {"destination": "cloudwatch", "kms_key": "none"}, CENTRAL_MEMBER],
+    ids=["both-role", "cloudwatch-no-key", "central-bucket-member"],
+)
 def test_substituted_in_a_member_it_is_the_one_account_export(options):
     """Resolved for a member account and region, the template is what export gives there."""
     member = _substitute(member_template(options, REGION)["Resources"], MEMBER, MEMBER_REGION)
@@ -84,10 +98,26 @@ def test_an_arn_of_another_account_and_shell_variables_are_kept():
     assert out["p"] == {"Fn::Sub": "echo ${!HOME} in ${AWS::Region}"}
 
 
+def test_central_bucket_members_write_under_their_own_account():
+    resources = member_template(CENTRAL_MEMBER, REGION)["Resources"]
+    inputs = resources["SessionPreferences"]["Properties"]["Content"]["inputs"]
+    assert inputs["s3BucketName"] == "org-session-archive"
+    assert inputs["s3KeyPrefix"] == {"Fn::Sub": "session-logs/${AWS::AccountId}"}
+    statements = resources["SessionLoggingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    put = next(s for s in statements if s["Action"] == "s3:PutObject")
+    assert put["Resource"] == {
+        "Fn::Sub": "arn:aws:s3:::org-session-archive/session-logs/${AWS::AccountId}/*"
+    }
+    assert ARCHIVE_KEY in json.dumps(statements), "the archive's key is named as it is"
+    assert "SessionLogBucket" not in resources
+
+
 @pytest.mark.parametrize(
     ("options", "names"),
     [
         ({"destination": "s3", "bucket": "acme-logs"}, "--bucket"),
+        ({**CENTRAL_MEMBER, "key_prefix": "ssm/123456789012"}, "--key-prefix"),
+        ({"destination": "s3", "central_bucket": True, "org_id": "o-abcdefghij"}, "--central"),
         ({"destination": "cloudwatch", "create_role": "ssm-instance"}, "--create-role"),
     ],
 )
@@ -96,10 +126,11 @@ def test_what_cannot_be_the_same_everywhere_is_refused(options, names):
         member_template(options, REGION)
 
 
-def test_cfn_lint_passes_for_every_region():
+@pytest.mark.parametrize("options", [BOTH, CENTRAL_MEMBER], ids=["both-role", "central-member"])
+def test_cfn_lint_passes_for_every_region(options):
     from cfnlint.api import ManualArgs, lint
 
-    text = render_member_yaml(BOTH, REGION)
+    text = render_member_yaml(options, REGION)
     matches = lint(text, config=ManualArgs(regions=[REGION, "us-east-1", MEMBER_REGION]))
     assert [str(m) for m in matches if m.rule.id[0] in "EW"] == []
 
