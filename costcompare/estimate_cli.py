@@ -239,6 +239,7 @@ CHART_EXAMPLES = opt.examples(
     costcompare chart --report review.html        # one page, charts inline
     costcompare chart -w measured.yaml --out-dir review/ --report review/r.md
     costcompare chart --out-dir charts/ --format svg --weight alerting=4
+    costcompare chart --report pci.html --preset pci-dss-10.5.1
     """
 )
 
@@ -285,6 +286,7 @@ def chart(
     ] = None,
     draws: opt.Draws = None,
     seed: opt.Seed = None,
+    preset: opt.Preset = None,
 ) -> None:
     """Draw cost vs searchability, cost breakdown, cost over time, the break-even map and the
     cost bands."""
@@ -313,12 +315,13 @@ def chart(
     money = opt.money(currency, fx_rate)
     search_weights = load_weights(weights, weight)
     workload = load_profile(opt.find_workload(workload_file)).with_overrides(region=region)
-    result = run_estimate(
-        workload,
+    run = functools.partial(
+        run_estimate,
         pricing_date=parse_date(pricing_date, "--pricing-date"),
         table=load_table(pricing_file),
         weights=search_weights,
     )
+    result = _estimate(run, workload, preset, None, None)
     _verdict_and_bands(result, draws, seed)
     drawers = chart_drawers(result, money)
     paths = write_charts(result, out, fmt=fmt.value, money=money, drawers=drawers) if out else {}

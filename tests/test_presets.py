@@ -236,3 +236,11 @@ def test_provision_options_for_worm_lock_and_conflicts():
             {"destination": "s3", "preset": "pci-dss-10.5.1", "transition": ["30:GLACIER"]},
             error=CostCompareError,
         )
+
+
+def test_chart_report_with_a_preset_cites_the_clause(tmp_path):
+    report = tmp_path / "worm.html"
+    args = ["chart", "--report", str(report), "--preset", "worm", "--draws", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Preset worm" in report.read_text(encoding="utf-8")
