@@ -374,6 +374,7 @@ def test_athena_gets_the_duckdb_query_texts_in_the_workgroup(tmp_path):
     for key in ("first_day", "last_day", "busiest_day", "sessions_per_day", "skipped"):
         assert athena[key] == local.to_dict()[key], key
     assert athena["source"].startswith(f"S3 Inventory table {ATHENA_TABLE}")
+    assert "Athena scanned 0 bytes in 2 queries" in athena["notes"]  # moto reports no scan
 
 
 def test_athena_flags_are_checked_before_any_call():
@@ -421,3 +422,40 @@ def test_above_the_exact_limit_one_scan_and_quantiles_within_half_a_percent(tmp_
     for q, key in ((0.5, "p50"), (0.95, "p95")):
         assert summary[key] == pytest.approx(float(np.quantile(sizes, q)), rel=0.005)
     assert summary["total_bytes"] == int(sizes.sum())
+
+
+# --- The committed reports (tests/fixtures/inventory, written by its generate.py) ----------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "inventory"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_committed_reports_give_the_generators_figures(fmt):
+    import importlib.util
+    from collections import Counter
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("inventory_fixture", FIXTURES / "generate.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    rows_written = generator.ROWS
+
+    sessions = [(size, when) for key, size, when, latest, marker in rows_written
+                if key.startswith("sessions/") and key.endswith(".log") and latest
+                and not marker and size > 0]  # fmt: skip
+    sizes = np.array([s for s, _ in sessions])
+    per_day = Counter(when.date() for _, when in sessions)
+    span = (max(per_day) - min(per_day)).days + 1
+    m = measure_inventory(FIXTURES / fmt / "manifest.json", prefix="sessions/")
+    assert (m.sessions, m.ignored, m.skipped) == (601, 4, {"empty": 1})
+    assert m.sizes["total_bytes"] == int(sizes.sum())
+    assert m.sizes["p50"] == float(np.quantile(sizes, 0.5))
+    assert m.sizes["p95"] == float(np.quantile(sizes, 0.95))
+    assert (m.first_day, m.last_day) == (min(per_day), max(per_day))
+    day, most = max(per_day.items(), key=lambda kv: (kv[1], -kv[0].toordinal()))
+    assert m.busiest_day == {"date": day.isoformat(), "sessions": most}
+    assert m.sessions_per_day == pytest.approx(601 / span)
+    # The CSV key is URL-encoded ("role+session%2B1"): the prefix matches the decoded key.
+    one = measure_inventory(FIXTURES / fmt / "manifest.json", prefix="sessions/role session+1/")
+    assert (one.sessions, one.sizes["total_bytes"]) == (1, 7_777)

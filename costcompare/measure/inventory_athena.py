@@ -47,9 +47,11 @@ def measure_inventory_athena(
     aws = aws or AwsOptions()
     progress = progress or NoProgress()
 
+    scanned: list[int] = []
+
     def run(sql: str) -> list[list[str | None]]:
         progress.start(f"Athena query of {table}", None)
-        return run_athena_query(
+        result = run_athena_query(
             aws,
             sql,
             workgroup=workgroup,
@@ -58,10 +60,14 @@ def measure_inventory_athena(
             error=MeasureError,
             output=output,
             timeout_s=timeout_s,
-        ).rows
+        )
+        scanned.append(result.bytes_scanned)
+        return result.rows
 
     where = f"S3 Inventory table {table} (Athena, workgroup {workgroup})"
     where += f", keys under {prefix}" if prefix else ""
     m = measure_with(run, table, where, prefix=prefix, suffix=suffix)
     m.api_calls = dict(aws.calls)
+    # What the measurement cost on the bill: Athena charges the bytes its queries scanned.
+    m.notes.append(f"Athena scanned {sum(scanned):,} bytes in {len(scanned)} queries")
     return m
