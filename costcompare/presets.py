@@ -172,14 +172,17 @@ def check_transitions(
             )
 
 
-def lock_days(preset: Preset, retention_days: int | None, error: ErrorType) -> int | None:
-    """Object Lock days: the retention, which must then be a number of days."""
+def lock_days(
+    preset: Preset, retention_days: int | None, error: ErrorType, flag: str = "--retention-days"
+) -> int | None:
+    """Object Lock days: the retention, which must then be a number of days (``flag`` is the
+    option that gives it)."""
     if not preset.object_lock:
         return None
     if retention_days is None:
         raise error(
             f"--preset {preset.name} locks objects (S3 Object Lock) but logs are kept forever",
-            "give --retention-days N: compliance-mode Object Lock needs a period in days",
+            f"give {flag} N: compliance-mode Object Lock needs a period in days",
         )
     return retention_days
 
@@ -384,7 +387,7 @@ def _provision_bucket(
         out["transition"] = [f"{r.after_days}:{r.storage_class}" for r in preset.s3_lifecycle]
     if out.get("expiration_days") is None and keep is not None:
         out["expiration_days"] = keep
-    lock = lock_days(preset, keep, error)
+    lock = lock_days(preset, keep, error, "--expiration-days")
     if lock is not None:
         given_lock = _given_int(out, "object_lock_days")
         if given_lock is not None and given_lock < lock:

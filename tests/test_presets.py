@@ -244,3 +244,12 @@ def test_chart_report_with_a_preset_cites_the_clause(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Preset worm" in report.read_text(encoding="utf-8")
+
+
+def test_fisc_provisioning_needs_an_expiration_for_its_lock():
+    with pytest.raises(CostCompareError, match="give --expiration-days N"):
+        provision_options({"destination": "s3", "preset": "fisc"}, error=CostCompareError)
+    out = provision_options(
+        {"destination": "s3", "preset": "fisc", "expiration_days": 2557}, error=CostCompareError
+    )
+    assert out["object_lock_days"] == 2557 and out["expiration_days"] == 2557
