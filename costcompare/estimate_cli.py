@@ -83,7 +83,8 @@ def estimate(
         float | None, typer.Option(metavar="DAYS", help="Days of logs each search covers.")
     ] = None,
     growth_pct_per_month: Annotated[
-        float | None, typer.Option(metavar="PCT", help="Volume growth, % per month.")
+        float | None,
+        typer.Option(metavar="PCT", help="Volume growth, % per month: above -100, at most 100."),
     ] = None,
     compression_ratio: Annotated[
         float | None,

@@ -31,6 +31,9 @@ HOURS_PER_MONTH = 730
 
 # Larger inputs are typos; beyond this the model's arithmetic would overflow anyway.
 MAX_INPUT = 1e15
+# Growth, % per month, is at most this (doubling monthly): no fleet does more for years, and
+# 2**240 over the longest horizon times the largest inputs stays finite.
+GROWTH_PCT_MAX = 100.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class Workload:
     # Auditor searches per month, and how many days of logs each CloudWatch search covers.
     searches_per_month: float = 20
     search_window_days: float = 30
-    # Projection length and compound monthly volume growth.
+    # Projection length and compound monthly volume growth (% per month, > -100 and ≤ 100).
     horizon_months: int = 36
     growth_pct_per_month: float = 0.0
     # Architecture switches.
@@ -344,10 +347,11 @@ def _validate(w: Workload) -> None:
 
     check_region(w.region, error=WorkloadError)
     _validate_signs(w)
-    if w.growth_pct_per_month <= -100:
+    if not -100 < w.growth_pct_per_month <= GROWTH_PCT_MAX:
         fail(
             f"growth_pct_per_month is {w.growth_pct_per_month:g}",
-            "it must be greater than -100 (a shrink of 100 % leaves nothing)",
+            f"use more than -100 and at most {GROWTH_PCT_MAX:g} (% per month; "
+            f"{GROWTH_PCT_MAX:g} doubles volumes every month)",
         )
     if w.compression_ratio > 1:
         fail(

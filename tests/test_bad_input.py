@@ -89,6 +89,8 @@ ESTIMATE = [
     ),
     Case("estimate-unknown-region", "estimate --region mars-1", "mars-1"),
     Case("estimate-negative-instances", "estimate --instances -5", "instances"),
+    Case("estimate-growth-too-high", "estimate --growth-pct-per-month 1000", "at most 100"),
+    Case("estimate-growth-shrinks-to-nothing", "estimate --growth-pct-per-month -100", "-100"),
     Case("estimate-unknown-destination", "estimate -d nowhere", "nowhere"),
     Case("estimate-retention-not-accepted", "estimate --retention-days 8", "8"),
     Case("estimate-bad-pricing-date", "estimate --pricing-date 2026-13-01", "2026-13-01"),

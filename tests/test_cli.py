@@ -130,7 +130,7 @@ def test_pricing_date_reproduces_an_old_estimate(tmp_path):
         (["--currency", "JPY"], "needs a positive --fx-rate"),
         (["--currency", "JPY", "--fx-rate", "nan"], "needs a positive --fx-rate"),
         (["--session-bytes", "1e308"], "at most"),
-        (["--growth-pct-per-month", "1000000", "--months", "240"], "overflows"),
+        (["--growth-pct-per-month", "1000000", "--months", "240"], "at most 100"),
         (["--out", "/nonexistent/dir/out.txt"], "does not exist"),
     ],
 )

@@ -75,7 +75,8 @@ def test_bundled_profile_loads():
             "increasing order",
         ),
         ({"horizon_months": 0}, "horizon_months must be greater than 0"),
-        ({"growth_pct_per_month": -100}, "greater than -100"),
+        ({"growth_pct_per_month": -100}, "more than -100"),
+        ({"growth_pct_per_month": 100.5}, "at most 100"),
         ({"vpc_endpoints": True, "availability_zones": 0}, "availability_zones"),
     ],
 )
