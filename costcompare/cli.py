@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from costcompare import estimate_cli
 from costcompare.errors import CostCompareError
+from costcompare.options import drop_notices
 
 MAX_PROBLEM_CHARS = 300
 
@@ -53,11 +54,13 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except CostCompareError as exc:
+            drop_notices()
             typer.echo(f"error: {one_line(exc)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except UsageError as exc:  # a bad flag value: one line too, not click's four
             if isinstance(exc, NoArgsIsHelpError):
                 raise
+            drop_notices()
             command = exc.ctx.command_path if exc.ctx else ctx.command_path
             message = " ".join(exc.format_message().split())
             typer.echo(f"error: {message} — see `{command} --help`", err=True)
@@ -68,6 +71,7 @@ class _Group(TyperGroup):
             if not is_aws_exception(exc):
                 raise
             error = aws_error(exc)
+            drop_notices()
             typer.echo(f"error: {one_line(error)}", err=True)
             raise typer.Exit(error.exit_code) from None
 

@@ -123,8 +123,41 @@ def deprecated(new_value: Any, old_value: Any, old: str, new: str) -> Any:
         raise WorkloadError(
             f"{old} and {new} given together", f"{old} is {new}'s old name: drop it"
         )
-    warn(f"{old} is deprecated and goes in the next release; use {new}")
+    _notice(f"{old} is deprecated and goes in the next release; use {new}")
     return old_value
+
+
+_NOTICES = "costcompare.deprecation_notices"
+
+
+def _current_context() -> Any:
+    try:  # typer ≥ 0.26 keeps its context stack in its own copy of click
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        from click.globals import get_current_context
+    return get_current_context(silent=True)
+
+
+def _notice(message: str) -> None:
+    """A deprecation warning, printed when the command ends, not now: if the old spelling's
+    value turns out bad, the error line alone is the promised one line (``drop_notices``)."""
+    ctx = _current_context()
+    if ctx is None:  # called outside a command (a notebook, a test of the function): now
+        warn(message)
+        return
+    root = ctx.find_root()
+    pending = root.meta.get(_NOTICES)
+    if pending is None:
+        pending = root.meta[_NOTICES] = []
+        root.call_on_close(lambda: [warn(line) for line in pending])
+    pending.append(message)
+
+
+def drop_notices() -> None:
+    """Forget pending deprecation warnings: the command failed, its error is the one line."""
+    ctx = _current_context()
+    if ctx is not None:
+        ctx.find_root().meta.get(_NOTICES, []).clear()
 
 
 def _pricing_file_exists(ctx: typer.Context, value: Path | None) -> Path | None:

@@ -944,6 +944,15 @@ PRESETS = [
          "--region ap-northeast-1", "--object-lock-days"),
 ]  # fmt: skip
 
+# An old option spelling with a bad value: the error alone, not the deprecation notice too.
+DEPRECATED_ALIASES = [
+    Case("estimate-old-profile-missing", "estimate --profile nope.yaml", "nope.yaml"),
+    Case("estimate-old-destinations-unknown", "estimate --destinations nowhere", "nowhere"),
+    Case("pricing-old-date-bad", "pricing show --date 2026-13-01", "2026-13-01"),
+    Case("measure-old-base-profile-missing",
+         "measure --path . --base-profile nope.yaml --write-workload w.yaml",
+         "nope.yaml"),
+]  # fmt: skip
 
 def _inventory_manifest(fmt: str, schema: str, key: str) -> str:
     import json

@@ -129,6 +129,19 @@ def test_old_names_still_work_and_warn(tmp_path):
     assert "deprecated" not in new.stderr
 
 
+def test_old_name_with_a_bad_value_is_one_error_line():
+    result = CliRunner().invoke(app, ["estimate", "--profile", "nope.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("error: ") and "nope.yaml" in result.stderr
+    assert "deprecated" not in result.stderr
+
+
+def test_the_notice_of_an_old_name_outside_a_command_is_printed_at_once(capsys):
+    assert opt.deprecated(None, "a.yaml", "--profile", "--workload") == "a.yaml"
+    assert "--profile is deprecated" in capsys.readouterr().err
+
+
 def test_old_and_new_name_together_is_bad_input(tmp_path):
     result = CliRunner().invoke(app, ["estimate", "--profile", "a.yaml", "-w", "b.yaml"])
     assert result.exit_code == 2
