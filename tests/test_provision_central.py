@@ -34,6 +34,7 @@ from provision.plan import make_plan
 from provision.policy_eval import ALLOW, IMPLICIT_DENY, evaluate, principal_request
 from provision.resources.central_bucket import organization_id
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES, NetworkSpec, build_spec, policy_name_for
+from provision.stackset import member_template
 from provision.verify import ERROR, VerifyTarget, verify
 
 BUCKET = "acme-session-archive"
@@ -413,3 +414,22 @@ def test_export_central_and_member_templates():
     assert (inputs["s3BucketName"], inputs["s3KeyPrefix"]) == (BUCKET, "session-logs/210987654321")
     role_policy = resources["SessionLoggingPolicy"]["Properties"]["PolicyDocument"]
     assert policies.statements_cover([role_policy], "kms:GenerateDataKey", key)
+
+
+def test_stackset_member_template_logs_every_account_to_the_central_bucket():
+    """One template for every member account × region: the prefix becomes each account's."""
+    key = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    options = {"destination": "s3", "bucket": BUCKET, "bucket_account": "123456789012"}
+    body = member_template({**options, "bucket_kms_key": key, "role": ROLE}, "us-east-1")
+    resources = body["Resources"]
+    assert "SessionLogBucket" not in resources
+    inputs = resources["SessionPreferences"]["Properties"]["Content"]["inputs"]
+    assert inputs["s3BucketName"] == BUCKET
+    assert inputs["s3KeyPrefix"] == {"Fn::Sub": "session-logs/${AWS::AccountId}"}
+    statements = resources["SessionLoggingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {"Fn::Sub": f"arn:aws:s3:::{BUCKET}/session-logs/${{AWS::AccountId}}/*"} in [
+        s["Resource"] for s in statements
+    ]
+    assert key in [s["Resource"] for s in statements]  # the archive's key, as given
+    with pytest.raises(SpecError, match="--bucket"):
+        member_template({"destination": "s3", "bucket": BUCKET}, "us-east-1")
