@@ -29,6 +29,7 @@ from costcompare.orgsources import (
     CentralBucket,
     PrefixVolume,
     S3Sources,
+    fill,
     measure_prefix,
     opened_central,
     preferences_uri,
@@ -368,6 +369,7 @@ def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> 
         except Exception as exc:
             doing = "listing its regions (ec2:DescribeRegions)"
             result.error = str(aws_error(exc, doing, error=MeasureError))
+            _measure_central(result, [], plan)
             plan.progress.advance(1)
             return result
     for region in regions:
@@ -397,11 +399,11 @@ def _measure_s3(member: AwsContext, result: AccountResult, regions: list[str], p
                 error = str(aws_error(exc, f"reading {where}", error=MeasureError))
                 result.region(region).s3.append(PrefixVolume(where, "preferences", error=error))
                 uri = None
-            # The central bucket is read below, by its reader, not by the member role.
-            if uri and not uri.startswith(f"s3://{central}/"):
+            # The central bucket is read by its reader (_measure_central), not the member role.
+            if uri and not (central and uri.startswith(f"s3://{central}/")):
                 named.setdefault(uri, ("preferences", region))
         if plan.s3.bucket_pattern:
-            uri = plan.s3.uri_pattern().format(account=result.account_id, region=region)
+            uri = fill(plan.s3.uri_pattern(), result.account_id, region)
             named.setdefault(uri, ("pattern", region))
     for uri, (found_by, region) in named.items():
         bucket_region, volume = measure_prefix(member, uri, found_by)

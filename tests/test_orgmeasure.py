@@ -363,3 +363,22 @@ def test_central_bucket_from_its_inventory_opened_once(organization, tmp_path, m
                                                                      sum(sizes))  # fmt: skip
         assert volume.sessions_per_day == 1.0  # i + 1 sessions, one a day
     assert "GetBucketLocation" not in result.api_calls and "ListObjectsV2" not in result.api_calls
+
+
+def test_preferences_unreadable_is_a_region_failure_cloudwatch_still_read(organization):
+    members, _denied, seeded = organization
+
+    def hook(client) -> None:
+        def refuse(**_):
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}},
+                              "GetDocument")  # fmt: skip
+
+        client.meta.events.register("before-parameter-build.ssm.GetDocument", refuse)
+
+    aws = AwsContext(region="us-east-1", on_client=hook)
+    result = orgmeasure.measure_org(aws, REGIONS[:1], accounts=members[:1], days=DAYS, now=NOW)
+    ((account, region, error),) = result.failures
+    assert (account, region) == (members[0], REGIONS[0])
+    assert "SSM-SessionManagerRunShell" in error and "AccessDeniedException" in error
+    tokyo = result.accounts[0].region(REGIONS[0])
+    assert tokyo.incoming_bytes == seeded[members[0]][REGIONS[0]][0] and tokyo.s3_sessions == 0
