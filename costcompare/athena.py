@@ -47,10 +47,12 @@ def run_athena_query(
     output: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     fixes: Mapping[str, str] | None = None,
+    failed_fix: str = "check --table, --workgroup and the table's columns",
 ) -> AthenaResult:
     """Run ``sql`` in ``workgroup`` with ``table``'s database as context; ``purpose`` names the
     query in errors ("the Athena query of the bill"). Raises ``error`` with one line if AWS
-    refuses, the query fails or it does not finish within ``timeout_s``."""
+    refuses (``fixes`` by error code, over ``ATHENA_FIXES``), the query fails (Athena's reason,
+    then ``failed_fix``) or it does not finish within ``timeout_s``."""
     athena = aws.client("athena")
     with translated(
         f"{purpose} (workgroup {workgroup})", error=error, fixes={**ATHENA_FIXES, **(fixes or {})}
@@ -69,7 +71,7 @@ def run_athena_query(
             raise error(
                 f"{purpose} {status['State'].lower()}: "
                 f"{status.get('StateChangeReason', status['State'])}",
-                "check --table, --workgroup and the table's columns",
+                failed_fix,
             )
         rows: list[list[str | None]] = []
         for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):

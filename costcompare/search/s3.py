@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
+from costcompare.athena import run_athena_query
+from costcompare.aws import ACCESS_DENIED_CODES
 from costcompare.measure.content import CHUNK
 from costcompare.measure.s3 import parse_s3_uri
 from costcompare.pricing import PriceBook
-from costcompare.search.awsutil import AwsOptions, athena_state, translate, wait
+from costcompare.search.awsutil import PERMISSIONS, AwsOptions, translate
 from costcompare.search.local import Counted, Scanner
 from costcompare.search.query import SearchError, SearchQuery, clean_line, user_of
 from costcompare.search.result import BackendResult, SessionMatch, price_lines
@@ -30,6 +31,11 @@ from costcompare.workload import GIB
 DEFAULT_MAX_OBJECTS = 10_000  # above this, a direct scan is slower and dearer than Athena
 ATHENA_ROW_LIMIT = 10_000
 LINE_COLUMN = "line"
+# The search's own flag names in the shared Athena runner's one-line errors.
+ATHENA_SEARCH_FIXES = {
+    "InvalidRequestException": "check --athena-table, --athena-workgroup and --athena-output",
+    **{code: f"the caller needs {PERMISSIONS['athena']}" for code in ACCESS_DENIED_CODES},
+}
 _SESSION_FROM_PATH = r"""regexp_extract("$path", '([^/]+)\.log$', 1)"""
 
 
@@ -183,27 +189,22 @@ def search_athena(
         result.notes.append("transcripts do not record their instance: --instance matches none")
         return result
     started = time.perf_counter()
-    athena = aws.client("athena")
-    try:
-        kwargs: dict[str, Any] = {"QueryString": sql, "WorkGroup": target.workgroup}
-        kwargs["QueryExecutionContext"] = {"Database": target.table.partition(".")[0]}
-        if target.output:
-            kwargs["ResultConfiguration"] = {"OutputLocation": target.output}
-        qid = athena.start_query_execution(**kwargs)["QueryExecutionId"]
-        execution = wait(lambda: athena_state(athena, qid), target.timeout_s, "the Athena query")
-        status = execution["Status"]
-        if status["State"] != "SUCCEEDED":
-            reason = status.get("StateChangeReason", status["State"])
-            raise SearchError(
-                f"the Athena query {status['State'].lower()}: {reason}",
-                "check the table, the workgroup and its bytes-scanned cutoff",
-            )
-        sessions = _rows(athena, qid)
-    except Exception as exc:
-        raise translate(exc, "athena", f"Athena query in workgroup {target.workgroup}") from None
+    ran = run_athena_query(
+        aws,
+        sql,
+        workgroup=target.workgroup,
+        table=target.table,
+        purpose="the Athena query",
+        error=SearchError,
+        output=target.output,
+        timeout_s=target.timeout_s,
+        fixes=ATHENA_SEARCH_FIXES,
+        failed_fix="check --athena-table, --athena-workgroup and its bytes-scanned cutoff",
+    )
+    sessions = _rows(ran.rows)
     result.seconds = time.perf_counter() - started
     result.sessions = list(sessions.values())
-    scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
+    scanned = ran.bytes_scanned
     result.bytes_scanned = scanned
     billed = max(-(-scanned // MIB) * MIB, ATHENA_MIN_BYTES_PER_QUERY)
     if book is not None:
@@ -218,18 +219,13 @@ def search_athena(
     return result
 
 
-def _rows(athena, qid: str) -> dict[str, SessionMatch]:
+def _rows(rows: list[list[str | None]]) -> dict[str, SessionMatch]:
+    """Athena's rows (session id, modified time, line; header already removed) by session."""
     sessions: dict[str, SessionMatch] = {}
-    header = True
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=qid):
-        for row in page["ResultSet"]["Rows"]:
-            values = [cell.get("VarCharValue") for cell in row["Data"]]
-            if header:
-                header = False
-                continue
-            sid, modified, line = [*values, None, None, None][:3]
-            if not sid:
-                continue
-            match = sessions.setdefault(sid, SessionMatch(sid, user_of(sid), source=sid + ".log"))
-            match.add(clean_line(line or ""), float(modified) if modified else None)
+    for values in rows:
+        sid, modified, line = [*values, None, None, None][:3]
+        if not sid:
+            continue
+        match = sessions.setdefault(sid, SessionMatch(sid, user_of(sid), source=sid + ".log"))
+        match.add(clean_line(line or ""), float(modified) if modified else None)
     return sessions
