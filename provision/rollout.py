@@ -9,30 +9,21 @@ plans and drives it, the same way plan/apply do for one account:
 - ``make_rollout_plan`` says what to do: create the stack set, update it (template changed,
   automatic deployment off, instances left OUTDATED), add the missing account × region
   instances;
-- ``apply_rollout`` runs each step, waits for its operation (``DescribeStackSetOperation``) and
-  reads every instance's status back.
-
-Each operation gets an ``OperationId`` derived from the plan and the state it was made from, so
-running the same command again after an interruption joins the operation already under way
-instead of starting a second one.
+- ``provision.rollout_apply`` runs each step, waits for its operation and reads every
+  instance's status back.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from costcompare.awsfacts import check_region
 from provision.aws import AwsContext, error_code
-from provision.errors import ApplyError, PlanError, SpecError
+from provision.errors import PlanError, SpecError
 from provision.stackset import (
-    CAPABILITIES,
     FAILURE_TOLERANCE_PERCENTAGE,
     MAX_CONCURRENT_PERCENTAGE,
     REGION_CONCURRENCY,
@@ -45,10 +36,7 @@ TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates must come from S3 (Templ
 CALL_AS = ("SELF", "DELEGATED_ADMIN")
 SERVICE_MANAGED = "SERVICE_MANAGED"
 AUTO_DEPLOYMENT = {"Enabled": True, "RetainStacksOnAccountRemoval": True}
-FINAL_STATUSES = ("SUCCEEDED", "FAILED", "STOPPED")
-POLL_SECONDS = 10.0
-TIMEOUT_SECONDS = 3600.0
-_NAMESPACE = uuid.UUID("5b1f6c1e-9d7a-4a57-8f0e-2c1f0c6d7e11")  # costcompare rollout tokens
+RUNNING_STATUSES = ("RUNNING", "QUEUED", "STOPPING")
 
 
 @dataclass(frozen=True)
@@ -161,6 +149,7 @@ class ObservedStackSet:
     template_body: str = ""
     instances: list[Instance] = field(default_factory=list)
     ou_accounts: dict[str, list[str]] = field(default_factory=dict)
+    running: list[str] = field(default_factory=list)  # operations not ended yet (one at a time)
 
 
 def observe_rollout(ctx: AwsContext, request: RolloutRequest) -> ObservedStackSet:
@@ -187,6 +176,13 @@ def observe_rollout(ctx: AwsContext, request: RolloutRequest) -> ObservedStackSe
     observed.auto_deployment = stack_set.get("AutoDeployment", {}).get("Enabled", True) is True
     observed.template_body = stack_set.get("TemplateBody", "")
     observed.instances = list_instances(ctx, request.stack_set_name, call_as)
+    operations = cfn.get_paginator("list_stack_set_operations")
+    observed.running = [
+        op["OperationId"]
+        for page in operations.paginate(StackSetName=request.stack_set_name, CallAs=call_as)
+        for op in page.get("Summaries", [])
+        if op.get("Status") in RUNNING_STATUSES
+    ]
     return observed
 
 
@@ -322,138 +318,6 @@ def _same_template(wanted: str, found: str) -> bool:
         return wanted == found
 
 
-@dataclass
-class RolloutResult:
-    operations: list[dict[str, str]]  # action, operation id, final status
-    instances: list[Instance]
-
-    @property
-    def succeeded(self) -> bool:
-        done = all(op["status"] == "SUCCEEDED" for op in self.operations)
-        return done and all(i.status == "CURRENT" for i in self.instances)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "succeeded": self.succeeded,
-            "operations": self.operations,
-            "instances": [asdict(i) for i in self.instances],
-        }
-
-
-def operation_token(plan: RolloutPlan, step: RolloutStep) -> str:
-    """The same plan from the same state gives the same OperationId (a client token)."""
-    state = [(i.account, i.region, i.status) for i in plan.observed.instances]
-    digest = hashlib.sha256(plan.request.template_body.encode("utf-8")).hexdigest()
-    text = json.dumps([plan.request.stack_set_name, asdict(step), digest, state])
-    return str(uuid.uuid5(_NAMESPACE, text))
-
-
-def apply_rollout(
-    ctx: AwsContext,
-    plan: RolloutPlan,
-    *,
-    progress: Callable[[str], None] = lambda line: None,
-    poll_seconds: float = POLL_SECONDS,
-    timeout_seconds: float = TIMEOUT_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RolloutResult:
-    """Run the plan's steps in order, each operation waited for; then every instance's status.
-
-    A step whose operation fails stops the rollout (the next one would act on a stack set
-    left half-updated); the instances are read back either way.
-    """
-    request, call_as = plan.request, plan.observed.call_as
-    cfn = ctx.client("cloudformation")
-    operations: list[dict[str, str]] = []
-    for step in plan.steps:
-        token = operation_token(plan, step)
-        progress(f"{step.action}: {step.why}")
-        operation_id = _start(cfn, request, call_as, step, token)
-        if operation_id is None:
-            continue  # create-stack-set is synchronous
-        status = wait_for_operation(
-            ctx, request.stack_set_name, operation_id, call_as,
-            progress=progress, poll_seconds=poll_seconds, timeout_seconds=timeout_seconds,
-            sleep=sleep,
-        )  # fmt: skip
-        operations.append({"action": step.action, "operation_id": operation_id, "status": status})
-        if status != "SUCCEEDED":
-            break
-    return RolloutResult(operations, list_instances(ctx, request.stack_set_name, call_as))
-
-
-def _start(
-    cfn: Any, request: RolloutRequest, call_as: str, step: RolloutStep, token: str
-) -> str | None:
-    """Make one StackSets call; the id of the operation it started (None: nothing to wait for).
-
-    An OperationId AWS already knows means this very step was started before (an interrupted
-    run): join that operation instead of failing.
-    """
-    common = {"StackSetName": request.stack_set_name, "CallAs": call_as}
-    template = {"TemplateBody": request.template_body, "Capabilities": list(CAPABILITIES)}
-    try:
-        if step.action == "create-stack-set":
-            cfn.create_stack_set(
-                **common, **template, PermissionModel=SERVICE_MANAGED,
-                AutoDeployment=AUTO_DEPLOYMENT, ClientRequestToken=token,
-                Description="costcompare: Session Manager logging in every member account",
-            )  # fmt: skip
-            return None
-        if step.action == "update-stack-set":
-            reply = cfn.update_stack_set(
-                **common, **template, PermissionModel=SERVICE_MANAGED,
-                AutoDeployment=AUTO_DEPLOYMENT, OperationPreferences=request.preferences,
-                OperationId=token,
-            )  # fmt: skip
-        else:
-            reply = cfn.create_stack_instances(
-                **common, DeploymentTargets={"OrganizationalUnitIds": list(step.ous)},
-                Regions=list(step.regions), OperationPreferences=request.preferences,
-                OperationId=token,
-            )  # fmt: skip
-    except Exception as exc:
-        if error_code(exc) == "OperationIdAlreadyExistsException":
-            return token
-        raise
-    return reply["OperationId"]
-
-
-def wait_for_operation(
-    ctx: AwsContext,
-    name: str,
-    operation_id: str,
-    call_as: str,
-    *,
-    progress: Callable[[str], None] = lambda line: None,
-    poll_seconds: float = POLL_SECONDS,
-    timeout_seconds: float = TIMEOUT_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-) -> str:
-    """Poll DescribeStackSetOperation until it ends; its final status. Status changes are
-    reported through ``progress``; past ``timeout_seconds`` it raises (the operation goes on)."""
-    cfn = ctx.client("cloudformation")
-    waited, last = 0.0, ""
-    while True:
-        found = cfn.describe_stack_set_operation(
-            StackSetName=name, OperationId=operation_id, CallAs=call_as
-        )["StackSetOperation"]
-        status = found["Status"]
-        if status != last:
-            progress(f"  operation {operation_id}: {status}")
-            last = status
-        if status in FINAL_STATUSES:
-            return status
-        if waited >= timeout_seconds:
-            raise ApplyError(
-                f"operation {operation_id} of stack set {name} is still {status} after "
-                f"{waited:.0f} s",
-                "it goes on in AWS: run the same rollout again later to follow it",
-            )
-        sleep(poll_seconds)
-        waited += poll_seconds
-
-
 def render_plan(plan: RolloutPlan) -> str:
     """The plan as text: the targets, then one line per step (+ create, ~ update)."""
     request = plan.request
@@ -465,9 +329,16 @@ def render_plan(plan: RolloutPlan) -> str:
         f"{len(plan.observed.instances)} exist.",
     ]
     marks = {"create-stack-set": "+", "update-stack-set": "~", "create-stack-instances": "+"}
+    lines += [f"  ! operation {op} is still running: apply waits for it, then plans again"
+              for op in plan.observed.running]  # fmt: skip
     for step in plan.steps:
         where = f" in {', '.join(step.ous)} × {', '.join(step.regions)}" if step.ous else ""
         lines.append(f"  {marks[step.action]} {step.action}{where}: {step.why}")
+    expected = set(plan.expected())
+    kept = [i for i in plan.observed.instances if (i.account, i.region) not in expected]
+    if kept:
+        lines.append(f"  = {len(kept)} instance(s) outside these OUs × regions are kept "
+                     "(rollout never removes; delete-stack-instances does)")  # fmt: skip
     if plan.empty:
         lines.append("  = nothing to do: every instance exists and the template is current.")
     return "\n".join(lines) + "\n"

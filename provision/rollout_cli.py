@@ -142,17 +142,17 @@ def _run(ctx, request, output: opt.OutputFormat, *, plan_only: bool, yes: bool) 
     """Plan; print; confirm; apply; print every instance's status. A failure is one line."""
     from costcompare.aws import translated
     from provision.errors import ApplyError, ProvisionError
-    from provision.rollout import (
-        apply_rollout,
-        make_rollout_plan,
-        observe_rollout,
-        render_instances,
-        render_plan,
-    )
+    from provision.rollout import make_rollout_plan, observe_rollout, render_instances, render_plan
+    from provision.rollout_apply import apply_rollout, wait_for_running
 
     as_json = output == opt.OutputFormat.json
     with translated("reading the stack set and the OUs", error=ProvisionError):
         plan = make_rollout_plan(request, observe_rollout(ctx, request))
+    if plan.observed.running and not plan_only:
+        typer.echo(render_plan(plan), nl=False, err=True)
+        with translated(f"waiting for stack set {request.stack_set_name}", error=ApplyError):
+            wait_for_running(ctx, plan, progress=_echo_progress)
+            plan = make_rollout_plan(request, observe_rollout(ctx, request))
     if plan_only or plan.empty:
         if as_json:
             return typer.echo(json.dumps({"plan": plan.to_dict()}, indent=2))

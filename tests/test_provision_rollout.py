@@ -36,17 +36,17 @@ from typer.testing import CliRunner
 from costcompare.aws import AwsContext, assumed_context
 from costcompare.cli import app
 from costcompare.orgmeasure import measure_org
-from provision import rollout
+from provision import rollout, rollout_apply
 from provision.errors import ApplyError, PlanError, SpecError
 from provision.rollout import (
     Instance,
     ObservedStackSet,
     RolloutRequest,
-    apply_rollout,
     make_rollout_plan,
     observe_rollout,
-    operation_token,
+    render_plan,
 )
+from provision.rollout_apply import apply_rollout, operation_token
 from provision.stackset import member_template
 
 HOME = "us-east-1"
@@ -212,7 +212,7 @@ def test_the_cli_plans_then_rolls_out_from_a_template_file(org: Org, tmp_path: P
 
 def test_a_failed_operation_is_one_line_after_the_instance_table(org: Org, monkeypatch, tmp_path):
     """moto ends every operation SUCCEEDED: the failure AWS would report is simulated here."""
-    monkeypatch.setattr(rollout, "wait_for_operation", lambda *a, **k: "FAILED")
+    monkeypatch.setattr(rollout_apply, "wait_for_operation", lambda *a, **k: "FAILED")
     template = tmp_path / "member.json"
     template.write_text(moto_body())
     command = ["provision", "rollout", "--template", str(template), "--ou", org.ou,
@@ -277,20 +277,37 @@ class _FakeContext:
 
 
 def test_waiting_polls_until_the_operation_ends_and_reports_each_status():
+    """Each change of status is a line, and a long RUNNING one gets a reminder every minute."""
     slept, lines = [], []
-    fake = _FakeContext(_FakeCfn(["QUEUED", "RUNNING", "RUNNING", "FAILED"]))
-    status = rollout.wait_for_operation(
+    fake = _FakeContext(_FakeCfn(["QUEUED", *["RUNNING"] * 7, "SUCCEEDED"]))
+    status = rollout_apply.wait_for_operation(
         fake, NAME, "op-1", "SELF", progress=lines.append, poll_seconds=5, sleep=slept.append
     )
-    assert status == "FAILED"
-    assert slept == [5, 5, 5]
-    assert [line.split(": ")[-1] for line in lines] == ["QUEUED", "RUNNING", "FAILED"]
+    assert status == "SUCCEEDED"
+    assert slept == [5] * 8
+    assert [line.split(": ")[-1] for line in lines] == [
+        "QUEUED (0 s)", "RUNNING (5 s)", "RUNNING (25 s)", "SUCCEEDED (40 s)"
+    ]  # fmt: skip
+
+
+def test_an_operation_already_running_is_shown_and_waited_for():
+    plan = make_rollout_plan(REQUEST, _observed(running=["op-9"]))
+    assert "! operation op-9 is still running: apply waits for it" in render_plan(plan)
+    fake = _FakeContext(_FakeCfn(["RUNNING", "STOPPED"]))
+    done = rollout_apply.wait_for_running(fake, plan, sleep=lambda s: None)
+    assert done == [{"action": "already running", "operation_id": "op-9", "status": "STOPPED"}]
+
+
+def test_instances_outside_the_request_are_kept_and_said_so():
+    elsewhere = [Instance("111111111111", "eu-west-1", "CURRENT")]
+    text = render_plan(make_rollout_plan(REQUEST, _observed(instances=elsewhere)))
+    assert "1 instance(s) outside these OUs × regions are kept" in text
 
 
 def test_waiting_past_the_timeout_is_one_line_saying_it_goes_on():
     fake = _FakeContext(_FakeCfn(["RUNNING"] * 5))
     with pytest.raises(ApplyError, match="still RUNNING after 20 s"):
-        rollout.wait_for_operation(
+        rollout_apply.wait_for_operation(
             fake, NAME, "op-1", "SELF", poll_seconds=10, timeout_seconds=20, sleep=lambda s: None
         )
 
