@@ -17,9 +17,7 @@ if TYPE_CHECKING:
     from costcompare.bill import BilledUsage, BillFilter
 
 
-class Engine(StrEnum):
-    duckdb = "duckdb"
-    athena = "athena"
+Engine = opt.SqlEngine  # one engine choice for every same-query-text command (measure too)
 
 
 class Source(StrEnum):
