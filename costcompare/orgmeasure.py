@@ -29,6 +29,7 @@ from costcompare.orgsources import (
     CentralBucket,
     PrefixVolume,
     S3Sources,
+    check_account_id,
     fill,
     measure_prefix,
     opened_central,
@@ -41,7 +42,6 @@ DEFAULT_ROLE = "OrganizationAccountAccessRole"
 DEFAULT_WORKERS = 8
 GROUPS_PER_METRIC_CALL = 250  # GetMetricData takes 500 queries: two metrics per group
 DAY = 86_400
-ACCOUNT_ID_LENGTH = 12
 
 
 @dataclass
@@ -258,9 +258,8 @@ def check_org_options(
     accounts: Sequence[str], regions: Sequence[str], role_name: str, days: float
 ) -> None:
     """Bad --accounts, --regions, --role-name or --days: one line, before any call."""
-    bad = [a for a in accounts if not (a.isdigit() and len(a) == ACCOUNT_ID_LENGTH)]
-    if bad:
-        raise MeasureError(f"--accounts {bad[0]!r} is not an account id", "give 12 digits")
+    for account in accounts:
+        check_account_id(account, "--accounts")
     for region in regions:
         if region != "all":
             check_region(region, error=MeasureError)

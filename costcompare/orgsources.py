@@ -43,6 +43,7 @@ PLACEHOLDERS = frozenset({"account", "region"})
 # S3 general purpose bucket names: 3-63 of a-z 0-9 . - (checked after the placeholders are
 # filled with an account id and a region, which keep a valid name valid).
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 SAMPLE_ACCOUNT, SAMPLE_REGION = "123456789012", "ap-northeast-1"
 # GetBucketLocation answers None for us-east-1 and "EU" for the oldest eu-west-1 buckets.
 LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
@@ -83,11 +84,7 @@ def check_s3_sources(sources: S3Sources, log_archive_account: str | None = None)
     if log_archive_account is not None:
         if not sources.central:
             raise MeasureError("--log-archive-account goes with --s3-central", "add --s3-central")
-        if not (log_archive_account.isdigit() and len(log_archive_account) == 12):
-            raise MeasureError(
-                f"--log-archive-account {log_archive_account!r} is not an account id",
-                "give 12 digits",
-            )
+        check_account_id(log_archive_account, "--log-archive-account")
     if sources.central_inventory and not sources.central:
         raise MeasureError(
             "--s3-inventory with --org is the central bucket's inventory",
@@ -111,6 +108,12 @@ def check_s3_sources(sources: S3Sources, log_archive_account: str | None = None)
                 f"--s3-central {sources.central!r} varies the bucket",
                 "one bucket for all: put {account} in the prefix, or use --s3-bucket-pattern",
             )
+
+
+def check_account_id(value: str, flag: str) -> None:
+    """An AWS account id is 12 ASCII digits."""
+    if not ACCOUNT_ID.fullmatch(value):
+        raise MeasureError(f"{flag} {value!r} is not an account id", "give 12 digits")
 
 
 def _check_template(template: str, flag: str, example: str) -> None:
