@@ -249,11 +249,17 @@ def apply_to_workload(preset: Preset, workload: Any, given: Mapping[str, Any]) -
         lifecycle = workload.s3_lifecycle
     check_transitions(preset, lifecycle, "s3_lifecycle", error)
     wanted: dict[str, Any] = {"retention_days": retention, "s3_lifecycle": tuple(lifecycle)}
+    # What the preset does not set stays as the workload has it (a lock the clause does not
+    # ask for is still a lock, and a longer one stays longer).
     both = preset.both_cloudwatch_retention_days
-    if both is not None and retention is not None and both > retention:
+    if both is None:
+        both = workload.both_cloudwatch_retention_days
+    elif retention is not None and both > retention:
         both = retention
     wanted["both_cloudwatch_retention_days"] = both
-    wanted["s3_object_lock_days"] = lock_days(preset, retention, error)
+    lock = lock_days(preset, retention, error)
+    had = workload.s3_object_lock_days
+    wanted["s3_object_lock_days"] = had if lock is None or (had or 0) > lock else lock
     changes = tuple(
         (key, getattr(workload, key), value)
         for key, value in wanted.items()

@@ -253,3 +253,13 @@ def test_fisc_provisioning_needs_an_expiration_for_its_lock():
         {"destination": "s3", "preset": "fisc", "expiration_days": 2557}, error=CostCompareError
     )
     assert out["object_lock_days"] == 2557 and out["expiration_days"] == 2557
+
+
+def test_a_preset_keeps_what_it_does_not_set(w):
+    locked = dataclasses.replace(w, s3_object_lock_days=2557, both_cloudwatch_retention_days=30)
+    pci = apply_to_workload(get_preset("pci-dss-10.5.1"), locked, {})
+    assert pci.overrides["s3_object_lock_days"] == 2557  # PCI asks for no lock; it stays
+    assert pci.overrides["both_cloudwatch_retention_days"] == 90
+    worm = apply_to_workload(get_preset("worm"), locked, {})
+    assert worm.overrides["s3_object_lock_days"] == 2557  # longer than the preset's: kept
+    assert worm.overrides["both_cloudwatch_retention_days"] == 30
