@@ -20,6 +20,7 @@ import numpy as np
 
 from costcompare.awsfacts import CLOUDWATCH_RETENTION_DAYS
 from costcompare.destinations import resolve_names
+from costcompare.grid import STRUCTURAL_KEYS
 from costcompare.model import Estimate, evaluate_grid
 from costcompare.pricing import PriceBook
 from costcompare.volumes import WorkloadGrid
@@ -190,6 +191,18 @@ def _number_text(value: float | None) -> str:
 
 
 # -- the search -----------------------------------------------------------------------------------
+#
+# Every alternative and every numeric search is costed in as few engine passes as possible (issue
+# 13: 35 sequential passes were a third of `estimate`): one grid holds the alternatives that can
+# vary across a grid and the coarse pass of every number (each row varies one key, the others
+# stay at the workload's own values), then one grid per refinement round holds every number
+# still being narrowed. Each row is costed exactly as it would be alone, so the values found and
+# the costs reported are those of the one-search-at-a-time bisection.
+
+
+# Keys searched in a grid of their own: a retention that differs from row to row makes every
+# row's storage integration its own (a per-row gather), so it would slow every other search.
+APART = frozenset({"retention_days"})
 
 
 class _Ranker:
@@ -204,6 +217,43 @@ class _Ranker:
         result = evaluate_grid(grid, self.book, self.dests, months=[-1], horizon_total=False)
         return np.stack([result.steady_state(n) for n in self.names], axis=1)  # (n, dests)
 
+    def costs_of_sets(
+        self, base: Workload, sets: Sequence[tuple[str, np.ndarray]], *, checked: bool = False
+    ) -> list[np.ndarray]:
+        """(len(values), dests) costs of each (key, values) set: a set's rows vary its key (and
+        what follows it, see ``_axes``), every other key keeps its own value. One grid for all,
+        but a retention search costs apart (see ``APART``). ``checked``: every value lies
+        between values the workload's rules already accepted, so the grid skips checking them."""
+        costs: list[np.ndarray] = [np.empty((0, len(self.names)))] * len(sets)
+        for apart in (False, True):
+            group = [i for i, (key, _) in enumerate(sets) if (key in APART) == apart]
+            found = self._one_grid(base, [sets[i] for i in group], checked)
+            for i, row_costs in zip(group, found, strict=True):
+                costs[i] = row_costs
+        return costs
+
+    def _one_grid(
+        self, base: Workload, sets: Sequence[tuple[str, np.ndarray]], checked: bool
+    ) -> list[np.ndarray]:
+        per_set = [_axes(base, key, values) for key, values in sets]
+        sizes = [len(values) for _, values in sets]
+        if not sum(sizes):
+            return [np.empty((0, len(self.names))) for _ in sets]
+        keys = list(dict.fromkeys(key for axes in per_set for key in axes))
+        columns = {
+            key: np.concatenate(
+                [
+                    axes[key] if key in axes else np.full(size, _own_value(base, key))
+                    for axes, size in zip(per_set, sizes, strict=True)
+                ]
+            )
+            for key in keys
+        }
+        grid = WorkloadGrid(base, columns) if checked else WorkloadGrid.vary(base, **columns)
+        costs = self.costs(grid)
+        ends = np.cumsum(sizes)
+        return [costs[end - size : end] for end, size in zip(ends, sizes, strict=True)]
+
     def ranking(self, row: np.ndarray) -> tuple[tuple[str, float], ...]:
         order = sorted(range(len(self.names)), key=lambda i: (row[i], i))
         return tuple((self.names[i], float(row[i])) for i in order)
@@ -211,7 +261,7 @@ class _Ranker:
 
 def _axes(base: Workload, key: str, values: np.ndarray) -> dict[str, np.ndarray]:
     """Grid axes for ``key`` = ``values``; a measured ingestion total scales with the volume."""
-    axes = {key: values}
+    axes = {key: np.asarray(values, dtype=float)}
     if base.monthly_ingest_gb is not None and key in ("sessions_per_month", "session_bytes"):
         own = base.base_sessions_per_month if key == "sessions_per_month" else base.session_bytes
         axes["monthly_ingest_gb"] = np.minimum(base.monthly_ingest_gb * values / own, MAX_INPUT)
@@ -222,67 +272,75 @@ def _own_value(w: Workload, key: str) -> float:
     return w.base_sessions_per_month if key == "sessions_per_month" else float(getattr(w, key))
 
 
-def _first_flip(
-    ranker: _Ranker, base: Workload, key: str, values: np.ndarray, cheapest: int
-) -> tuple[int, np.ndarray] | None:
-    """Index of the first value (in the order given) at which the cheapest changes."""
-    if len(values) == 0:
-        return None
-    costs = ranker.costs(WorkloadGrid.vary(base, **_axes(base, key, values)))
+def _first_flip(costs: np.ndarray, cheapest: int) -> int | None:
+    """Index of the first row (in the order given) at which the cheapest changes."""
     flipped = np.flatnonzero(np.argmin(costs, axis=1) != cheapest)
-    return (int(flipped[0]), costs[flipped[0]]) if len(flipped) else None
+    return int(flipped[0]) if len(flipped) else None
 
 
-def _search_number(
-    ranker: _Ranker, w: Workload, spec: Number, cheapest: int
-) -> list[tuple[str, float, np.ndarray]]:
-    """(direction, value, costs there) of the nearest flips below and above the own value."""
+@dataclass
+class _Search:
+    """One side of one numeric assumption: the values tried, nearest to the workload's first,
+    and what was found (the first flipped value, the costs there, the last value not flipped)."""
+
+    spec: Number
+    direction: str
+    values: np.ndarray
+    value: float | None = None
+    costs: np.ndarray | None = None
+    inside: float = 0.0
+
+    @property
+    def refines(self) -> bool:
+        """A continuous number is narrowed between the last same and the first flipped value."""
+        return self.value is not None and self.spec.candidates is None
+
+
+def _search_values(w: Workload, spec: Number, direction: str) -> np.ndarray:
+    """The values a search tries, in order away from the workload's own value."""
     own = _own_value(w, spec.key)
-    found = []
-    for direction in ("below", "above"):
-        if spec.candidates is not None:
-            pool = [float(c) for c in spec.candidates(w)]
-            side = [c for c in pool if (c < own if direction == "below" else c > own)]
-            values = np.array(sorted(side, reverse=direction == "below"), dtype=float)
-        else:
-            start = own if own > 0 else 1.0
-            low, high = spec.bounds
-            end = (
-                max(start / SEARCH_SPAN, low)
-                if direction == "below"
-                else min(start * SEARCH_SPAN, high)
-            )
-            values = np.geomspace(start, end, SEARCH_POINTS)[1:] if end != start else np.array([])
-            if own == 0 and direction == "below":
-                values = np.array([])
-        hit = _first_flip(ranker, w, spec.key, values, cheapest)
-        if hit is None:
-            continue
-        index, costs = hit
-        value = float(values[index])
-        if spec.candidates is None:  # bisect between the last same and the first flipped value
-            inside = own if index == 0 else float(values[index - 1])
-            value, costs = _refine(ranker, w, spec.key, inside, value, cheapest, costs)
-        found.append((direction, value, costs))
-    return found
+    if spec.candidates is not None:
+        pool = [float(c) for c in spec.candidates(w)]
+        side = [c for c in pool if (c < own if direction == "below" else c > own)]
+        return np.array(sorted(side, reverse=direction == "below"), dtype=float)
+    if own == 0 and direction == "below":
+        return np.array([])
+    start = own if own > 0 else 1.0
+    low, high = spec.bounds
+    end = max(start / SEARCH_SPAN, low) if direction == "below" else min(start * SEARCH_SPAN, high)
+    return np.geomspace(start, end, SEARCH_POINTS)[1:] if end != start else np.array([])
 
 
-def _refine(
-    ranker: _Ranker, w: Workload, key: str, inside: float, outside: float, cheapest: int, costs
-) -> tuple[float, np.ndarray]:
-    """Narrow [inside, outside] to the first flipped value, REFINE_POINTS per round."""
+def _found(search: _Search, costs: np.ndarray, cheapest: int, own: float) -> None:
+    """Record the coarse pass of one search: its first flipped value, if any."""
+    index = _first_flip(costs, cheapest)
+    if index is not None:
+        search.value, search.costs = float(search.values[index]), costs[index]
+        search.inside = own if index == 0 else float(search.values[index - 1])
+
+
+def _refine(ranker: _Ranker, w: Workload, searches: list[_Search], cheapest: int) -> None:
+    """Narrow every [inside, first flipped] interval to the first flipped value, REFINE_POINTS
+    per round, all searches in one grid per round."""
     for _ in range(REFINE_ROUNDS):
-        if inside > 0 and outside > 0:
-            values = np.geomspace(inside, outside, REFINE_POINTS)[1:]
-        else:
-            values = np.linspace(inside, outside, REFINE_POINTS)[1:]
-        index, hit_costs = _first_flip(ranker, w, key, values, cheapest) or (
-            len(values) - 1,
-            costs,
-        )
-        outside, costs = float(values[index]), hit_costs
-        inside = inside if index == 0 else float(values[index - 1])
-    return outside, costs
+        rounds = []
+        for search in searches:
+            inside, outside = search.inside, search.value
+            if inside > 0 and outside > 0:
+                rounds.append(np.geomspace(inside, outside, REFINE_POINTS)[1:])
+            else:
+                rounds.append(np.linspace(inside, outside, REFINE_POINTS)[1:])
+        sets = [(s.spec.key, values) for s, values in zip(searches, rounds, strict=True)]
+        # Inside [inside, first flipped]: values the coarse grid's check already bounds.
+        found = ranker.costs_of_sets(w, sets, checked=True)
+        for search, values, costs in zip(searches, rounds, found, strict=True):
+            index = _first_flip(costs, cheapest)
+            if index is None:  # none flipped: the interval's end, with the costs found there
+                index, row = len(values) - 1, search.costs
+            else:
+                row = costs[index]
+            search.value, search.costs = float(values[index]), row
+            search.inside = search.inside if index == 0 else float(values[index - 1])
 
 
 def _choice_alternatives(w: Workload, key: str) -> list[Any]:
@@ -290,6 +348,34 @@ def _choice_alternatives(w: Workload, key: str) -> list[Any]:
     if key == "s3_lifecycle":
         return [()] if current else []
     return [v for v in CHOICES[key] if v != current]
+
+
+def _costed_choices_and_searches(
+    ranker: _Ranker, w: Workload, cheapest: int
+) -> tuple[list[tuple[str, Any, np.ndarray]], list[_Search]]:
+    """(key, alternative, costs there) of every choice, and every numeric search, done."""
+    alternatives = [(key, value) for key in CHOICES for value in _choice_alternatives(w, key)]
+    searches = [
+        _Search(spec, direction, _search_values(w, spec, direction))
+        for spec in NUMBERS
+        if not (spec.key == "retention_days" and w.retention_days is None)
+        for direction in ("below", "above")
+    ]
+    in_grid = [(k, v) for k, v in alternatives if k not in STRUCTURAL_KEYS]
+    sets = [(k, np.array([float(v)])) for k, v in in_grid]
+    sets += [(s.spec.key, s.values) for s in searches]
+    costs = ranker.costs_of_sets(w, sets)
+    rows = {(k, v): c[0] for (k, v), c in zip(in_grid, costs, strict=False)}
+    for search, found in zip(searches, costs[len(in_grid) :], strict=True):
+        _found(search, found, cheapest, _own_value(w, search.spec.key))
+    _refine(ranker, w, [s for s in searches if s.refines], cheapest)
+    choices = []
+    for key, value in alternatives:
+        if (key, value) not in rows:  # a structural choice: a model of its own
+            alt = dataclasses.replace(w, **{key: value})
+            rows[key, value] = ranker.costs(WorkloadGrid.single(alt))[0]
+        choices.append((key, value, rows[key, value]))
+    return choices, searches
 
 
 def find_conditions(estimate: Estimate) -> Verdict:
@@ -317,30 +403,20 @@ def find_conditions(estimate: Estimate) -> Verdict:
     )
     if len(ranked) < 2:
         return verdict
+    choices, searches = _costed_choices_and_searches(ranker, w, cheapest)
     for key in CHOICES:
-        flipped = False
-        for value in _choice_alternatives(w, key):
-            alt = dataclasses.replace(w, **{key: value})
-            row = ranker.costs(WorkloadGrid.single(alt))[0]
-            if int(np.argmin(row)) != cheapest:
-                flipped = True
-                verdict.conditions.append(
-                    _condition(
-                        (key, CHOICES[key][value], getattr(w, key), value, "is", None),
-                        ranker.ranking(row),
-                        cheapest_name,
-                    )
-                )
-        if not flipped:
-            verdict.holds_for.append(key)
-    for spec in NUMBERS:
-        if spec.key == "retention_days" and w.retention_days is None:
-            continue
-        hits = _search_number(ranker, w, spec, cheapest)
-        for direction, value, row in hits:
-            shown = spec.shown(value)
-            where = (spec.key, spec.label, _own_value(w, spec.key), value, direction, shown)
+        flips = [(v, row) for k, v, row in choices if k == key and np.argmin(row) != cheapest]
+        for value, row in flips:
+            where = (key, CHOICES[key][value], getattr(w, key), value, "is", None)
             verdict.conditions.append(_condition(where, ranker.ranking(row), cheapest_name))
+        if not flips:
+            verdict.holds_for.append(key)
+    for spec in dict.fromkeys(s.spec for s in searches):
+        hits = [s for s in searches if s.spec is spec and s.value is not None]
+        for hit in hits:
+            shown = spec.shown(hit.value)
+            where = (spec.key, spec.label, _own_value(w, spec.key), hit.value, hit.direction, shown)
+            verdict.conditions.append(_condition(where, ranker.ranking(hit.costs), cheapest_name))
         if not hits:
             verdict.holds_for.append(spec.key)
     return verdict
