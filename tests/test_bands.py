@@ -108,3 +108,14 @@ def test_an_input_at_its_bound_draws_within_it(book, key):
     workload = dataclasses.replace(load_profile(), **{key: MAX_INPUT})
     bands = simulate(workload, book, draws=200, seed=1)
     assert all(math.isfinite(v) for b in bands.bands for v in b.monthly)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 2_000, 2_001])
+def test_percentiles_are_numpys_to_the_last_bit(size):
+    """bands.percentiles replaces np.percentile (start-up, issue 13): same numbers exactly."""
+    from costcompare.bands import PERCENTILES, percentiles
+
+    rng = np.random.default_rng(size)
+    for values in (rng.lognormal(2, 1.5, size), rng.integers(0, 4, size).astype(float)):
+        for points in (PERCENTILES, (0, 100), (1, 33.3, 66.7, 99.9)):
+            assert np.array_equal(percentiles(values, points), np.percentile(values, points))
