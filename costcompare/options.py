@@ -389,6 +389,8 @@ def _keep_hyphenated_words_whole() -> None:
     examples unpastable)."""
     import importlib
 
+    # The wrapper typer formats help with: its own copy of click (typer ≥ 0.26), else click.
+    # Only one: importing click beside typer's copy would cost start-up for nothing (issue 13).
     for name in ("typer._click._textwrap", "click._textwrap"):
         try:
             module = importlib.import_module(name)
@@ -396,7 +398,7 @@ def _keep_hyphenated_words_whole() -> None:
             continue
         base = module.TextWrapper
         if getattr(base, "keeps_hyphenated_words", False):
-            continue
+            break
 
         class _Wrapper(base):  # type: ignore[misc, valid-type]
             keeps_hyphenated_words = True
@@ -407,6 +409,7 @@ def _keep_hyphenated_words_whole() -> None:
                 super().__init__(*args, **kwargs)
 
         module.TextWrapper = _Wrapper
+        break
 
 
 _keep_hyphenated_words_whole()

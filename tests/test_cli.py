@@ -277,3 +277,20 @@ def test_every_error_is_printed_on_one_line_and_cut_to_keep_the_fix(monkeypatch)
     line = result.stderr.rstrip("\n")
     assert "\n" not in line and line.startswith("error: <html> <head><title>502")
     assert line.endswith("… — retry later") and len(line) < 340
+
+
+def test_a_default_estimate_imports_only_what_it_shows():
+    """Start-up (issue 13): tables that fit are laid out without rich, and nothing on the
+    default path pulls numpy.ma (np.unique, np.percentile import it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom costcompare.cli import app\n"
+        "try:\n    app(['estimate'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('rich', 'numpy.ma', 'click') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Cheapest: s3" in result.stdout
+    assert result.stdout.splitlines()[-1] == "[]"
