@@ -121,13 +121,3 @@ def test_what_rich_would_change_still_goes_through_rich():
     assert _plain_layout(columns, [["x" * 30, "y"]], 20, True) is None  # must wrap: rich
     assert _plain_layout(columns, [["x", "y"]], 20, True) == "a  b\n----\nx  y"
 
-
-def test_a_default_estimate_never_imports_rich():
-    code = (
-        "import sys\nfrom costcompare.cli import app\n"
-        "try:\n    app(['estimate'])\nexcept SystemExit:\n    pass\n"
-        "assert 'rich' not in sys.modules, 'rich was imported'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "Cheapest: s3" in result.stdout
