@@ -459,3 +459,17 @@ def test_committed_reports_give_the_generators_figures(fmt):
     # The CSV key is URL-encoded ("role+session%2B1"): the prefix matches the decoded key.
     one = measure_inventory(FIXTURES / fmt / "manifest.json", prefix="sessions/role session+1/")
     assert (one.sessions, one.sizes["total_bytes"]) == (1, 7_777)
+
+
+def test_the_query_texts_call_only_functions_athena_and_duckdb_share():
+    """Engine-specific work (URL-decoding, epoch milliseconds) lives in DuckDB's view, never in
+    the text Athena also runs; a prefix's LIKE wildcards and quotes are escaped."""
+    import re
+
+    from costcompare.measure.inventory_sql import quantile_query, summary_query
+
+    texts = [summary_query("db.t", "it's_50%/", ".log"), quantile_query("db.t", [(1, 9)], "p/")]
+    called = {name.lower() for text in texts for name in re.findall(r"([A-Za-z_]+)\s*\(", text)}
+    keywords = {"as", "in", "and", "not"}  # "AS (", "AND (", "NOT (": not calls
+    assert called - keywords <= {"count", "sum", "min", "max", "coalesce", "cast", "floor", "ln"}
+    assert "key LIKE 'it''s\\_50\\%/%' ESCAPE '\\'" in texts[0]

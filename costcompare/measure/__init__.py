@@ -4,7 +4,7 @@ Library first: each ``measure_*`` function returns a ``Measurement``; ``to_workl
 more of them into a ``Workload`` plus a comment per measured key (for ``dump_profile``).
 
 Names are loaded on first use, so that mounting ``costcompare measure`` on the root CLI costs
-nothing at start-up (numpy, boto3, pandas and pyarrow load only when a measurement runs).
+nothing at start-up (numpy, boto3, pandas and duckdb load only when a measurement runs).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ _WHERE = {
     "AwsOptions": "aws",
     "measure_cloudwatch": "cloudwatch",
     "measure_inventory": "inventory",
+    "measure_inventory_athena": "inventory_athena",
     "measure_local": "local",
     "Measurement": "measurement",
     "render_table": "render",
