@@ -7,25 +7,21 @@ here calls AWS: the account id is an input (``--account-id``, or STS via the sha
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
 
+from provision import central
 from provision.errors import SpecError
 from provision.resources import bucket, document, kms_key, log_group, role
 from provision.spec import ProvisionSpec
 
 FORMATS = ("cloudformation",)
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 def check_account_id(value: str) -> str:
     """Twelve digits, as every ARN in the template needs, or a SpecError."""
-    text = str(value).strip()
-    if not _ACCOUNT_ID.match(text):
-        raise SpecError(f"--account-id {text!r} is not an AWS account id", "give its 12 digits")
-    return text
+    return central.check_account_id(value, "--account-id")
 
 
 def check_exportable(spec: ProvisionSpec) -> None:

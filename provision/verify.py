@@ -173,7 +173,8 @@ def _bucket(ctx: AwsContext, seen: _Seen, account: str, doc_resource: str) -> li
                 "bucket-unreadable",
                 resource,
                 "the bucket belongs to another account or denies this one",
-                "check the bucket name and its policy",
+                "check the bucket name and its policy; for the organization's central bucket "
+                "verify with --bucket NAME --bucket-account ID --bucket-kms-key ARN",
             )
         ]
     if seen.bucket is None:

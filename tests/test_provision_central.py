@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import boto3
 import pytest
 from moto import mock_aws
-from test_provision_support import REGION, ROLE, fast_moto
+from test_provision_support import REGION, ROLE, Recorder, fast_moto
 from typer.testing import CliRunner
 
 from costcompare.cli import app
@@ -27,7 +27,7 @@ from provision import policies
 from provision.apply import apply_plan
 from provision.aws import AwsContext
 from provision.destroy import destroy, plan_destroy
-from provision.errors import SpecError
+from provision.errors import ApplyError, SpecError
 from provision.export import template
 from provision.observe import observe
 from provision.plan import make_plan
@@ -433,3 +433,43 @@ def test_stackset_member_template_logs_every_account_to_the_central_bucket():
     assert key in [s["Resource"] for s in statements]  # the archive's key, as given
     with pytest.raises(SpecError, match="--bucket"):
         member_template({"destination": "s3", "bucket": BUCKET}, "us-east-1")
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_central_apply_interrupted_at_each_step_converges_to_one_key(org, when):
+    """Every write of the central setup fails once (or loses its response); each re-run
+    continues, and the end is one key (with the organization grant) and one bucket policy."""
+    recorder = Recorder(when=when)
+    header = as_account(org.archive).on_client
+
+    def hooks(client) -> None:
+        header(client)
+        recorder(client)
+
+    ctx = AwsContext(REGION, on_client=hooks)
+    spec = build_spec({"central_bucket": True, "bucket": BUCKET}, REGION, account=org.archive)
+    expected = [c.call.name for c in make_plan(spec, observe(ctx, spec)).pending]
+    failed: list[str] = []
+    for _ in range(len(expected) + 1):
+        plan = make_plan(spec, observe(ctx, spec))
+        # Fail the first step not failed yet (with "before", the last failed one comes again).
+        again = bool(failed) and plan.pending and plan.pending[0].call.name == failed[-1]
+        recorder.writes.clear()
+        recorder.fail_at = 2 if again else 1
+        try:
+            apply_plan(ctx, spec, plan)
+        except ApplyError:
+            failed.append(plan.pending[recorder.fail_at - 1].call.name)
+            continue
+        break
+    assert failed == expected  # each write failed once, and the re-runs went on from there
+    assert make_plan(spec, observe(ctx, spec)).empty
+    kms = ctx.client("kms")
+    live = [
+        k["KeyId"]
+        for k in kms.list_keys()["Keys"]
+        if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+    ]
+    assert live == [_key_arn(org).rsplit("/", 1)[1]]
+    key_policy = json.loads(kms.get_key_policy(KeyId=live[0], PolicyName="default")["Policy"])
+    assert policies.org_key_statement(REGION, BUCKET, org.org_id) in key_policy["Statement"]
