@@ -150,6 +150,7 @@ class ObservedStackSet:
     instances: list[Instance] = field(default_factory=list)
     ou_accounts: dict[str, list[str]] = field(default_factory=dict)
     running: list[str] = field(default_factory=list)  # operations not ended yet (one at a time)
+    operation_ids: list[str] = field(default_factory=list)  # every operation so far
 
 
 def observe_rollout(ctx: AwsContext, request: RolloutRequest) -> ObservedStackSet:
@@ -176,13 +177,12 @@ def observe_rollout(ctx: AwsContext, request: RolloutRequest) -> ObservedStackSe
     observed.auto_deployment = stack_set.get("AutoDeployment", {}).get("Enabled", True) is True
     observed.template_body = stack_set.get("TemplateBody", "")
     observed.instances = list_instances(ctx, request.stack_set_name, call_as)
-    operations = cfn.get_paginator("list_stack_set_operations")
-    observed.running = [
-        op["OperationId"]
-        for page in operations.paginate(StackSetName=request.stack_set_name, CallAs=call_as)
-        for op in page.get("Summaries", [])
-        if op.get("Status") in RUNNING_STATUSES
-    ]
+    pages = cfn.get_paginator("list_stack_set_operations").paginate(
+        StackSetName=request.stack_set_name, CallAs=call_as
+    )
+    operations = [op for page in pages for op in page.get("Summaries", [])]
+    observed.operation_ids = sorted(op["OperationId"] for op in operations)
+    observed.running = [o["OperationId"] for o in operations if o.get("Status") in RUNNING_STATUSES]
     return observed
 
 

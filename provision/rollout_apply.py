@@ -1,9 +1,11 @@
 """Running a rollout plan: each StackSets operation started, waited for and reported.
 
-Each operation gets an ``OperationId`` derived from the plan and the state it was made from, so
-running the same command again after an interruption joins the operation already under way
-instead of starting a second one; an operation already running on the stack set (another run's,
-a console user's) is waited for before anything new starts, since StackSets runs one at a time.
+Each operation gets an ``OperationId`` derived from the plan and the state it was made from —
+the instances, and every operation the stack set has had — so a retried call can never start a
+second operation, and a token is never reused once an operation has run (it would make AWS
+answer OperationIdAlreadyExists for work not done). An operation already running on the stack
+set (an interrupted run's, a console user's) is waited for before anything new starts, since
+StackSets runs one at a time; then the rollout is planned again from what it left.
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ class RolloutResult:
 
 
 def operation_token(plan: RolloutPlan, step: RolloutStep) -> str:
-    """The same plan from the same state gives the same OperationId (a client token)."""
+    """The same plan from the same state gives the same OperationId (a client token); any
+    operation run since changes it."""
     state = [(i.account, i.region, i.status) for i in plan.observed.instances]
+    state += [("operation", op, "") for op in plan.observed.operation_ids]
     digest = hashlib.sha256(plan.request.template_body.encode("utf-8")).hexdigest()
     text = json.dumps([plan.request.stack_set_name, asdict(step), digest, state])
     return str(uuid.uuid5(_NAMESPACE, text))
@@ -101,8 +105,8 @@ def _start(
 ) -> str | None:
     """Make one StackSets call; the id of the operation it started (None: nothing to wait for).
 
-    An OperationId AWS already knows means this very step was started before (an interrupted
-    run): join that operation instead of failing.
+    An OperationId AWS already knows means this very call reached AWS before (a retry after a
+    lost reply): join that operation instead of failing.
     """
     common = {"StackSetName": request.stack_set_name, "CallAs": call_as}
     template = {"TemplateBody": request.template_body, "Capabilities": list(CAPABILITIES)}

@@ -255,9 +255,12 @@ def test_the_operation_id_follows_the_state_it_was_planned_from():
     same = make_rollout_plan(REQUEST, _observed())
     failed = [Instance("111111111111", "us-east-1", "OUTDATED")]
     later = make_rollout_plan(REQUEST, _observed(instances=failed))
+    after_an_operation = make_rollout_plan(REQUEST, _observed(operation_ids=["op-1"]))
     step = first.steps[0]
     assert operation_token(first, step) == operation_token(same, same.steps[0])
     assert operation_token(first, step) != operation_token(later, step)
+    # the same state again after an operation ran (instances deleted by hand): a new token
+    assert operation_token(first, step) != operation_token(after_an_operation, step)
 
 
 class _FakeCfn:
