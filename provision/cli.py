@@ -457,7 +457,7 @@ Examples:
   costcompare provision export -d cloudwatch --stackset --out member.yaml   # for 'rollout'
 
 The setup 'plan' would build from the same options, as a CloudFormation template (YAML).
-Without --account-id the account is read from STS (the only AWS call export makes).
+Reads only the account (STS, unless --account-id) and, with --vpc-id, the subnets.
 """
 
 
@@ -476,6 +476,7 @@ def export(
 ) -> None:
     """Write the setup plan/apply would build as a CloudFormation template (stdout or --out)."""
     from costcompare.files import check_output_file, write_atomic
+    from provision.export import read_network
     from provision.stackset import export_text
 
     if out is not None:
@@ -483,7 +484,10 @@ def export(
     options, connection = _connection(shared)
     ctx = _context(connection)
     read_account = functools.partial(_read, "export", ctx.account_id)
-    text = export_text(options, ctx.region, account_id, read_account, stackset=stackset, out=out)
+    read_vpc = functools.partial(read_network, ctx)
+    text = export_text(
+        options, ctx.region, account_id, read_account, stackset=stackset, out=out, read_vpc=read_vpc
+    )
     if out is None:
         return typer.echo(text, nl=False)
     write_atomic(out, text, "--out")

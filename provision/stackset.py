@@ -60,6 +60,11 @@ def check_member_options(options: Mapping[str, Any]) -> None:
             "member's uploads only under a prefix ending with that member's account id",
             "drop --key-prefix: the template writes under session-logs/${AWS::AccountId}",
         )
+    if options.get("vpc_id") or options.get("subnet"):
+        raise SpecError(
+            "--vpc-id/--subnet with --stackset: VPC and subnet ids differ in every account",
+            "drop them; add each account's endpoints with 'provision export --vpc-id' or apply",
+        )
     if options.get("create_role"):
         raise SpecError(
             "--create-role with --stackset: an IAM role is global, so the stack of a second "
@@ -192,10 +197,12 @@ def export_text(
     *,
     stackset: bool = False,
     out: str | Path | None = None,
+    read_vpc: Callable[[Any], Any] | None = None,
 ) -> str:
     """What ``provision export`` writes: the one-account template, or the member template.
 
     The member template needs no account, so ``--stackset`` makes no AWS call at all.
+    ``read_vpc(spec)`` reads the VPC of ``--vpc-id`` (``provision.export.read_network``).
     """
     from provision.export import check_account_id, check_exportable, render_yaml
     from provision.spec import build_spec
@@ -210,4 +217,5 @@ def export_text(
     account = check_account_id(account_id) if account_id is not None else None
     check_exportable(build_spec(options, region, account=account or STANDIN_ACCOUNT))
     account = account or read_account()
-    return render_yaml(build_spec(options, region, account=account), account)
+    spec = build_spec(options, region, account=account)
+    return render_yaml(spec, account, read_vpc(spec) if read_vpc else None)

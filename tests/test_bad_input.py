@@ -279,6 +279,26 @@ PROVISION = [
         "provision export -d cloudwatch --format terraform --out t.yaml --region ap-northeast-1",
         "terraform",
     ),
+    # Issue 15: export renders the VPC endpoints; their ids are checked before the VPC is read.
+    Case(
+        "provision-export-bad-vpc-id",
+        "provision export -d cloudwatch --vpc-id vpc-12 --subnet subnet-12345678 "
+        "--account-id 123456789012 --out t.yaml --region ap-northeast-1",
+        "vpc-12",
+    ),
+    Case(
+        "provision-export-subnet-without-vpc",
+        "provision export -d s3 --subnet subnet-12345678 --account-id 123456789012 "
+        "--out t.yaml --region ap-northeast-1",
+        "--vpc-id",
+        files={"t.yaml": "kept: true\n"},
+    ),
+    Case(
+        "provision-export-stackset-with-vpc",
+        "provision export -d cloudwatch --stackset --vpc-id vpc-12345678 --subnet subnet-12345678 "
+        "--out m.yaml --region ap-northeast-1",
+        "--stackset",
+    ),
 ]
 
 # Issue 15: the member-account template of a StackSet, and its rollout.

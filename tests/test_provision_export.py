@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +19,22 @@ import boto3
 import pytest
 import yaml
 from moto import mock_aws
-from test_provision_support import ACCOUNT, REGION, fast_moto
+from test_provision_support import (
+    ACCOUNT,
+    REGION,
+    account_fixture,  # noqa: F401  (the moto account with a VPC)
+    context,
+    fast_moto,
+    plan_for,
+)
 from typer.testing import CliRunner
 
 from costcompare.cli import app
 from provision import policies
-from provision.export import render_yaml, template
-from provision.resources import document, lifecycle
-from provision.spec import DOCUMENT_NAME, KEY_ALIASES, build_spec
+from provision.export import read_network, render_yaml, template
+from provision.resources import document, lifecycle, network_cfn
+from provision.resources.network import NetworkState, SubnetState
+from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME, build_spec
 
 ROLE = "ssm-export-role"
 FULL = {
@@ -285,7 +296,6 @@ def test_export_asks_sts_for_the_account_when_not_given(monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("extra", "names"),
     [
-        (["--vpc-id", "vpc-12345678", "--subnet", "subnet-12345678"], "VPC endpoints"),
         (["-d", "s3", "--bucket", "acme-logs", "--athena"], "export does not cover --athena"),
         (["--account-id", "12345"], "12345"),
     ],
@@ -296,3 +306,287 @@ def test_export_refuses_what_it_cannot_express(extra, names, tmp_path: Path):
     assert result.exit_code == 2
     assert names in result.output
     assert not out.exists()
+
+
+# -- VPC endpoints and their security group (issue 15: "endpoints and security group") -----------
+@pytest.fixture
+def vpc(account):
+    """The moto account's VPC with both DNS attributes on, as private DNS needs."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2.modify_vpc_attribute(VpcId=account.vpc_id, EnableDnsHostnames={"Value": True})
+    return account
+
+
+def _with_vpc(account, options: dict | None = None):
+    subnets = {"vpc_id": account.vpc_id, "subnet": list(account.subnet_ids)}
+    return build_spec({**(options or FULL), **subnets}, REGION, account=ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    ("options", "short_names"),
+    [
+        (FULL, ["ssm", "ssmmessages", "ec2messages", "logs", "kms", "s3"]),
+        (
+            {"destination": "s3", "bucket": "acme-logs", "bucket_encryption": "sse-s3"}
+            | {"session_kms_key_id": "none"},
+            ["ssm", "ssmmessages", "ec2messages", "s3"],
+        ),
+    ],
+    ids=["both-kms", "s3-no-kms"],
+)
+def test_endpoints_and_group_are_the_ones_plan_would_create(vpc, options, short_names):
+    """Same services, subnet per AZ, private DNS, route tables and 443 ranges as plan's calls."""
+    spec = _with_vpc(vpc, options)
+    found = template(spec, ACCOUNT, read_network(context(), spec))["Resources"]
+    calls = [c.call for c in plan_for(spec).changes if c.call is not None]
+    creates = {c.params["ServiceName"]: c.params for c in calls if c.operation.endswith("endpoint")}
+    assert [s.rsplit(".", 1)[1] for s in creates] == short_names
+    for service, params in creates.items():
+        properties = found[network_cfn.logical_id(service)]["Properties"]
+        for name in ("VpcEndpointType", "VpcId", "SubnetIds", "PrivateDnsEnabled", "RouteTableIds"):
+            assert properties.get(name) == params.get(name), (service, name)
+    assert creates[f"com.amazonaws.{REGION}.ssm"]["SubnetIds"] == list(vpc.subnet_ids)
+    assert creates[f"com.amazonaws.{REGION}.s3"]["RouteTableIds"] == [vpc.route_table_id]
+    (ingress,) = [c.params for c in calls if c.operation == "authorize_security_group_ingress"]
+    wanted = ingress["IpPermissions"][0]
+    group = found[network_cfn.SECURITY_GROUP_ID]["Properties"]
+    assert group["GroupName"] == SECURITY_GROUP_NAME
+    assert [
+        (r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in group["SecurityGroupIngress"]
+    ] == [("tcp", 443, 443)] * 2
+    assert (
+        [r["CidrIp"] for r in group["SecurityGroupIngress"]]
+        == [r["CidrIp"] for r in wanted["IpRanges"]]
+        == list(vpc.cidrs)
+    )
+
+
+def _export_vpc(account, out: Path):
+    command = ["-d", "both", "--vpc-id", account.vpc_id]
+    return _export_cloudwatch(out, *command, *[f"--subnet={s}" for s in account.subnet_ids])
+
+
+def test_export_refuses_a_vpc_a_template_cannot_complete(account, tmp_path: Path):
+    """DNS hostnames off (a template cannot change a VPC it does not own), then an endpoint
+    made outside CloudFormation (a second one with private DNS cannot be created)."""
+    out = tmp_path / "stack.yaml"
+    result = _export_vpc(account, out)
+    assert result.exit_code == 2, result.output
+    assert "enable-dns-hostnames off" in result.output and "modify-vpc-attribute" in result.output
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2.modify_vpc_attribute(VpcId=account.vpc_id, EnableDnsHostnames={"Value": True})
+    made = ec2.create_vpc_endpoint(
+        VpcId=account.vpc_id, ServiceName=f"com.amazonaws.{REGION}.ssm", VpcEndpointType="Interface"
+    )["VpcEndpoint"]["VpcEndpointId"]
+    result = _export_vpc(account, out)
+    assert result.exit_code == 2, result.output
+    assert f"ssm ({made})" in result.output and "provision apply" in result.output
+    assert not out.exists()
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[made])
+    assert _export_vpc(account, out).exit_code == 0
+    assert "EndpointSsm" in yaml.safe_load(out.read_text())["Resources"]
+
+
+def _complete_what_moto_skips(body: dict, account: str) -> None:
+    """Apply, with the template's own values, what moto 5.2's CloudFormation ignores (MOTO_GAPS
+    above), plus the account-level public access block the header tells the user to set. A
+    wrong value in the template still shows up in plan: these calls copy it, never the spec."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for resource in body["Resources"].values():
+        props = resource["Properties"]
+        if resource["Type"] == "AWS::S3::Bucket":
+            name = props["BucketName"]
+            (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            default = dict(rule["ServerSideEncryptionByDefault"])
+            if "KMSMasterKeyID" in default:  # a Fn::GetAtt of the stack's key
+                default["KMSMasterKeyID"] = _deployed_key_arn(default["KMSMasterKeyID"])
+            api_rule = {
+                "ApplyServerSideEncryptionByDefault": default,
+                "BucketKeyEnabled": rule["BucketKeyEnabled"],
+            }
+            s3.put_bucket_encryption(
+                Bucket=name, ServerSideEncryptionConfiguration={"Rules": [api_rule]}
+            )
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls=props["OwnershipControls"]
+            )
+            rules = [_lifecycle_api(r) for r in props["LifecycleConfiguration"]["Rules"]]
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": rules}
+            )
+        if resource["Type"] == "AWS::S3::BucketPolicy":
+            bucket = body["Resources"][props["Bucket"]["Ref"]]["Properties"]["BucketName"]
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(props["PolicyDocument"]))
+        if resource["Type"] == "AWS::IAM::Role":
+            for arn in props["ManagedPolicyArns"]:
+                boto3.client("iam").attach_role_policy(RoleName=props["RoleName"], PolicyArn=arn)
+    block_all = dict.fromkeys(
+        ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
+    )
+    boto3.client("s3control", region_name=REGION).put_public_access_block(
+        AccountId=account, PublicAccessBlockConfiguration=block_all
+    )
+
+
+def _deployed_key_arn(get_att: dict) -> str:
+    """``{"Fn::GetAtt": [KeyLogicalId, "Arn"]}`` → the ARN of that key in the deployed stack."""
+    name, _ = get_att["Fn::GetAtt"]
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    found = cfn.describe_stack_resource(StackName="session-logging", LogicalResourceId=name)
+    key_id = found["StackResourceDetail"]["PhysicalResourceId"]
+    kms = boto3.client("kms", region_name=REGION)
+    return kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+
+
+def _lifecycle_api(rule: dict) -> dict:
+    """An AWS::S3::Bucket lifecycle rule in PutBucketLifecycleConfiguration's shape."""
+    found = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule["Prefix"]}}
+    if "Transitions" in rule:
+        found["Transitions"] = [
+            {"Days": t["TransitionInDays"], "StorageClass": t["StorageClass"]}
+            for t in rule["Transitions"]
+        ]
+    if "ExpirationInDays" in rule:
+        found["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    return found
+
+
+def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc):
+    """Issue 15's acceptance: deploy the export (endpoints included), then plan is empty and
+    verify finds no error."""
+    from provision.plan import render_plan
+    from provision.verify import VerifyTarget, verify
+
+    spec = _with_vpc(vpc)
+    text = render_yaml(spec, ACCOUNT, read_network(context(), spec))
+    assert f"put-public-access-block --account-id {ACCOUNT}" in text.replace("\n# ", " ")
+    body = yaml.safe_load(text)
+    body["Resources"]["SessionLogGroup"]["Properties"]["kmsKeyId"] = body["Resources"][
+        "SessionLogGroup"
+    ]["Properties"]["KmsKeyId"]  # moto's AWS::Logs::LogGroup reads the API's spelling
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cfn.create_stack(
+            StackName="session-logging", TemplateBody=json.dumps(_moto_compatible(body))
+        )
+    _complete_what_moto_skips(body, ACCOUNT)
+    plan = plan_for(spec)
+    assert plan.empty, render_plan(plan)
+    assert "vpc endpoint com.amazonaws.ap-northeast-1.ssmmessages" in plan.resources()
+    target = VerifyTarget(region=REGION, destination="both", role_name=ROLE, network=spec.network)
+    findings = verify(context(), target)
+    assert [f.message for f in findings if f.severity == "error"] == []
+
+
+# -- checkov (issue 15 acceptance: "passes cfn-lint and checkov ... with no failures") ----------
+# checkov 3 runs CKV_AWS_338, CKV_AWS_112/113 and a TLS-only policy check on Terraform only;
+# tests/checkov_checks ports them to CloudFormation so they judge the export too.
+CHECKOV_CHECKS = Path(__file__).parent / "checkov_checks"
+LOG_GROUP_CHECKS = {"CKV_AWS_158", "CKV_AWS_66", "CKV_AWS_338"}
+BUCKET_CHECKS = {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_CC_S3_TLS"}
+ALWAYS = {"CKV_AWS_112", "CKV_AWS_113", "CKV_AWS_7"}  # the session key is created by default
+DOCUMENTED_SKIPS = {"CKV_AWS_18", "CKV_AWS_21"}  # provision/resources/scanner_notes.py
+VPC_ID, SUBNETS = "vpc-0123456789abcdef0", ("subnet-0aaaaaaaaaaaaaaaa", "subnet-0cccccccccccccccc")
+SCANNED = {
+    "both-create-role-endpoints": (FULL, True, LOG_GROUP_CHECKS | BUCKET_CHECKS),
+    "cloudwatch-existing-role": (
+        {"destination": "cloudwatch", "role": "ops"},
+        False,
+        LOG_GROUP_CHECKS,
+    ),
+    "s3-sse-s3-lock-endpoints": (
+        {"destination": "s3", "bucket": "acme-logs", "bucket_encryption": "sse-s3"}
+        | {"object_lock_days": 7},
+        True,
+        BUCKET_CHECKS,
+    ),
+    # the user turned session-data encryption off: checkov must say so (the port is live)
+    "cloudwatch-no-session-key": (
+        {"destination": "cloudwatch", "role": "ops", "session_kms_key_id": "none"},
+        False,
+        set(),
+    ),
+}
+
+
+def _offline_vpc() -> NetworkState:
+    """A VPC as network.read returns it: two subnets in two AZs, DNS on, no endpoints yet."""
+    subnets = tuple(
+        SubnetState(sid, VPC_ID, f"{REGION}{az}", cidr, "rtb-0123456789abcdef0")
+        for sid, az, cidr in zip(SUBNETS, "ac", ("10.0.1.0/24", "10.0.2.0/24"), strict=True)
+    )
+    azs = {s.id: s.az for s in subnets}
+    return NetworkState(VPC_ID, True, True, True, subnets, (), (), {}, None, azs)
+
+
+@pytest.fixture(scope="module")
+def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """One offline checkov run over every template: per template, the passed check ids, the
+    failed (id, resource) pairs and the skipped check ids."""
+    folder = tmp_path_factory.mktemp("templates")
+    for name, (options, with_vpc, _) in SCANNED.items():
+        if with_vpc:
+            options = {**options, "vpc_id": VPC_ID, "subnet": list(SUBNETS)}
+        spec = build_spec(options, REGION, account=ACCOUNT)
+        vpc = _offline_vpc() if with_vpc else None
+        (folder / f"{name}.yaml").write_text(render_yaml(spec, ACCOUNT, vpc))
+    dead = "http://127.0.0.1:9"  # --skip-download already; any other fetch fails at once
+    env = {**os.environ, "HTTPS_PROXY": dead, "HTTP_PROXY": dead, "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "checkov.main", "--skip-download"]
+    command += ["--framework", "cloudformation", "-o", "json", "-d", str(folder)]
+    command += ["--external-checks-dir", str(CHECKOV_CHECKS)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env)
+    results = json.loads(run.stdout)["results"]
+    report: dict[str, dict] = {
+        n: {"passed": set(), "failed": [], "skipped": set()} for n in SCANNED
+    }
+    for kind in ("passed", "failed", "skipped"):
+        for check in results.get(f"{kind}_checks", []):
+            entry = report[Path(check["file_path"]).stem][kind]
+            if kind == "failed":
+                entry.append((check["check_id"], check["resource"]))
+            else:
+                entry.add(check["check_id"])
+    return report
+
+
+@pytest.mark.parametrize("name", [n for n in SCANNED if n != "cloudwatch-no-session-key"])
+def test_checkov_finds_no_failure(checkov_report, name: str):
+    found = checkov_report[name]
+    assert found["failed"] == []
+    assert ALWAYS | SCANNED[name][2] <= found["passed"], sorted(found["passed"])
+    assert found["skipped"] <= DOCUMENTED_SKIPS
+
+
+def test_checkov_flags_sessions_without_a_session_key(checkov_report):
+    """The ported CKV_AWS_112 fails when the user turns session-data encryption off: the check
+    judges the template, it does not pass whatever it is given."""
+    found = checkov_report["cloudwatch-no-session-key"]
+    assert found["failed"] == [("CKV_AWS_112", "AWS::SSM::Document.SessionPreferences")]
+    assert {"CKV_AWS_113"} | LOG_GROUP_CHECKS <= found["passed"]
+
+
+def test_checkov_skips_carry_their_reason():
+    """Each skip in the template names its check and says why plan builds it that way."""
+    bucket = template(_spec(destination="s3", bucket="acme-logs"), ACCOUNT)["Resources"]
+    skips = bucket["SessionLogBucket"]["Metadata"]["checkov"]["skip"]
+    assert {s["id"] for s in skips} == DOCUMENTED_SKIPS
+    assert all(len(s["comment"]) > 40 for s in skips)
+    locked = _spec(destination="s3", bucket="acme-logs", object_lock_days=7)
+    metadata = template(locked, ACCOUNT)["Resources"]["SessionLogBucket"]["Metadata"]
+    assert [s["id"] for s in metadata["checkov"]["skip"]] == ["CKV_AWS_18"]  # versioning is on
+
+
+def test_cfn_lint_passes_with_endpoints():
+    """The security group and endpoints as cfn-lint's schema for them wants (errors, warnings)."""
+    from cfnlint.api import ManualArgs, lint
+
+    options = {**FULL, "vpc_id": VPC_ID, "subnet": list(SUBNETS)}
+    text = render_yaml(build_spec(options, REGION, account=ACCOUNT), ACCOUNT, _offline_vpc())
+    matches = lint(text, config=ManualArgs(regions=[REGION]))
+    assert [str(m) for m in matches if m.rule.id[0] in "EW"] == []
+    assert "EndpointSecurityGroup" in yaml.safe_load(text)["Resources"]

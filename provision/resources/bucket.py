@@ -15,7 +15,7 @@ from provision import policies
 from provision.aws import AwsContext, error_code
 from provision.changes import CONFLICT, CREATE, REMOVE, UPDATE, Call, Change, FieldChange
 from provision.errors import PlanError
-from provision.resources import lifecycle
+from provision.resources import lifecycle, scanner_notes
 from provision.resources.base import ERROR, WARNING, Finding, key_value_tags, true, try_read
 from provision.spec import MANAGED_TAG, BucketSpec, ProvisionSpec
 
@@ -491,6 +491,7 @@ def render_cfn(spec: ProvisionSpec, key_arn: Any) -> dict[str, Any]:
     }
     bucket = {
         "Type": "AWS::S3::Bucket",
+        "Metadata": scanner_notes.bucket_metadata(want),
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": properties,

@@ -22,6 +22,7 @@ from provision.resources.base import tag_spec, try_read
 from provision.spec import SECURITY_GROUP_NAME, ProvisionSpec
 
 SG_PLACEHOLDER = "security-group.id"
+SECURITY_GROUP_DESCRIPTION = "costcompare: HTTPS from instance subnets to SSM endpoints"
 _DEAD = ("deleted", "deleting", "failed", "rejected")
 
 
@@ -194,7 +195,7 @@ def diff(spec: ProvisionSpec, state: NetworkState) -> list[Change]:
             "check --subnet: each must be in --vpc-id",
         )
     changes = _dns(want.vpc_id, state)
-    cidrs = list(dict.fromkeys(s.cidr for s in state.subnets))
+    cidrs = subnet_cidrs(state)
     needs_group = [
         service
         for service in spec.interface_services()
@@ -242,7 +243,7 @@ def _security_group_changes(vpc_id: str, group, needed: bool, cidrs: list[str]) 
     if needed and group is None:
         params = {
             "GroupName": SECURITY_GROUP_NAME,
-            "Description": "costcompare: HTTPS from instance subnets to SSM endpoints",
+            "Description": SECURITY_GROUP_DESCRIPTION,
             "VpcId": vpc_id,
             "TagSpecifications": [tag_spec("security-group")],
         }
@@ -273,7 +274,8 @@ def _security_group_changes(vpc_id: str, group, needed: bool, cidrs: list[str]) 
     return changes
 
 
-def _one_subnet_per_az(state: NetworkState) -> dict[str, str]:
+def one_subnet_per_az(state: NetworkState) -> dict[str, str]:
+    """AZ → the first given subnet in it: an interface endpoint takes one subnet per AZ."""
     per_az: dict[str, str] = {}
     for subnet in state.subnets:
         per_az.setdefault(subnet.az, subnet.id)
@@ -282,7 +284,7 @@ def _one_subnet_per_az(state: NetworkState) -> dict[str, str]:
 
 def _interface(vpc_id, service, state: NetworkState, group_id, needs_group) -> list[Change]:
     resource = f"vpc endpoint {service}"
-    per_az = _one_subnet_per_az(state)
+    per_az = one_subnet_per_az(state)
     ep = state.endpoint(service)
     if ep is None:
         params = {
@@ -326,7 +328,7 @@ def _interface(vpc_id, service, state: NetworkState, group_id, needs_group) -> l
 
 def _gateway(vpc_id: str, service: str, state: NetworkState) -> list[Change]:
     resource = f"vpc endpoint {service}"
-    tables = list(dict.fromkeys(s.route_table_id for s in state.subnets if s.route_table_id))
+    tables = route_tables(state)
     ep = state.endpoint(service)
     if ep is None:
         params = {
@@ -348,6 +350,16 @@ def _gateway(vpc_id: str, service: str, state: NetworkState) -> list[Change]:
     field = FieldChange("route_tables", list(ep.route_table_ids), [*ep.route_table_ids, *add])
     call = Call("ec2", "modify_vpc_endpoint", {"VpcEndpointId": ep.id, "AddRouteTableIds": add})
     return [Change(resource, UPDATE, "add the subnets' route tables", (field,), call)]
+
+
+def subnet_cidrs(state: NetworkState) -> list[str]:
+    """The instance subnets' address ranges: what the endpoints' security group admits on 443."""
+    return list(dict.fromkeys(s.cidr for s in state.subnets))
+
+
+def route_tables(state: NetworkState) -> list[str]:
+    """The instance subnets' route tables, in subnet order: the S3 gateway endpoint's routes."""
+    return list(dict.fromkeys(s.route_table_id for s in state.subnets if s.route_table_id))
 
 
 def _delete_endpoints(resource: str, endpoints: list[EndpointState], why: str) -> Change:
