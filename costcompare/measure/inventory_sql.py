@@ -4,7 +4,8 @@ Both engines read a relation with AWS's inventory column names (as in the Athena
 documents over an inventory): ``key`` (decoded), ``size``, ``last_modified_date`` (a UTC
 timestamp), ``is_latest`` and ``is_delete_marker`` (NULL when the report has no versions). On
 DuckDB the relation is a view over the report's files (``inventory_duckdb``); on Athena it is the
-user's table. The text uses only SQL both read alike (LIKE … ESCAPE, ln, floor, CAST, UNION ALL).
+user's table. The text uses only SQL both read alike (LIKE … ESCAPE, ln, floor, CAST, GROUPING
+SETS).
 
 ``summary_query`` classifies every row (session, empty, bad, ignored) and returns, in one pass,
 counts per class, sessions and bytes per UTC day, and sessions per size bin (0.5 % wide, split at
@@ -67,27 +68,35 @@ def _coarse_bin() -> str:
 
 
 def summary_query(relation: str, prefix: str = "", suffix: str = ".log") -> str:
-    """Counts per class, per UTC day and per size bin, in one scan of ``relation``."""
-    stats = "COUNT(*) AS objects, SUM(size) AS bytes, MIN(size) AS smallest, MAX(size) AS largest"
-    none = "CAST(NULL AS BIGINT)"
+    """Counts per class, per UTC day and per size bin, in one scan of ``relation``.
+
+    One GROUP BY with GROUPING SETS, not a UNION of three: the relation is referenced once, so
+    Athena (which inlines a CTE at every reference) scans it once, and DuckDB streams it into
+    the aggregates without materialising the rows (memory independent of their number).
+    ``GROUPING(day, size_bin, coarse_bin)`` tells the sets apart: 7 per class, 3 per day,
+    4 per size bin; days and bins are kept for sessions only."""
+    only_sessions = "CASE WHEN kind = 'session' THEN {} END"
+    grouping = "GROUPING(day, size_bin, coarse_bin)"
     return (
         _objects_cte(relation, prefix, suffix) + ",\n"
-        "sessions AS (\n"
-        "  SELECT size,\n"
-        "         CAST(CAST(last_modified_date AS DATE) AS VARCHAR) AS day,\n"
-        f"         CAST(floor(ln(size) * {SIZE_BINS_PER_E}) AS BIGINT) AS size_bin,\n"
-        f"         {_coarse_bin()} AS coarse_bin\n"
-        "  FROM objects WHERE kind = 'session'\n"
+        "classified AS (\n"
+        "  SELECT kind, size,\n"
+        "         "
+        + only_sessions.format("CAST(CAST(last_modified_date AS DATE) AS VARCHAR)")
+        + " AS day,\n"
+        "         "
+        + only_sessions.format(f"CAST(floor(ln(size) * {SIZE_BINS_PER_E}) AS BIGINT)")
+        + " AS size_bin,\n"
+        f"         {only_sessions.format(_coarse_bin())} AS coarse_bin\n"
+        "  FROM objects\n"
         ")\n"
-        f"SELECT 'class' AS part, kind AS label, {none} AS size_bin, {none} AS coarse_bin,\n"
-        f"       {stats}\n"
-        "FROM objects GROUP BY kind\n"
-        "UNION ALL\n"
-        f"SELECT 'day', day, {none}, {none}, {stats}\n"
-        "FROM sessions GROUP BY day\n"
-        "UNION ALL\n"
-        f"SELECT 'size', CAST(NULL AS VARCHAR), size_bin, coarse_bin, {stats}\n"
-        "FROM sessions GROUP BY size_bin, coarse_bin\n"
+        f"SELECT CASE {grouping} WHEN 3 THEN 'day' WHEN 4 THEN 'size' ELSE 'class' END AS part,\n"
+        f"       CASE {grouping} WHEN 3 THEN day WHEN 4 THEN NULL ELSE kind END AS label,\n"
+        "       size_bin, coarse_bin, COUNT(*) AS objects, SUM(size) AS bytes,\n"
+        "       MIN(size) AS smallest, MAX(size) AS largest\n"
+        "FROM classified\n"
+        "GROUP BY GROUPING SETS ((kind), (kind, day), (kind, size_bin, coarse_bin))\n"
+        f"HAVING {grouping} = 7 OR kind = 'session'\n"
         "ORDER BY part, label, size_bin, coarse_bin"
     )
 
