@@ -294,3 +294,25 @@ def test_a_default_estimate_imports_only_what_it_shows():
     assert result.returncode == 0, result.stderr
     assert "Cheapest: s3" in result.stdout
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_short_process_tuning_keeps_the_user_s_thread_choice(monkeypatch):
+    import gc
+    import os
+
+    from costcompare import cli
+
+    before = gc.get_threshold()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    try:
+        cli._tune_for_a_short_process()
+        assert gc.get_threshold() == (cli.GC_YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"  # the user's choice wins
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    try:
+        cli._tune_for_a_short_process()
+    finally:
+        gc.set_threshold(*before)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
