@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from costcompare import options as opt
-from provision.cli_central import CENTRAL_OPTIONS
+from provision.cli_central import CENTRAL_OPTIONS, member_hint
 
 app = typer.Typer(
     help="Configure CloudWatch Logs, S3, or both as Session Manager log targets.",
@@ -361,12 +361,13 @@ def apply(
         planned = _read("apply", lambda: make_plan(spec, observe(ctx, spec)))
     _echo_plan(planned)
     if planned.empty:
-        return
+        return member_hint(ctx, spec)
     if not yes and not typer.confirm(f"Apply {len(planned.pending)} change(s)?", default=False):
         typer.echo("Nothing changed.", err=True)
         raise typer.Exit(1)
     result = apply_plan(ctx, spec, planned, progress=_echo_progress)
     typer.echo(f"Applied {len(result.steps)} change(s); the account now matches the plan.")
+    member_hint(ctx, spec)
 
 
 VERIFY_EXAMPLES = """

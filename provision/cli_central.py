@@ -56,3 +56,23 @@ CENTRAL_OPTIONS: list[tuple[str, Any, Any]] = [
         None,
     ),
 ]
+
+
+def member_hint(ctx: Any, spec: Any) -> None:
+    """After ``apply --central-bucket``: the command each member account runs, with the key's
+    ARN (known only once apply created it) — so nobody has to look it up."""
+    if spec.central is None or spec.bucket is None:
+        return
+    from provision.resources.base import try_read
+
+    key = spec.bucket.key
+    arn = key.existing_arn if key and key.existing_arn else None
+    if key is not None and arn is None:
+        described = try_read(lambda: ctx.client("kms").describe_key(KeyId=key.alias))
+        arn = described["KeyMetadata"]["Arn"] if described else "ARN"
+    options = f"-d s3 --bucket {spec.bucket.name} --bucket-account {ctx.account_id()}"
+    options += f" --bucket-kms-key {arn}" if key is not None else " --bucket-encryption sse-s3"
+    typer.echo(
+        "Each member account of the organization logs here with:\n"
+        f"  costcompare provision apply {options} --role ROLE --region {ctx.region}"
+    )

@@ -220,9 +220,7 @@ def _member(ctx: AwsContext, seen: _Seen, target: VerifyTarget, account: str) ->
     """A member account: its preferences and its route to the central bucket."""
     assert target.member is not None and target.bucket
     member = target.member
-    found = central_bucket.check_member(
-        seen.inputs, target.bucket, account, member.region, ctx.region
-    )
+    found = central_bucket.check_member(seen.inputs, target.bucket, account)
     network = target.network
     vpc, subnets = (network.vpc_id, network.subnet_ids) if network else (None, ())
     return found + central_bucket.check_region_path(ctx, member.region, target.bucket, vpc, subnets)

@@ -32,7 +32,7 @@ from provision.export import template
 from provision.observe import observe
 from provision.plan import make_plan
 from provision.policy_eval import ALLOW, IMPLICIT_DENY, evaluate, principal_request
-from provision.resources.central_bucket import organization_id
+from provision.resources.central_bucket import check_member, organization_id
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES, NetworkSpec, build_spec, policy_name_for
 from provision.stackset import member_template
 from provision.verify import ERROR, VerifyTarget, verify
@@ -381,10 +381,16 @@ def test_cli_central_then_member_then_verify(monkeypatch: pytest.MonkeyPatch):
         key = boto3.client("kms", region_name=REGION).describe_key(KeyId=KEY_ALIASES["s3"])
         key_arn = key["KeyMetadata"]["Arn"]
 
+        # apply printed the command each member runs, with the key's ARN filled in.
+        hint = [line for line in applied.stdout.splitlines() if "--bucket-account" in line]
+        words = hint[0].split()
+        assert words[:3] == ["costcompare", "provision", "apply"]
+        assert words[words.index("--bucket-kms-key") + 1] == key_arn
+        assert words[words.index("--bucket-account") + 1] == "123456789012"
+        options = [*words[3 : words.index("--role")], "--role", ROLE]
+
         monkeypatch.setenv("MOTO_ACCOUNT_ID", member)
         boto3.client("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument="{}")
-        options = ["-d", "s3", "--bucket", BUCKET, "--bucket-account", "123456789012"]
-        options += ["--bucket-kms-key", key_arn, "--role", ROLE]
         applied = _run("apply", *options, "--yes")
         assert applied.exit_code == 0, applied.output
         assert f"session-logs/{member}" in applied.output
@@ -473,3 +479,19 @@ def test_central_apply_interrupted_at_each_step_converges_to_one_key(org, when):
     assert live == [_key_arn(org).rsplit("/", 1)[1]]
     key_policy = json.loads(kms.get_key_policy(KeyId=live[0], PolicyName="default")["Policy"])
     assert policies.org_key_statement(REGION, BUCKET, org.org_id) in key_policy["Statement"]
+
+
+def test_member_preferences_pitfalls():
+    account = "210987654321"
+    right = {"s3BucketName": BUCKET, "s3KeyPrefix": f"session-logs/{account}"}
+    assert check_member({**right, "s3EncryptionEnabled": True}, BUCKET, account) == []
+    checks = {
+        f.check: f.severity
+        for f in check_member({**right, "s3KeyPrefix": "session-logs"}, BUCKET, account)
+    }
+    assert checks == {
+        "member-prefix-not-own-account": ERROR,
+        "member-encryption-check-off": "warning",
+    }
+    elsewhere = check_member({"s3BucketName": "own-bucket"}, BUCKET, account)
+    assert [(f.severity, f.check) for f in elsewhere] == [(ERROR, "member-not-central")]

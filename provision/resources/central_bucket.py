@@ -196,9 +196,7 @@ def _key(state: BucketState, key: KeyState | None, org_id: str) -> list[Finding]
 
 
 # -- check: a member account ---------------------------------------------------------------------
-def check_member(
-    inputs: Mapping[str, Any], name: str, account: str, home: str, region: str
-) -> list[Finding]:
+def check_member(inputs: Mapping[str, Any], name: str, account: str) -> list[Finding]:
     """The preferences of a member account that sends its transcripts to the central bucket."""
     resource = bucket_resource.resource_name(name)
     out = []
