@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costcompare import __version__
-from costcompare.awsfacts import NO_REGION
+from costcompare.awsfacts import NO_REGION, check_region
 from costcompare.errors import AwsError, CostCompareError
 
 # botocore's standard mode retries throttling and transient errors with exponential backoff,
@@ -76,6 +76,30 @@ def resolve_region(region: str | None, profile: str | None = None) -> str | None
     so does every costcompare command.
     """
     return region or region_from_environment() or make_session(profile, None).region_name
+
+
+def aws_region(region: str | None) -> str | None:
+    """``region`` if AWS could have it (None stays None: resolved later), else a one-line error.
+
+    Checked before any client exists: botocore would build ``s3.mars-1.amazonaws.com`` and fail
+    only when the first call cannot reach it. A well-formed code newer than the tool's list
+    (``awsfacts.AWS_REGIONS``) is let through, as boto3 would.
+    """
+    if region is None:
+        return None
+    return check_region(region, error=AwsError, known_only=False)
+
+
+def _checked_default_region(session: Any) -> str | None:
+    """AWS_REGION, AWS_DEFAULT_REGION or the profile's region, refused in one line naming where
+    it came from when AWS has no such region."""
+    variable = next((v for v in REGION_VARIABLES if os.environ.get(v)), None)
+    region = os.environ[variable] if variable else session.region_name
+    try:
+        return aws_region(region)
+    except AwsError as exc:
+        where = f"{variable}={region}" if variable else f"the profile's region {region!r}"
+        raise AwsError(f"{where}: {exc.problem}", f"{exc.fix} (or pass --region)") from None
 
 
 def region_from_environment() -> str | None:
@@ -141,12 +165,14 @@ class AwsContext:
 
     def __post_init__(self) -> None:
         self.profile = resolve_profile(self.profile)
+        self.region = aws_region(self.region)
 
     @property
     def session(self) -> Any:
         if self._session is None:
             session = make_session(self.profile, None)
-            self.region = self.region or region_from_environment() or session.region_name
+            if self.region is None:
+                self.region = _checked_default_region(session)
             self._session = session
         return self._session
 

@@ -212,12 +212,21 @@ Region = Annotated[
     str | None,
     typer.Option(metavar="REGION", help="AWS region code to price, e.g. ap-northeast-1."),
 ]
+def _aws_region(value: str | None) -> str | None:
+    """An unknown --region is refused while parsing, before any work or AWS call."""
+    from costcompare.aws import aws_region
+
+    return aws_region(value)
+
+
+AWS_REGION_HELP = "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's)."
 AwsRegion = Annotated[
-    str | None,
-    typer.Option(
-        metavar="REGION",
-        help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's).",
-    ),
+    str | None, typer.Option(metavar="REGION", callback=_aws_region, help=AWS_REGION_HELP)
+]
+# provision checks --region with the rest of its desired state (flag or --config alike) inside
+# the command, where `plan --detailed-exitcode` turns every error into exit 1 (2 = changes).
+AwsRegionCheckedByCommand = Annotated[
+    str | None, typer.Option(metavar="REGION", help=AWS_REGION_HELP)
 ]
 AwsProfile = Annotated[
     str | None,

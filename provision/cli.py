@@ -61,7 +61,7 @@ _SHARED: list[tuple[str, Any, Any]] = [
         metavar="cloudwatch|s3|both",
     ),
     _option("config", Path, "YAML file with any of these options (flags win)."),
-    ("region", opt.AwsRegion, None),
+    ("region", opt.AwsRegionCheckedByCommand, None),
     ("profile", opt.AwsProfile, None),
     ("endpoint_url", opt.EndpointUrl, None),
     ("preset", opt.Preset, None),

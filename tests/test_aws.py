@@ -115,6 +115,25 @@ def test_no_region_anywhere_is_one_line(monkeypatch):
         AwsContext().client("logs")
 
 
+def test_unknown_region_is_refused_before_any_client():
+    made = []
+    with pytest.raises(AwsError, match=r"^unknown region 'mars-1' — write a region code"):
+        AwsContext("mars-1", on_client=made.append)
+    assert made == []
+
+
+def test_unknown_region_from_the_environment_names_the_variable(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "ap-northeast1")
+    ctx = AwsContext()
+    with pytest.raises(AwsError, match=r"^AWS_REGION=ap-northeast1: .*'ap-northeast-1'.*--region"):
+        ctx.client("logs")
+    assert ctx.calls == {}
+
+
+def test_a_well_formed_region_newer_than_the_tool_is_let_through():
+    assert AwsContext("ap-southeast-9").client("s3").meta.region_name == "ap-southeast-9"
+
+
 def test_bad_endpoint_url_is_one_line():
     with pytest.raises(AwsError, match=r"making an AWS s3 client: .*--endpoint-url"):
         AwsContext("ap-northeast-1", endpoint_url="not a url").client("s3")

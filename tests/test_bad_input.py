@@ -634,6 +634,24 @@ AWS_FLAGS = [
     Case("measure-unknown-aws-profile", "measure --s3 s3://b/p --profile nope", "nope"),
 ]
 
+# An unknown AWS region is refused before any AWS call, whatever the command (the --region
+# option and AwsContext check it in one place: costcompare.aws.aws_region).
+UNKNOWN_AWS_REGION = [
+    Case(f"{cmd.split()[0]}-{i}-unknown-region", f"{cmd} --region mars-1", "region 'mars-1'")
+    for i, cmd in enumerate([
+        "measure --s3 s3://b/p",
+        "measure --log-group g",
+        "measure --org",
+        "search --s3 s3://b/p sudo",
+        "reconcile --source cost-explorer --month 2026-10",
+        "coverage --cloudtrail trail",
+        "provision verify",
+    ])
+] + [
+    Case("measure-s3-unknown-aws-region-env", "measure --s3 s3://b/p",
+         "AWS_REGION=mars-1: unknown region", env={"AWS_REGION": "mars-1"}),
+]  # fmt: skip
+
 
 DEEP_JSON = '{"a": ' * 20_000 + "1" + "}" * 20_000
 # Saved JSON the tool reads back (diff, --searches-from, provision apply): nested 20,000 deep.
