@@ -355,7 +355,8 @@ def test_athena_gets_the_duckdb_query_texts_in_the_workgroup(tmp_path):
         queue_athena_rows(region, ("size", "objects"), ran[1][1])
         args = ["measure", "--engine", "athena", "--workgroup", "audit", "--table", ATHENA_TABLE]
         args += ["--inventory-prefix", "sessions/", "--query-output", "s3://athena-results/"]
-        result = CliRunner().invoke(app, [*args, "--region", region, "-o", "json"])
+        out = ["--region", region, "-o", "json", "--write-workload", str(tmp_path / "a.yaml")]
+        result = CliRunner().invoke(app, [*args, *out])
         assert result.exit_code == 0, result.output
         executions = list(athena_backends[DEFAULT_ACCOUNT_ID][region].executions.values())
     # The same text, but for the relation's name: DuckDB's view "inventory", Athena's table.
@@ -375,6 +376,14 @@ def test_athena_gets_the_duckdb_query_texts_in_the_workgroup(tmp_path):
         assert athena[key] == local.to_dict()[key], key
     assert athena["source"].startswith(f"S3 Inventory table {ATHENA_TABLE}")
     assert "Athena scanned 0 bytes in 2 queries" in athena["notes"]  # moto reports no scan
+    # The workload written from Athena's rows is the one written from the files by DuckDB.
+    local_args = ["measure", "--s3-inventory", str(manifest), "--inventory-prefix", "sessions/"]
+    local_args += ["--region", region, "-o", "json", "--write-workload", str(tmp_path / "l.yaml")]
+    on_duckdb = CliRunner().invoke(app, local_args)
+    assert on_duckdb.exit_code == 0, on_duckdb.output
+    profile = json.loads(result.stdout)["profile"]
+    assert profile == json.loads(on_duckdb.stdout)["profile"]
+    assert profile["session_bytes"] == pytest.approx(float(sizes.mean()))
 
 
 def test_athena_flags_are_checked_before_any_call():
