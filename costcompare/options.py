@@ -212,6 +212,8 @@ Region = Annotated[
     str | None,
     typer.Option(metavar="REGION", help="AWS region code to price, e.g. ap-northeast-1."),
 ]
+
+
 def _aws_region(value: str | None) -> str | None:
     """An unknown --region is refused while parsing, before any work or AWS call."""
     from costcompare.aws import aws_region
@@ -276,6 +278,18 @@ Weight = Annotated[
     list[str] | None,
     typer.Option(
         metavar="NAME=VALUE", help="One searchability weight (repeatable), e.g. alerting=4."
+    ),
+]
+# Athena, for the commands that send one query text to DuckDB or Athena (measure, reconcile).
+AthenaWorkgroup = Annotated[
+    str, typer.Option("--workgroup", metavar="NAME", help="Athena workgroup (--engine athena).")
+]
+AthenaQueryOutput = Annotated[
+    str | None,
+    typer.Option(
+        "--query-output",
+        metavar="S3URI",
+        help="Athena results location, if the workgroup does not set one.",
     ),
 ]
 Out = Annotated[

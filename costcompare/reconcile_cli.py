@@ -70,9 +70,7 @@ def reconcile_command(
             help="Where the SQL runs: duckdb on --cur (local), athena on --table (in the account).",
         ),
     ] = Engine.duckdb,
-    workgroup: Annotated[
-        str, typer.Option(metavar="NAME", help="Athena workgroup (--engine athena).")
-    ] = "primary",
+    workgroup: opt.AthenaWorkgroup = "primary",
     table: Annotated[
         str | None,
         typer.Option(
@@ -81,12 +79,7 @@ def reconcile_command(
             "(default cur).",
         ),
     ] = None,
-    query_output: Annotated[
-        str | None,
-        typer.Option(
-            metavar="S3URI", help="Athena results location, if the workgroup does not set one."
-        ),
-    ] = None,
+    query_output: opt.AthenaQueryOutput = None,
     workload_file: opt.Workload = None,
     destination: Annotated[
         str | None,

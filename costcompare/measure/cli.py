@@ -57,9 +57,7 @@ def measure_command(
             "on --table (in the account).",
         ),
     ] = opt.SqlEngine.duckdb,
-    workgroup: Annotated[
-        str, typer.Option(metavar="NAME", help="Athena workgroup (--engine athena).")
-    ] = "primary",
+    workgroup: opt.AthenaWorkgroup = "primary",
     table: Annotated[
         str | None,
         typer.Option(
@@ -67,12 +65,7 @@ def measure_command(
             help="--engine athena: the Athena table over one S3 Inventory report.",
         ),
     ] = None,
-    query_output: Annotated[
-        str | None,
-        typer.Option(
-            metavar="S3URI", help="Athena results location, if the workgroup does not set one."
-        ),
-    ] = None,
+    query_output: opt.AthenaQueryOutput = None,
     inventory_prefix: Annotated[
         str,
         typer.Option(
