@@ -2,7 +2,9 @@
 
 The preferences document goes back to the content it had before the tool first changed it (or
 away, if the tool created it). A bucket or log group that still holds logs is never deleted
-unless ``force_delete_logs``: it is kept, and said so, and the rest is removed. Keys
+unless ``force_delete_logs``: it is kept, and said so, and the rest is removed. An
+organization's central log archive (its policy carries the organization grants) is never
+emptied, even forced: its transcripts are other accounts' audit records. Keys
 are only scheduled for deletion (30-day window) and only when no remaining store is encrypted
 with them. A role the tool did not create keeps AmazonSSMManagedInstanceCore (sessions need it).
 The ``--athena`` workgroup, Glue table and database go (they hold metadata, never a transcript;

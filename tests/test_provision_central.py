@@ -27,7 +27,7 @@ from provision import policies
 from provision.apply import apply_plan
 from provision.aws import AwsContext
 from provision.destroy import destroy, plan_destroy
-from provision.errors import ApplyError, SpecError
+from provision.errors import ApplyError, PlanError, SpecError
 from provision.export import template
 from provision.observe import observe
 from provision.plan import make_plan
@@ -48,6 +48,9 @@ class Org:
     members: tuple[str, str]
 
 
+_CONTEXTS: dict[str, AwsContext] = {}  # per test (the org fixture empties it): clients are slow
+
+
 def as_account(account: str) -> AwsContext:
     """An AwsContext whose every call moto serves as ``account``."""
 
@@ -57,13 +60,16 @@ def as_account(account: str) -> AwsContext:
 
         client.meta.events.register("before-sign.*.*", header)
 
-    return AwsContext(REGION, on_client=hook)
+    if account not in _CONTEXTS:
+        _CONTEXTS[account] = AwsContext(REGION, on_client=hook)
+    return _CONTEXTS[account]
 
 
 @pytest.fixture
 def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     """An organization with a log-archive account and two members, each with an instance role."""
     fast_moto(monkeypatch)
+    _CONTEXTS.clear()
     with mock_aws():
         orgs = boto3.client("organizations", region_name="us-east-1")
         org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
@@ -78,6 +84,7 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
                 RoleName=ROLE, AssumeRolePolicyDocument="{}"
             )
         yield Org(org_id, ids[0], (ids[1], ids[2]))
+    _CONTEXTS.clear()
 
 
 def _apply(ctx: AwsContext, options: dict, account: str):
@@ -332,6 +339,7 @@ def test_destroy_never_deletes_the_central_bucket_logs(org):
 
 def test_explicit_org_id_needs_no_organizations_call(org):
     calls = as_account(org.archive)
+    assert "DescribeOrganization" not in calls.calls  # a fresh context
     spec = build_spec({"central_bucket": True, "org_id": "o-abcdefghij"}, REGION, org.archive)
     actual = observe(calls, spec)
     assert actual.organization_id == "o-abcdefghij"
@@ -495,3 +503,12 @@ def test_member_preferences_pitfalls():
     }
     elsewhere = check_member({"s3BucketName": "own-bucket"}, BUCKET, account)
     assert [(f.severity, f.check) for f in elsewhere] == [(ERROR, "member-not-central")]
+
+
+def test_central_without_organization_is_one_line_naming_org_id(monkeypatch):
+    fast_moto(monkeypatch)
+    with mock_aws():  # an account in no organization
+        spec = build_spec({"central_bucket": True}, REGION, account="123456789012")
+        with pytest.raises(PlanError, match="not in an AWS Organization") as caught:
+            observe(AwsContext(REGION), spec)
+        assert "--org-id" in caught.value.fix
