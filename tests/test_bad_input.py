@@ -992,6 +992,7 @@ DEPRECATED_ALIASES = [
          "nope.yaml"),
 ]  # fmt: skip
 
+
 def _inventory_manifest(fmt: str, schema: str, key: str) -> str:
     import json
 
@@ -1065,6 +1066,12 @@ INVENTORY_SQL = [
             "m.json": _inventory_manifest("Parquet", "message s3.inventory {}", "data/p.parquet"),
             "data/p.parquet": b"PAR1 not really",
         },
+    ),
+    Case(
+        "measure-inventory-file-size-not-a-number",
+        "measure --s3-inventory m.json",
+        "gone.csv.gz",
+        files={"m.json": '{"fileFormat": "CSV", "files": [{"key": "gone.csv.gz", "size": "x"}]}'},
     ),
     Case(
         "measure-inventory-data-file-missing",

@@ -157,15 +157,11 @@ def _pick(names: list[str], wanted: tuple[str, ...]) -> str | None:
 
 
 def _create_view(con: Any, paths: list[Path], fmt: str, schema: list[str]) -> None:
-    """The view ``inventory`` over the files, with Athena's column names and types."""
-    import duckdb
-
-    try:
-        source, names, types = (
-            _csv_source(paths, schema) if fmt == "CSV" else _parquet_source(con, paths)
-        )
-    except duckdb.Error as exc:
-        raise _unreadable(paths, exc) from None
+    """The view ``inventory`` over the files, with Athena's column names and types (a file
+    that does not parse fails when a query reads it: ``duckdb_inventory``'s runner says so)."""
+    source, names, types = (
+        _csv_source(paths, schema) if fmt == "CSV" else _parquet_source(con, paths)
+    )
     use = {k: _pick(names, cands) for k, cands in _COLUMNS.items()}
     missing = [k for k in _REQUIRED if not use[k]]
     if missing and fmt == "CSV":
@@ -268,7 +264,9 @@ class _Source:
         """The manifest's data files on disk: found near a local manifest, or downloaded from
         the bucket into a temporary folder that is deleted afterwards."""
         keys = [str(f.get("key", "")) if isinstance(f, dict) else "" for f in files]
-        sizes = [int(f.get("size", 0) or 0) if isinstance(f, dict) else 0 for f in files]
+        # Sizes only drive the progress bar: a missing or odd one counts as 0.
+        sizes = [f.get("size") if isinstance(f, dict) else 0 for f in files]
+        sizes = [s if isinstance(s, int) and s > 0 else 0 for s in sizes]
         if not self.bucket:
             yield [self._find(key) for key in keys]
             return
