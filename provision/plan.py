@@ -43,6 +43,8 @@ def make_plan(spec: ProvisionSpec, actual: ActualState) -> Plan:
     if member is not None:
         _check_member(member.account, account)
         arns["s3"] = member.key_arn or ""
+        why = f"account {member.account}'s central bucket in {member.region}: used, not managed"
+        changes.append(Change(bucket.resource_name(spec.bucket.name), KEEP, why))
     elif spec.bucket:
         changes += bucket.diff(spec, actual.bucket, arns.get("s3"))
         changes += bucket.diff_policy(spec, actual.bucket, org_id)

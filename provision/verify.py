@@ -109,7 +109,7 @@ def verify(ctx: AwsContext, target: VerifyTarget) -> list[Finding]:
     seen = _Seen(inputs=current.inputs if current else {}, member=target.member)
     doc_resource = document.RESOURCE
     found += _log_group(ctx, seen, account, doc_resource)
-    if target.member is not None and target.bucket:
+    if target.member is not None:
         found += _member(ctx, seen, target, account)
     else:
         found += _bucket(ctx, seen, account, doc_resource)
