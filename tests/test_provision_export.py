@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -488,26 +488,64 @@ def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc):
 CHECKOV_CHECKS = Path(__file__).parent / "checkov_checks"
 LOG_GROUP_CHECKS = {"CKV_AWS_158", "CKV_AWS_66", "CKV_AWS_338"}
 BUCKET_CHECKS = {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_CC_S3_TLS"}
-ALWAYS = {"CKV_AWS_112", "CKV_AWS_113", "CKV_AWS_7"}  # the session key is created by default
-DOCUMENTED_SKIPS = {"CKV_AWS_18", "CKV_AWS_21"}  # provision/resources/scanner_notes.py
+DOCUMENT_CHECKS = {"CKV_AWS_112", "CKV_AWS_113"}
+KEY_CHECKS = {"CKV_AWS_7"}  # the session-data key is created by default
+# provision/resources/scanner_notes.py: each skip carries its reason in the template
+DOCUMENTED_SKIPS = {"CKV_AWS_18", "CKV_AWS_21", "CKV_AWS_33", "CKV_AWS_338"}
 VPC_ID, SUBNETS = "vpc-0123456789abcdef0", ("subnet-0aaaaaaaaaaaaaaaa", "subnet-0cccccccccccccccc")
-SCANNED = {
-    "both-create-role-endpoints": (FULL, True, LOG_GROUP_CHECKS | BUCKET_CHECKS),
+ARCHIVE_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _export(options: dict, with_vpc: bool = False) -> Callable[[], str]:
+    """The export of ``options`` (with the offline VPC's endpoints), rendered when called."""
+    if with_vpc:
+        options = {**options, "vpc_id": VPC_ID, "subnet": list(SUBNETS)}
+    return lambda: render_yaml(
+        build_spec(options, REGION, account=ACCOUNT), ACCOUNT, _offline_vpc() if with_vpc else None
+    )
+
+
+def _stackset_member() -> str:
+    from provision.stackset import render_member_yaml
+
+    return render_member_yaml({"destination": "both", "role": "ops", "retention_days": 731}, REGION)
+
+
+EVERYTHING = LOG_GROUP_CHECKS | BUCKET_CHECKS | DOCUMENT_CHECKS | KEY_CHECKS
+SCANNED = {  # name → (renders the template, checks that must pass on it)
+    "both-create-role-endpoints": (_export(FULL, True), EVERYTHING),
     "cloudwatch-existing-role": (
-        {"destination": "cloudwatch", "role": "ops"},
-        False,
-        LOG_GROUP_CHECKS,
+        _export({"destination": "cloudwatch", "role": "ops"}),
+        LOG_GROUP_CHECKS | DOCUMENT_CHECKS | KEY_CHECKS,
     ),
     "s3-sse-s3-lock-endpoints": (
-        {"destination": "s3", "bucket": "acme-logs", "bucket_encryption": "sse-s3"}
-        | {"object_lock_days": 7},
-        True,
-        BUCKET_CHECKS,
+        _export(
+            {"destination": "s3", "bucket": "acme-logs", "bucket_encryption": "sse-s3"}
+            | {"object_lock_days": 7},
+            True,
+        ),
+        BUCKET_CHECKS | DOCUMENT_CHECKS | KEY_CHECKS,
     ),
+    # the other slices' templates: the preset, the central archive and member, the StackSet
+    "preset-pci-both": (
+        _export({"destination": "both", "preset": "pci-dss-10.5.1", "role": "ops"}),
+        EVERYTHING - {"CKV_AWS_338"},  # 90 days in CloudWatch, the year in S3: skipped, why
+    ),
+    "central-archive": (
+        _export({"central_bucket": True, "org_id": "o-abcdefghij"}),
+        BUCKET_CHECKS | KEY_CHECKS,
+    ),
+    "central-member": (
+        _export(
+            {"destination": "s3", "bucket": "acme-archive", "bucket_account": "210987654321"}
+            | {"bucket_kms_key": ARCHIVE_KEY.replace(ACCOUNT, "210987654321"), "role": "ops"}
+        ),
+        DOCUMENT_CHECKS | KEY_CHECKS,
+    ),
+    "stackset-member": (_stackset_member, EVERYTHING),
     # the user turned session-data encryption off: checkov must say so (the port is live)
     "cloudwatch-no-session-key": (
-        {"destination": "cloudwatch", "role": "ops", "session_kms_key_id": "none"},
-        False,
+        _export({"destination": "cloudwatch", "role": "ops", "session_kms_key_id": "none"}),
         set(),
     ),
 }
@@ -528,12 +566,8 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """One offline checkov run over every template: per template, the passed check ids, the
     failed (id, resource) pairs and the skipped check ids."""
     folder = tmp_path_factory.mktemp("templates")
-    for name, (options, with_vpc, _) in SCANNED.items():
-        if with_vpc:
-            options = {**options, "vpc_id": VPC_ID, "subnet": list(SUBNETS)}
-        spec = build_spec(options, REGION, account=ACCOUNT)
-        vpc = _offline_vpc() if with_vpc else None
-        (folder / f"{name}.yaml").write_text(render_yaml(spec, ACCOUNT, vpc))
+    for name, (render, _) in SCANNED.items():
+        (folder / f"{name}.yaml").write_text(render())
     dead = "http://127.0.0.1:9"  # --skip-download already; any other fetch fails at once
     env = {**os.environ, "HTTPS_PROXY": dead, "HTTP_PROXY": dead, "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "checkov.main", "--skip-download"]
@@ -558,7 +592,7 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 def test_checkov_finds_no_failure(checkov_report, name: str):
     found = checkov_report[name]
     assert found["failed"] == []
-    assert ALWAYS | SCANNED[name][2] <= found["passed"], sorted(found["passed"])
+    assert SCANNED[name][1] <= found["passed"], sorted(found["passed"])
     assert found["skipped"] <= DOCUMENTED_SKIPS
 
 
@@ -570,15 +604,33 @@ def test_checkov_flags_sessions_without_a_session_key(checkov_report):
     assert {"CKV_AWS_113"} | LOG_GROUP_CHECKS <= found["passed"]
 
 
+def _skips(resource: dict) -> dict[str, str]:
+    return {
+        s["id"]: s["comment"]
+        for s in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+
+
 def test_checkov_skips_carry_their_reason():
-    """Each skip in the template names its check and says why plan builds it that way."""
-    bucket = template(_spec(destination="s3", bucket="acme-logs"), ACCOUNT)["Resources"]
-    skips = bucket["SessionLogBucket"]["Metadata"]["checkov"]["skip"]
-    assert {s["id"] for s in skips} == DOCUMENTED_SKIPS
-    assert all(len(s["comment"]) > 40 for s in skips)
+    """Each skip names its check and says why plan builds it so; none hides what it should not:
+    a short CloudWatch retention alone, or a key without the organization's statement."""
+    found = template(_spec(destination="s3", bucket="acme-logs"), ACCOUNT)["Resources"]
+    skips = _skips(found["SessionLogBucket"])
+    assert set(skips) == {"CKV_AWS_18", "CKV_AWS_21"}
+    assert all(len(why) > 40 for why in skips.values())
     locked = _spec(destination="s3", bucket="acme-logs", object_lock_days=7)
-    metadata = template(locked, ACCOUNT)["Resources"]["SessionLogBucket"]["Metadata"]
-    assert [s["id"] for s in metadata["checkov"]["skip"]] == ["CKV_AWS_18"]  # versioning is on
+    assert set(_skips(template(locked, ACCOUNT)["Resources"]["SessionLogBucket"])) == {
+        "CKV_AWS_18"
+    }  # versioning is on with Object Lock
+    assert _skips(found["SessionLogsKeyS3"]) == {}
+    pci = _spec(destination="both", preset="pci-dss-10.5.1", role="ops")
+    group = template(pci, ACCOUNT)["Resources"]["SessionLogGroup"]
+    assert "expires after 365 days" in _skips(group)["CKV_AWS_338"]
+    alone = _spec(destination="cloudwatch", role="ops", retention_days=90)
+    assert _skips(template(alone, ACCOUNT)["Resources"]["SessionLogGroup"]) == {}
+    archive = _spec(central_bucket=True, org_id="o-abcdefghij")
+    key = template(archive, ACCOUNT)["Resources"]["SessionLogsKeyS3"]
+    assert "aws:PrincipalOrgID" in _skips(key)["CKV_AWS_33"]
 
 
 def test_cfn_lint_passes_with_endpoints():

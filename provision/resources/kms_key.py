@@ -18,6 +18,7 @@ from provision.aws import AwsContext, error_code
 from provision.changes import CONFLICT, CREATE, REMOVE, UPDATE, Call, Change, FieldChange
 from provision.changes import known_after_apply as _placeholder
 from provision.errors import PlanError
+from provision.resources import scanner_notes
 from provision.resources.base import (
     ALIAS_TAG,
     ERROR,
@@ -453,8 +454,10 @@ def render_cfn(spec: ProvisionSpec, account: str) -> tuple[dict[str, Any], dict[
             arns[key.purpose] = key.existing_arn
             continue
         name = logical_id(key.purpose)
+        policy = wanted_policy(spec, account, key, org_id)
         resources[name] = {
             "Type": "AWS::KMS::Key",
+            **scanner_notes.key_metadata(policy),
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
@@ -462,7 +465,7 @@ def render_cfn(spec: ProvisionSpec, account: str) -> tuple[dict[str, Any], dict[
                 "KeyUsage": "ENCRYPT_DECRYPT",
                 "KeySpec": "SYMMETRIC_DEFAULT",
                 "EnableKeyRotation": True,
-                "KeyPolicy": wanted_policy(spec, account, key, org_id),
+                "KeyPolicy": policy,
                 "Tags": [
                     {"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]},
                     {"Key": ALIAS_TAG, "Value": key.alias},

@@ -10,6 +10,7 @@ from typing import Any
 from provision import policies
 from provision.aws import AwsContext
 from provision.changes import CONFLICT, CREATE, REMOVE, UPDATE, Call, Change, FieldChange
+from provision.resources import scanner_notes
 from provision.resources.base import ERROR, WARNING, Finding, key_value_tags, true
 from provision.spec import MANAGED_TAG, ProvisionSpec
 
@@ -220,6 +221,7 @@ def render_cfn(spec: ProvisionSpec, key_arn: Any) -> dict[str, Any]:
         properties["KmsKeyId"] = key_arn
     resource = {
         "Type": "AWS::Logs::LogGroup",
+        **scanner_notes.log_group_metadata(spec),
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": properties,
