@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
+from costcompare import jsoncontract
 from costcompare.coverage import Coverage
 from costcompare.search.query import iso_time
 
@@ -39,7 +39,7 @@ def to_dict(cov: Coverage) -> dict[str, Any]:
 
 def render(cov: Coverage, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(to_dict(cov), indent=2) + "\n"
+        return jsoncontract.dumps(to_dict(cov))
     if fmt == "csv":
         return _csv(cov)
     return _text(cov)

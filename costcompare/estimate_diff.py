@@ -71,17 +71,17 @@ class EstimateDiff:
     baseline: Change
 
     def as_dict(self) -> dict[str, Any]:
-        from costcompare import __version__
+        from costcompare.jsoncontract import versioned
 
-        return {
-            "schema_version": 1,
-            "costcompare_version": __version__,
-            "before": self.before_label,
-            "after": self.after_label,
-            "inputs": [{"key": k, "before": a, "after": b} for k, a, b in self.inputs],
-            "baseline": self.baseline.as_dict(),
-            "destinations": [d.as_dict() for d in self.destinations],
-        }
+        return versioned(
+            {
+                "before": self.before_label,
+                "after": self.after_label,
+                "inputs": [{"key": k, "before": a, "after": b} for k, a, b in self.inputs],
+                "baseline": self.baseline.as_dict(),
+                "destinations": [d.as_dict() for d in self.destinations],
+            }
+        )
 
 
 def _components(items: list[Mapping[str, Any]]) -> dict[str, float]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
+from costcompare import jsoncontract
 from costcompare.orgmeasure import OrgMeasurement, RegionResult
 from costcompare.orgsources import S3Sources
 from costcompare.tables import Column, fill, render_table
@@ -53,7 +53,7 @@ def _region_row(result: OrgMeasurement, account: str, name: str, r: RegionResult
 def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) -> str:
     """A row per account × region, then the total; failures stay in the table, as rows."""
     if fmt == "json":
-        return json.dumps(result.as_dict(), indent=2) + "\n"
+        return jsoncontract.dumps(result.as_dict())
     rows = []
     blank = [""] * (len(COLUMNS) - 4)
     for account in result.accounts:

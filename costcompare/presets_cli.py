@@ -25,11 +25,10 @@ def presets_command(
     ),
 ) -> None:
     """List the compliance presets: the clause each follows, its source and what it sets."""
-    import json
-
+    from costcompare import jsoncontract
     from costcompare.presets import listing, render_listing
 
     if output == opt.OutputFormat.json:
-        typer.echo(json.dumps(listing(), indent=2, ensure_ascii=False))
+        typer.echo(jsoncontract.dumps({"presets": listing()}), nl=False)
     else:
         typer.echo(render_listing(), nl=False)

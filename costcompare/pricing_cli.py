@@ -9,12 +9,12 @@ estimate` starts fast and `pricing show` never loads it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from costcompare import jsoncontract
 from costcompare import options as opt
 from costcompare.errors import PricingError
 
@@ -99,7 +99,7 @@ def show(
             "prices": records,
             "missing": {r: k for r, k in missing.items() if k},
         }
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(jsoncontract.dumps(doc), nl=False)
         return
     if output is opt.OutputFormat.csv:
         import csv
@@ -236,7 +236,7 @@ def refresh(
 def _print_refresh(report, output: opt.OutputFormat) -> None:
     required_missing = [r for r in report.missing if r.required]
     if output is opt.OutputFormat.json:
-        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        typer.echo(jsoncontract.dumps(report.as_dict()), nl=False)
     else:
         typer.echo("Read: " + "; ".join(report.origins))
         rows = []
@@ -333,7 +333,7 @@ def diff(
             "price_changes": [c.as_dict() for c in changes],
             "cost": [c.as_dict() for c in costs],
         }
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(jsoncontract.dumps(doc), nl=False)
         return
     typer.echo(f"Prices in {load.region}: {start.isoformat()} → {end.isoformat()}")
     if not changes:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
+from costcompare import jsoncontract
 from costcompare.reconcile import Reconciliation
 from costcompare.tables import Column, fill, render_table
 
@@ -27,7 +27,7 @@ CSV_FIELDS = (
 
 def render(result: Reconciliation, fmt: str, *, wide: bool = False) -> str:
     if fmt == "json":
-        return json.dumps(result.as_dict(), indent=2) + "\n"
+        return jsoncontract.dumps(result.as_dict())
     if fmt == "csv":
         return _csv(result)
     return _text(result, wide)

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+from costcompare import jsoncontract
 from costcompare.destinations import CATEGORIES
 from costcompare.model import Estimate
 from costcompare.money import Money
@@ -34,9 +35,8 @@ def render(
     return to_text(estimate, money, explain=explain, wide=wide, width=width)
 
 
-# Version of the `estimate -o json` contract (costcompare/schemas/estimate.schema.json): raised
-# when a documented key changes meaning or disappears; new keys do not raise it.
-SCHEMA_VERSION = 1
+# Version of the `-o json` contract, shared by every command (costcompare.jsoncontract).
+SCHEMA_VERSION = jsoncontract.SCHEMA_VERSION
 
 
 def estimate_schema() -> dict:
@@ -49,13 +49,7 @@ def estimate_schema() -> dict:
 
 def to_json(estimate: Estimate, money: Money = Money()) -> str:
     """The scripting contract: versioned (``schema_version``, ``costcompare_version``)."""
-    from costcompare import __version__
-
-    data = {
-        "schema_version": SCHEMA_VERSION,
-        "costcompare_version": __version__,
-        **estimate.as_dict(),
-    }
+    data = jsoncontract.versioned(estimate.as_dict())
     if money.currency != "USD":
         data["display"] = {"currency": money.currency, "fx_rate": money.fx_rate}
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from costcompare import jsoncontract
 from costcompare import options as opt
 from provision.cli_central import CENTRAL_OPTIONS, member_hint
 
@@ -293,7 +293,7 @@ def _plan(shared: SharedOptions, output: Output, out: Path | None):
     spec, ctx, options = _spec_and_context(shared)
     result = _read("plan", lambda: make_plan(spec, observe(ctx, spec)))
     if output == opt.OutputFormat.json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        typer.echo(jsoncontract.dumps(result.to_dict(), default=str), nl=False)
     else:
         _echo_plan(result)
     if out is not None:
@@ -397,7 +397,7 @@ def verify(
     target = target_from_options(options, ctx.region)
     findings = _read("verify", lambda: run_verify(ctx, target))
     if output == opt.OutputFormat.json:
-        typer.echo(json.dumps([f.to_dict() for f in findings], indent=2))
+        typer.echo(jsoncontract.dumps({"findings": [f.to_dict() for f in findings]}), nl=False)
     else:
         typer.echo(render_findings(findings), nl=False)
     if any(f.severity == ERROR for f in findings):

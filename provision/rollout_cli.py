@@ -8,13 +8,13 @@ provision/cli.py, at its size limit, only lends its shared options.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from costcompare import jsoncontract
 from costcompare import options as opt
 from provision.cli import Output, SharedOptions, _connection, _context, _echo_progress
 from provision.cli import _shared_options as shared_options
@@ -155,7 +155,7 @@ def _run(ctx, request, output: opt.OutputFormat, *, plan_only: bool, yes: bool) 
             plan = make_rollout_plan(request, observe_rollout(ctx, request))
     if plan_only or plan.empty:
         if as_json:
-            return typer.echo(json.dumps({"plan": plan.to_dict()}, indent=2))
+            return typer.echo(jsoncontract.dumps({"plan": plan.to_dict()}), nl=False)
         typer.echo(render_plan(plan) + render_instances(plan.observed.instances), nl=False)
         return None
     typer.echo(render_plan(plan), nl=False, err=as_json)
@@ -165,7 +165,8 @@ def _run(ctx, request, output: opt.OutputFormat, *, plan_only: bool, yes: bool) 
     with translated(f"rolling out stack set {request.stack_set_name}", error=ApplyError):
         result = apply_rollout(ctx, plan, progress=_echo_progress)
     if as_json:
-        typer.echo(json.dumps({"plan": plan.to_dict(), "result": result.to_dict()}, indent=2))
+        document = {"plan": plan.to_dict(), "result": result.to_dict()}
+        typer.echo(jsoncontract.dumps(document), nl=False)
     else:
         typer.echo(render_instances(result.instances), nl=False)
     if not result.succeeded:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from costcompare.cli import app
 from costcompare.coverage import Only, join, local_arrivals, read_trail
+from costcompare.jsoncontract import SCHEMA_VERSION
 
 runner = CliRunner()
 TRAIL = Path(__file__).parent / "fixtures" / "cloudtrail"
@@ -88,6 +89,7 @@ def test_cli_exit_codes_and_outputs(tmp_path):
     assert "Coverage 85.7%: 24 of 28" in below.stdout and "below --min-coverage 90%" in below.stderr
     assert runner.invoke(app, [*args, "--min-coverage", "85"]).exit_code == 0
     doc = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)
+    assert doc["schema_version"] == SCHEMA_VERSION
     assert doc["counts"] == {
         "recorded": 24,
         "partial": 0,

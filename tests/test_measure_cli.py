@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from costcompare.cli import app
 from costcompare.comparison import estimate
+from costcompare.jsoncontract import SCHEMA_VERSION
 from costcompare.workload import load_profile
 
 runner = CliRunner()
@@ -79,6 +80,7 @@ def test_json_output_for_s3(corpus):
         )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert data["schema_version"] == SCHEMA_VERSION
     (source,) = data["sources"]
     assert source["sessions"] == 12 and source["api_calls"]["GetObject"] == 3
 

@@ -12,9 +12,10 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from costcompare import orgmeasure
+from costcompare import jsoncontract, orgmeasure
 from costcompare.aws import AwsContext, assumed_context
 from costcompare.cli import app
+from costcompare.jsoncontract import SCHEMA_VERSION
 from costcompare.workload import DAYS_PER_MONTH, GIB, Workload
 
 REGIONS = ("ap-northeast-1", "us-east-1")
@@ -152,6 +153,7 @@ def test_cli_table_json_and_workloads(organization, monkeypatch, tmp_path):
     assert table.exit_code == 0, table.output
     assert denied in table.stdout and "AccessDenied" in table.stdout and "total" in table.stdout
     data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)
+    assert data["schema_version"] == SCHEMA_VERSION
     assert [f["account_id"] for f in data["failures"]] == [denied]
     fleet = yaml.safe_load((tmp_path / "w" / "fleet-ap-northeast-1.yaml").read_text())
     tokyo = sum(seeded[a]["ap-northeast-1"][0] for a in members if a != denied)
@@ -330,7 +332,8 @@ def test_cli_s3_columns_and_workloads(s3_organization, tmp_path):
     tokyo = next(r for a in data["accounts"] if a["account_id"] == members[0]
                  for r in a["regions"] if r["region"] == "ap-northeast-1")  # fmt: skip
     assert tokyo["s3"][0]["uri"] == f"s3://{bucket}/{prefix}" and tokyo["s3_sessions"] == n
-    assert orgmeasure.load_result(data).as_dict() == data  # a saved result reads back whole
+    # a saved result reads back whole
+    assert jsoncontract.versioned(orgmeasure.load_result(data).as_dict()) == data
 
 
 def test_central_bucket_from_its_inventory_opened_once(organization, tmp_path, monkeypatch):

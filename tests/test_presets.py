@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from costcompare.cli import app
 from costcompare.errors import CostCompareError, WorkloadError
+from costcompare.jsoncontract import SCHEMA_VERSION
 from costcompare.model import estimate
 from costcompare.presets import (
     apply_to_workload,
@@ -194,7 +195,8 @@ def test_presets_command_lists_every_preset_with_its_clause():
         assert f"{preset.name} — {preset.title}" in result.stdout
         assert preset.clause in result.stdout
     data = json.loads(CliRunner().invoke(app, ["presets", "-o", "json"]).stdout)
-    assert {p["name"] for p in data} == set(load_presets())
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert {p["name"] for p in data["presets"]} == set(load_presets())
 
 
 # -- provisioning options -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from costcompare import pricelist as lib
 from costcompare.cli import app
+from costcompare.jsoncontract import SCHEMA_VERSION
 from costcompare.pricing import bundled_path
 
 runner = CliRunner()
@@ -74,6 +75,7 @@ class TestShow:
     def test_json(self):
         result = run("pricing", "show", "--region", "us-east-1", "--output", "json")
         doc = json.loads(result.output)
+        assert doc["schema_version"] == SCHEMA_VERSION
         row = next(p for p in doc["prices"] if p["price_key"] == "s3.storage.STANDARD")
         assert row["rate"].startswith("tiered per GB-Mo")
         assert row["confidence"] == "P" and "https://aws.amazon.com/s3/pricing/" in row["source"]
@@ -147,6 +149,7 @@ class TestRefresh:
             "json",
         )
         doc = json.loads(result.stdout)
+        assert doc["schema_version"] == SCHEMA_VERSION
         assert doc["dry_run"] and not doc["written"] and doc["counts"]["changed"] == 1
         assert "s3.storage.DEEP_ARCHIVE" in [m["price_key"] for m in doc["missing"]]
         not_s3 = [s for s in lib.PRODUCT_MAP if s.service != "AmazonS3"]
@@ -294,6 +297,7 @@ class TestDiff:
                 "json",
             ).output
         )
+        assert doc["schema_version"] == SCHEMA_VERSION
         assert [c["price_key"] for c in doc["price_changes"]] == ["s3.storage.STANDARD"]
         cost = {c["destination"]: c for c in doc["cost"]}
         assert cost["s3"]["monthly_delta_usd"] > 0 and cost["cloudwatch"]["total_delta_usd"] == 0

@@ -384,7 +384,7 @@ def test_cli_central_then_member_then_verify(monkeypatch: pytest.MonkeyPatch):
         assert json.loads(planned.stdout)["empty"] is True
         checked = _run("verify", "--central-bucket", "--bucket", BUCKET, "-o", "json")
         assert checked.exit_code == 0, checked.output
-        assert all(f["severity"] != ERROR for f in json.loads(checked.stdout))
+        assert all(f["severity"] != ERROR for f in json.loads(checked.stdout)["findings"])
         assert org_id in boto3.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"]
         key = boto3.client("kms", region_name=REGION).describe_key(KeyId=KEY_ALIASES["s3"])
         key_arn = key["KeyMetadata"]["Arn"]

@@ -16,7 +16,9 @@ from test_provision_support import (  # noqa: F401  (account_fixture provides "a
 )
 from typer.testing import CliRunner
 
+from costcompare import __version__
 from costcompare.cli import app
+from costcompare.jsoncontract import SCHEMA_VERSION
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES
 
 runner = CliRunner()
@@ -56,6 +58,7 @@ def test_plan_json_and_table_write_nothing(account):
     result = run("plan", *_args(account), "--output", "json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
+    assert plan["schema_version"] == SCHEMA_VERSION
     assert plan["region"] == REGION and plan["account_id"] == "123456789012"
     assert plan["destination"] == "both" and plan["empty"] is False
     # Resources, not calls. To add: 3 keys (log group, bucket, session data), log group,
@@ -229,7 +232,10 @@ def test_switch_destination_then_destroy_by_tag(account):
     )  # fmt: skip
     assert run("apply", *_args(account), "--yes").exit_code == 0
     verified = run("verify", "--region", REGION, "--role", ROLE, "-o", "json")
-    assert verified.exit_code == 0 and json.loads(verified.stdout) == []
+    assert verified.exit_code == 0
+    assert json.loads(verified.stdout) == {
+        "schema_version": SCHEMA_VERSION, "costcompare_version": __version__, "findings": []
+    }
     s3 = boto3.client("s3", region_name=REGION)
     policy = s3.get_bucket_policy(Bucket="session-logs-cli")["Policy"]
     s3.delete_bucket_policy(Bucket="session-logs-cli")  # moto: TLS-only denies every upload
@@ -247,7 +253,7 @@ def test_switch_destination_then_destroy_by_tag(account):
     inputs = json.loads(ssm.get_document(Name=DOCUMENT_NAME)["Content"])["inputs"]
     assert (inputs["s3BucketName"], inputs["cloudWatchLogGroupName"]) == ("", GROUP)
     assert s3.list_objects_v2(Bucket="session-logs-cli")["KeyCount"] == 3
-    found = json.loads(run("verify", "--region", REGION, "-o", "json").stdout)
+    found = json.loads(run("verify", "--region", REGION, "-o", "json").stdout)["findings"]
     assert [(f["check"], f["resource"]) for f in found] == [
         ("store-not-a-target", "s3 bucket session-logs-cli")
     ]
@@ -316,7 +322,10 @@ def test_create_role_makes_role_and_instance_profile(bare):
         "AttachedPolicies"]]  # fmt: skip
     assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" in attached
     verified = run("verify", "--region", REGION, "--role", "new-role", "-o", "json")
-    assert verified.exit_code == 0 and json.loads(verified.stdout) == []
+    assert verified.exit_code == 0
+    assert json.loads(verified.stdout) == {
+        "schema_version": SCHEMA_VERSION, "costcompare_version": __version__, "findings": []
+    }
     # destroy removes the role it created, with its profile.
     assert run("destroy", "--region", REGION, "--yes").exit_code == 0
     assert iam.list_instance_profiles()["InstanceProfiles"] == []

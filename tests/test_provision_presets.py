@@ -84,7 +84,7 @@ def test_verify_names_stores_out_of_line_with_the_preset(bare):
         app, ["provision", "verify", "--preset", "pci-dss-10.5.1", "--region", REGION, "-o", "json"]
     )
     assert cli.exit_code == 1  # errors found
-    assert "preset-retention" in {f["check"] for f in json.loads(cli.stdout)}
+    assert "preset-retention" in {f["check"] for f in json.loads(cli.stdout)["findings"]}
 
 
 def test_export_carries_the_preset(tmp_path):

@@ -35,6 +35,7 @@ from typer.testing import CliRunner
 
 from costcompare.aws import AwsContext, assumed_context
 from costcompare.cli import app
+from costcompare.jsoncontract import SCHEMA_VERSION
 from costcompare.orgmeasure import measure_org
 from provision import rollout, rollout_apply
 from provision.errors import ApplyError, PlanError, SpecError
@@ -202,6 +203,7 @@ def test_the_cli_plans_then_rolls_out_from_a_template_file(org: Org, tmp_path: P
 
     done = CliRunner().invoke(app, [*command, "--yes", "-o", "json"])
     assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["schema_version"] == SCHEMA_VERSION
     result = json.loads(done.stdout)["result"]
     assert result["succeeded"] and len(result["instances"]) == 6
 

@@ -190,7 +190,7 @@ def test_correct_account_is_clean_then_each_seeded_pitfall_is_found(good):
          "--subnet", ",".join(good.subnet_ids), "--output", "json"],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert len(json.loads(result.stdout)) == 20
+    assert len(json.loads(result.stdout)["findings"]) == 20
 
 
 def _document(**inputs) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from costcompare.bill import BillError, BillFilter, read_bill_duckdb
 from costcompare.cli import app
+from costcompare.jsoncontract import SCHEMA_VERSION
 from costcompare.model import estimate
 from costcompare.pricing import bundled_path, load_table
 from costcompare.reconcile import reconcile
@@ -116,6 +117,7 @@ FILTERS = ["--account", cur.ACCOUNT, "--tag", f"{cur.TAG_KEY}=true"]
 
 def test_cli_json_and_csv_agree_with_the_library(bill):
     data = json.loads(run(*BASE, *FILTERS, "-o", "json"))
+    assert data["schema_version"] == SCHEMA_VERSION
     assert data["month"] == "2026-10" and data["engine"] == "duckdb"
     assert data["billed_usd"] == pytest.approx(sum(b.unblended_cost for b in bill), abs=0.005)
     assert "FROM cur" in data["query"]

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costcompare.cli import app
+from costcompare.jsoncontract import SCHEMA_VERSION
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "sample-sessions"
@@ -35,6 +36,7 @@ def test_transcripts_and_exports_of_the_sample_corpus_give_the_same_sessions():
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
+    assert doc["schema_version"] == SCHEMA_VERSION
     assert doc["kind"] == "costcompare.search" and doc["query"]["pattern"] == "sudo"
     transcripts, exports = doc["backends"]
     assert {s["session_id"] for s in transcripts["sessions"]} == SUDO_SESSIONS

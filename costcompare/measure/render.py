@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from costcompare import jsoncontract
 from costcompare.measure.measurement import Measurement
 from costcompare.workload import Workload
 
@@ -98,4 +98,4 @@ def to_json(measurements: Sequence[Measurement], workload: Workload | None = Non
     data: dict[str, Any] = {"sources": [m.to_dict() for m in measurements]}
     if workload is not None:
         data["profile"] = workload.to_dict()
-    return json.dumps(data, indent=2, default=str) + "\n"
+    return jsoncontract.dumps(data, default=str)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from costcompare import jsoncontract
 from costcompare.files import read_json
 from costcompare.pricing import PriceBook
 from costcompare.search.query import SearchError, SearchQuery, iso_time
@@ -171,7 +171,7 @@ class SearchResult:
 
 def render(result: SearchResult, fmt: str, *, wide: bool = False) -> str:
     if fmt == "json":
-        return json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
+        return jsoncontract.dumps(result.as_dict())
     if fmt == "csv":
         return to_csv(result)
     return to_text(result, wide=wide)
