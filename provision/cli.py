@@ -455,6 +455,7 @@ Examples:
   costcompare provision export -d cloudwatch --account-id 123456789012
   costcompare provision export -d both --create-role ssm-instance --out stack.yaml
   costcompare provision export --config provision.yaml --out stack.yaml
+  costcompare provision export -d s3 --vpc-id vpc-0abc1234 --subnet subnet-0a1b2c3d --out stack.yaml
   costcompare provision export -d cloudwatch --stackset --out member.yaml   # for 'rollout'
 
 The setup 'plan' would build from the same options, as a CloudFormation template (YAML).
