@@ -4,8 +4,8 @@ Domain errors (``CostCompareError``) become one line on stderr and their exit co
 place, for every sub-command including the mounted ``provision`` app.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: typer evaluates the root callback's annotations on
+# every start-up, and as strings it must compile each one (issue 13).
 import functools
 import importlib
 import re

@@ -7,8 +7,8 @@ everywhere, ``--out`` is always a file and ``--out-dir`` a folder. Old spellings
 release as hidden aliases that warn (``deprecated``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: typer evaluates the annotations of the callbacks
+# declared here on every start-up, and as strings it must compile each one (issue 13).
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
