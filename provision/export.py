@@ -122,6 +122,11 @@ def render_yaml(spec: ProvisionSpec, account: str, vpc: network.NetworkState | N
             "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
             "BlockPublicPolicy=true,RestrictPublicBuckets=true"
         )
+    if spec.network:
+        header.append(
+            "# The instances' own security groups must allow outbound TCP 443 (and the S3 "
+            "prefix list where egress is restricted): the endpoints' group only lets it in."
+        )
     return "\n".join(_wrap(line) for line in header) + "\n" + body
 
 

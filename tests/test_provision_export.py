@@ -463,6 +463,7 @@ def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc):
     spec = _with_vpc(vpc)
     text = render_yaml(spec, ACCOUNT, read_network(context(), spec))
     assert f"put-public-access-block --account-id {ACCOUNT}" in text.replace("\n# ", " ")
+    assert "must allow outbound TCP 443" in text.replace("\n# ", " ")
     body = yaml.safe_load(text)
     body["Resources"]["SessionLogGroup"]["Properties"]["kmsKeyId"] = body["Resources"][
         "SessionLogGroup"
