@@ -88,11 +88,30 @@ def build_organization() -> tuple[list[str], str, dict]:
     return members, members[3], seeded
 
 
+@pytest.fixture(scope="module")
+def organization_world():
+    """One moto organization for the whole module (tests only read it): (member ids, denied
+    id, expected S3 volumes, seeded CloudWatch volumes). Built once: it is the slow part."""
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            env.delenv(var, raising=False)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        members, denied, seeded = build_organization()
+        yield members, denied, seed_s3(members), seeded
+
+
 @pytest.fixture
-def organization():
-    """(member ids, denied id, seeded volumes per account and region)."""
-    with mock_aws():
-        yield build_organization()
+def organization(organization_world):
+    """(member ids, denied id, seeded CloudWatch volumes per account and region)."""
+    members, denied, _expected, seeded = organization_world
+    return members, denied, seeded
+
+
+@pytest.fixture
+def s3_organization(organization_world):
+    """(member ids, denied id, expected S3 volumes per account, seeded CloudWatch volumes)."""
+    return organization_world
 
 
 def deny_role_of(account: str):
@@ -198,15 +217,12 @@ def span_days(s3, bucket: str, prefix: str) -> int:
     return (max(days) - min(days)).days + 1
 
 
-@pytest.fixture
-def s3_organization(organization):
-    """The organization with S3 session logs; (members, denied, expected S3 per account,
-    seeded CloudWatch):
+def seed_s3(members: list[str]) -> dict[str, dict[str, tuple[int, int, str, str]]]:
+    """S3 session logs; the expected (sessions, bytes, bucket, prefix) per account and region:
     member 0's preferences in both regions name one Tokyo bucket (counted once, in Tokyo);
     member 1's us-east-1 preferences a us-east-1 bucket; member 2 has the pattern's buckets;
     member 4's preferences name the central bucket, which holds a prefix per account."""
-    members, denied, seeded = organization
-    expected: dict[str, dict[str, tuple[int, int, str]]] = {}  # account -> region -> (n, bytes)
+    expected: dict[str, dict[str, tuple[int, int, str, str]]] = {}
     s0 = member_session(members[0])
     for region in REGIONS:
         put_preferences(s0, region, f"ssm-logs-{members[0]}", "sessions")
@@ -227,7 +243,7 @@ def s3_organization(organization):
     management = AwsContext(region="us-east-1").client("s3")
     for i, account in enumerate(members):
         put_sessions(management, CENTRAL, f"ssm/{account}/", [400 * (i + 1)] * (i + 1), "us-east-1")
-    return members, denied, expected, seeded
+    return expected
 
 
 def test_s3_discovered_from_preferences_each_prefix_once(s3_organization):
