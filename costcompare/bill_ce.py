@@ -5,8 +5,8 @@ from CUR in ways the user must know when picking the source (``reconcile --sourc
 
 - it is one endpoint, in us-east-1 (https://ce.us-east-1.amazonaws.com), whatever the
   workload's region: the region is a filter, not the endpoint;
-- every request is billed, each page of a paginated answer counting as one (AWS Cost Explorer
-  FAQ; price list usage type USE1-APIRequest); the output says how many were made;
+- every request is billed, each page of a paginated answer counting as one (the ``ce.requests``
+  row of the pricing table, us-east-1); the output says how many were made and what they cost;
 - ``GetCostAndUsage`` has no per-resource grouping (CUR has ``line_item_resource_id``): the
   lines are the logging setup's only as far as ``--tag``/``--account`` select them;
 - the tag filter uses the tag key as written on the resources (``costcompare:managed``, not
@@ -26,13 +26,10 @@ from typing import Any
 
 from costcompare.aws import AwsContext, is_aws_exception, translated
 from costcompare.bill import BilledUsage, BillError, BillFilter
+from costcompare.pricing import Price, PriceTable, default_table
 
 CE_REGION = "us-east-1"  # Cost Explorer's only endpoint (AWS Cost Explorer API reference)
-USD_PER_REQUEST = 0.01  # each GetCostAndUsage page; not in shared/reference: see the module doc
-REQUEST_PRICE_SOURCE = (
-    "https://aws.amazon.com/aws-cost-management/aws-cost-explorer/faqs "
-    "(price list: AWSCostExplorer USE1-APIRequest)"
-)
+REQUEST_PRICE_KEY = "ce.requests"  # each GetCostAndUsage page (pricing_data/prices.csv)
 # Cost Explorer's SERVICE dimension names each service; CUR and the price table use its code.
 CE_SERVICES = {
     "AmazonCloudWatch": "AmazonCloudWatch",
@@ -67,10 +64,11 @@ class CostExplorerBill:
     request: dict[str, Any]  # the GetCostAndUsage parameters, without a page token
     requests: int  # Cost Explorer API requests made: each one is billed
     estimated: bool  # Cost Explorer marks a month that is not closed yet as estimated
+    price: Price  # of one request: the table's ce.requests row (us-east-1)
 
     @property
     def request_usd(self) -> float:
-        return self.requests * USD_PER_REQUEST
+        return float(self.price.cost(self.requests))
 
     def reading_cost(self) -> dict[str, Any]:
         """The requests as a cost line: quantity × unit price = cost, with its source."""
@@ -79,9 +77,10 @@ class CostExplorerBill:
             "operation": "GetCostAndUsage",
             "quantity": self.requests,
             "unit": "Requests",
-            "unit_price_usd": USD_PER_REQUEST,
+            "unit_price_usd": self.price.first_rate,
             "usd": round(self.request_usd, 10),
-            "source": REQUEST_PRICE_SOURCE,
+            "price_key": self.price.key,
+            "source": self.price.source,
         }
 
     @property
@@ -91,8 +90,9 @@ class CostExplorerBill:
 
     def notes(self) -> list[str]:
         notes = [
-            f"Cost Explorer: {self.requests} API request(s) at ${USD_PER_REQUEST:.2f} each = "
-            f"${self.request_usd:.2f} (each page is billed; {REQUEST_PRICE_SOURCE}).",
+            f"Cost Explorer: {self.requests} API request(s) at ${self.price.first_rate:.2f} each "
+            f"= ${self.request_usd:.2f} (each page is billed; price {self.price.key}, "
+            f"{self.price.region}, effective {self.price.effective_date.isoformat()}).",
             "Cost Explorer cannot group by resource: the billed side is every resource of the "
             "month that --tag/--account select (CUR 2.0 has per-resource lines: --cur).",
         ]
@@ -141,8 +141,26 @@ def ce_request(where: BillFilter) -> dict[str, Any]:
     }
 
 
-def read_bill_cost_explorer(aws: AwsContext, where: BillFilter) -> CostExplorerBill:
-    """Every page of ``GetCostAndUsage`` for ``where``, summed per (service, usage type)."""
+def request_price(table: PriceTable | None = None, when: dt.date | None = None) -> Price:
+    """What one Cost Explorer request costs on ``when`` (today): ``ce.requests`` in us-east-1
+    from ``table``, else from the bundled table (a --pricing-file refreshed before the row
+    existed, or one for other regions only, still prices the reading)."""
+    when = when or dt.date.today()
+    for candidate in (table, default_table()):
+        if candidate is None or CE_REGION not in candidate.regions():
+            continue
+        price = candidate.resolve(CE_REGION, when).prices.get(REQUEST_PRICE_KEY)
+        if price is not None:
+            return price
+    return default_table().resolve(CE_REGION, when)[REQUEST_PRICE_KEY]
+
+
+def read_bill_cost_explorer(
+    aws: AwsContext, where: BillFilter, table: PriceTable | None = None
+) -> CostExplorerBill:
+    """Every page of ``GetCostAndUsage`` for ``where``, summed per (service, usage type); the
+    requests are priced from ``table`` (``request_price``)."""
+    price = request_price(table)
     ce = aws.client("ce", region=CE_REGION)
     request = ce_request(where)
     totals: dict[tuple[str, str], list[float]] = {}
@@ -164,7 +182,7 @@ def read_bill_cost_explorer(aws: AwsContext, where: BillFilter) -> CostExplorerB
         BilledUsage(service, usage_type, amount, cost, int(groups))
         for (service, usage_type), (amount, cost, groups) in sorted(totals.items())
     ]
-    return CostExplorerBill(usage, request, pages, estimated)
+    return CostExplorerBill(usage, request, pages, estimated, price)
 
 
 def _add(totals: dict[tuple[str, str], list[float]], group: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from costcompare import options as opt
 if TYPE_CHECKING:
     from costcompare.aws import AwsContext
     from costcompare.bill import BilledUsage, BillFilter
+    from costcompare.pricing import PriceTable
 
 
 Engine = opt.SqlEngine  # one engine choice for every same-query-text command (measure too)
@@ -150,6 +151,7 @@ def reconcile_command(
         table=name,
         workgroup=workgroup,
         query_output=query_output,
+        prices=prices,
     )
     result = reconcile(
         read.usage,
@@ -221,6 +223,7 @@ def read_bill(
     table: str,
     workgroup: str,
     query_output: str | None,
+    prices: PriceTable | None = None,
 ) -> BillRead:
     """Read the month's bill from the chosen source (AWS clients only for Athena and CE)."""
     from costcompare.bill import BillError, bill_query, read_bill_duckdb
@@ -228,7 +231,7 @@ def read_bill(
     if source is Source.cost_explorer:
         from costcompare.bill_ce import read_bill_cost_explorer
 
-        bill = read_bill_cost_explorer(aws, where)
+        bill = read_bill_cost_explorer(aws, where, prices)
         return BillRead(
             bill.usage, source.value, bill.query, tuple(bill.notes()), bill.reading_cost()
         )

@@ -17,11 +17,11 @@ from costcompare.bill import BILLED_SERVICES, BillError, BillFilter, read_bill_d
 from costcompare.bill_ce import (
     CE_FIXES,
     CE_SERVICES,
-    USD_PER_REQUEST,
     ce_request,
     read_bill_cost_explorer,
 )
 from costcompare.cli import app
+from costcompare.pricing import PriceTable, default_table
 from tests import make_cur_fixture as cur
 
 WORKLOAD = Path(__file__).parent / "fixtures" / "cur" / "workload-2026-10.yaml"
@@ -130,11 +130,35 @@ def test_every_page_is_read_with_its_token_and_counted():
     stub.add_response("get_cost_and_usage", page(groups[4:], estimated=True), second)
     bill = read_bill_cost_explorer(aws, WHERE)
     stub.assert_no_pending_responses()
-    assert bill.requests == 2 and bill.request_usd == pytest.approx(2 * USD_PER_REQUEST)
+    price = default_table().resolve("us-east-1").prices["ce.requests"]  # the table's row
+    assert bill.price == price and price.unit == "Requests"
+    assert bill.requests == 2 and bill.request_usd == pytest.approx(2 * price.first_rate)
     assert bill.estimated and any("estimated" in note for note in bill.notes())
     assert any("$0.02" in note for note in bill.notes())
     assert len(bill.usage) == len(groups)
     assert json.loads(bill.query) == EXPECTED_REQUEST
+
+
+def test_requests_are_priced_from_the_table_in_use(tmp_path):
+    bundled = default_table()
+    table_file = tmp_path / "prices.csv"
+    lines = Path(bundled.path).read_text().splitlines()
+    ce_row = next(line for line in lines if line.startswith("ce.requests,"))
+    newer = ce_row.replace(",0.01,2026-07-01,", ",0.02,2026-08-01,")
+    table_file.write_text("\n".join([*lines, newer]) + "\n")
+    groups = fixture_groups()
+    aws, stub = stubbed()
+    stub.add_response("get_cost_and_usage", page(groups), EXPECTED_REQUEST)
+    bill = read_bill_cost_explorer(aws, WHERE, PriceTable.load(table_file))
+    assert bill.price.first_rate == 0.02 and bill.request_usd == pytest.approx(1 * 0.02)
+    # A table without the row (refreshed before it existed, or Tokyo only) falls back to the
+    # bundled one rather than failing the reconciliation.
+    tokyo = [line for line in lines if ",us-east-1," not in line]
+    table_file.write_text("\n".join(tokyo) + "\n")
+    aws, stub = stubbed()
+    stub.add_response("get_cost_and_usage", page(groups), EXPECTED_REQUEST)
+    bill = read_bill_cost_explorer(aws, WHERE, PriceTable.load(table_file))
+    assert bill.price == bundled.resolve("us-east-1").prices["ce.requests"]
 
 
 def test_the_same_month_as_cur_to_the_cent():
@@ -249,7 +273,9 @@ def test_cli_cost_explorer_and_cur_reconcile_the_same_month_alike():
         assert other["explanation"] == line["explanation"]
     assert any("2 API request(s) at $0.01 each = $0.02" in n for n in from_ce["notes"])
     cost = from_ce["bill_reading_cost"]
-    assert cost["quantity"] == 2 and cost["unit_price_usd"] == USD_PER_REQUEST
+    row = default_table().resolve("us-east-1").prices["ce.requests"]
+    assert cost["quantity"] == 2 and cost["unit_price_usd"] == row.first_rate
+    assert cost["price_key"] == "ce.requests" and cost["source"] == row.source
     assert cost["usd"] == pytest.approx(cost["quantity"] * cost["unit_price_usd"])
     assert from_cur["bill_reading_cost"] is None  # not priced for --source cur
     assert any("cannot group by resource" in n for n in from_ce["notes"])

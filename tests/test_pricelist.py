@@ -68,6 +68,14 @@ class TestMapping:
         for row in table.rows:
             assert lib.SPECS[row.price_key].unit == row.unit
 
+    def test_a_key_priced_in_one_region_is_neither_asked_for_nor_missing_elsewhere(self):
+        ce = lib.SPECS["ce.requests"]
+        assert ce.priced_in("us-east-1") and not ce.priced_in("ap-northeast-1")
+        queries = lib.api_queries(["us-east-1", "ap-northeast-1"], [ce])
+        assert [(service, fs[0]["Value"]) for service, fs in queries] == [
+            ("AWSCostExplorer", "us-east-1")
+        ]
+
     def test_ec2_queries_are_narrowed_by_product_family(self):
         # an unfiltered AmazonEC2 query would page through every instance type of the region
         assert all(s.product_family for s in lib.PRODUCT_MAP if s.service == "AmazonEC2")
@@ -196,7 +204,7 @@ class TestBundledRoundTrip:
         ]
         produced = []
         for region in REGIONS:
-            for spec in specs:
+            for spec in (s for s in specs if s.priced_in(region)):
                 result = lib.resolve_key(spec, region, offers, (), TODAY)
                 assert result.status == "added", (spec.price_key, region, result.reason)
                 produced += result.rows
@@ -211,7 +219,9 @@ class TestBundledRoundTrip:
         target = copy_bundled(tmp_path)
         before = target.read_bytes()
         report = lib.refresh(REGIONS, pricing_file=target, offer_files=bundled_offer_files())
-        assert report.count("unchanged") == len(lib.PRODUCT_MAP) * 2
+        priced = sum(s.priced_in(r) for s in lib.PRODUCT_MAP for r in REGIONS)
+        assert report.count("unchanged") == priced
+        assert report.count("skipped") == len(lib.PRODUCT_MAP) * 2 - priced
         assert not report.written and not report.missing
         assert target.read_bytes() == before
 
@@ -226,7 +236,11 @@ class TestBundledRoundTrip:
                 stub_query(stub, service, fs, [items[:3], items[3:]] if len(items) > 3 else [items])
             report = lib.refresh(REGIONS, pricing_file=target, client=client)
             stub.assert_no_pending_responses()
-        assert {r.status for r in report.results} == {"unchanged"}
+        assert {r.status for r in report.results} == {"unchanged", "skipped"}
+        skipped = [r for r in report.results if r.status == "skipped"]
+        assert {(r.price_key, r.region, r.reason) for r in skipped} == {
+            ("ce.requests", "ap-northeast-1", "priced in us-east-1 only")
+        }
         assert not report.written
 
 

@@ -122,7 +122,7 @@ STATUS_HELP = {
     "unchanged": "the table already holds these rows at this date",
     "conflict": "the table holds a different price at the same date; not written",
     "missing": "not found in the Price List",
-    "skipped": "no offer file for the key's service",
+    "skipped": "no offer file for the key's service, or AWS does not price it in the region",
 }
 
 
@@ -341,7 +341,6 @@ def refresh(
     Everything is read and checked before the single atomic write; any error leaves the table
     as it was.
     """
-    from costcompare.destinations import all_price_keys
 
     today = today or dt.date.today()
     regions = list(dict.fromkeys(check_region(r) for r in regions))
@@ -377,18 +376,7 @@ def refresh(
         offers = fetch_api_offers(client, regions, specs)
         origins.append("AWS Price List Query API (get_products)")
 
-    required = all_price_keys()
-    results = []
-    for region in regions:
-        for spec in specs:
-            if services_read is not None and spec.service not in services_read:
-                res = KeyResult(
-                    spec.price_key, region, "skipped", f"no offer file for {spec.service} given"
-                )
-            else:
-                res = resolve_key(spec, region, offers, table.rows, today)
-            res.required = spec.price_key in required
-            results.append(res)
+    results = _key_results(regions, specs, offers, table, services_read, today)
 
     attempted = [r for r in results if r.status != "skipped"]
     if attempted and all(r.status == "missing" for r in attempted):
@@ -401,6 +389,37 @@ def refresh(
         append_rows(target, base_text, report.new_rows)
         report.written = True
     return report
+
+
+def _key_results(
+    regions: Sequence[str],
+    specs: Sequence[ProductSpec],
+    offers: Sequence[Offer],
+    table: PriceTable,
+    services_read: set[str] | None,
+    today: dt.date,
+) -> list[KeyResult]:
+    """One result per region × key: skipped where AWS does not price the key in the region or
+    no offer file of its service was given, else what the offers say against the table."""
+    from costcompare.destinations import all_price_keys
+
+    required = all_price_keys()
+    results = []
+    for region in regions:
+        for spec in specs:
+            if not spec.priced_in(region):
+                res = KeyResult(
+                    spec.price_key, region, "skipped", f"priced in {', '.join(spec.regions)} only"
+                )
+            elif services_read is not None and spec.service not in services_read:
+                res = KeyResult(
+                    spec.price_key, region, "skipped", f"no offer file for {spec.service} given"
+                )
+            else:
+                res = resolve_key(spec, region, offers, table.rows, today)
+            res.required = spec.price_key in required
+            results.append(res)
+    return results
 
 
 def _select_specs(keys: Sequence[str] | None) -> list[ProductSpec]:

@@ -32,6 +32,11 @@ class ProductSpec:
     product_family: str | None = None  # required where the suffix is shared within the service
     attributes: tuple[tuple[str, str], ...] = ()  # further product attributes that must match
     prefix: str = "code"  # "code": APN1-/USE1-/none; "name": the region name (KMS)
+    regions: tuple[str, ...] = ()  # the only regions AWS prices the key in; () = every region
+
+    def priced_in(self, region: str) -> bool:
+        """Does AWS price this key in ``region``? (Cost Explorer: us-east-1 only.)"""
+        return not self.regions or region in self.regions
 
 
 def _spec(key: str, service: str, suffix: str, unit: str, family: str | None = None, **attrs):
@@ -115,6 +120,15 @@ PRODUCT_MAP: tuple[ProductSpec, ...] = (
     # NAT gateway prices are published in the AmazonEC2 offer (productFamily "NAT Gateway").
     _spec("vpc.nat_gateway.hours", "AmazonEC2", "NatGateway-Hours", "Hrs", "NAT Gateway"),
     _spec("vpc.nat_gateway.bytes", "AmazonEC2", "NatGateway-Bytes", "GB", "NAT Gateway"),
+    # What reading the bill costs (`reconcile --source cost-explorer`): one endpoint, us-east-1.
+    ProductSpec(
+        "ce.requests",
+        "AWSCostExplorer",
+        "APIRequest",
+        "Requests",
+        "API Request",
+        regions=("us-east-1",),
+    ),
 )
 SPECS: dict[str, ProductSpec] = {s.price_key: s for s in PRODUCT_MAP}
 

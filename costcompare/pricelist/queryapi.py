@@ -33,9 +33,9 @@ def api_queries(
 
     Grouping keys by family keeps the calls few; each answer is matched key by key client-side.
     """
-    groups = sorted({(s.service, s.product_family or "") for s in specs})
     out = []
     for region in regions:
+        groups = sorted({(s.service, s.product_family or "") for s in specs if s.priced_in(region)})
         for service, family in groups:
             filters = [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region}]
             if family:
