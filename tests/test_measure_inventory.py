@@ -494,3 +494,34 @@ def test_the_query_texts_parse_on_both_engines_with_only_functions_they_know(eng
         assert [f.name for f in tree.find_all(exp.Anonymous)] == [], text
     assert "key LIKE 'it''s\\_50\\%/%' ESCAPE '\\'" in texts[0]
     assert texts[0].count("FROM db.t") == texts[1].count("FROM db.t") == 1
+
+
+class RecordingProgress:
+    """A progress bar that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[str, float | None]] = []
+        self.advanced = 0.0
+
+    def start(self, description: str, total: float | None = None) -> None:
+        self.starts.append((description, total))
+
+    def advance(self, amount: float = 1) -> None:
+        self.advanced += amount
+
+
+def test_a_progress_bar_gets_duckdbs_percentage_and_the_same_figures(tmp_path):
+    manifest, _ = write_csv_report(tmp_path, rows(3_000), files=3)
+    bar = RecordingProgress()
+    shown = measure_inventory(manifest, prefix="sessions/", progress=bar).to_dict()
+    quiet = measure_inventory(manifest, prefix="sessions/").to_dict()
+    assert shown == quiet
+    assert ("querying the inventory (% scanned)", 100) in bar.starts
+    assert 0 <= bar.advanced <= 100
+
+
+def test_with_a_progress_bar_an_unreadable_file_is_still_one_error(tmp_path):
+    manifest, keys = write_csv_report(tmp_path, rows(10), files=1)
+    (tmp_path / keys[0]).write_bytes(gzip.compress(b'"src","s/a.log","x1","2025-03-01"\n'))
+    with pytest.raises(MeasureError, match=r"part-0\.csv\.gz cannot be read"):
+        measure_inventory(manifest, progress=RecordingProgress())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from costcompare.progress import NoProgress, Progress
 
 DUCKDB_MEMORY_LIMIT = "160MB"  # DuckDB's own buffers; it spills to disk beyond this
 DUCKDB_THREADS = 2
+PROGRESS_POLL_S = 0.25  # how often the bar reads DuckDB's progress of a long query
 RELATION = "inventory"  # the view's name on DuckDB (on Athena: the --table)
 # Column names: CSV fileSchema (Bucket, Key, Size, …) and Parquet (bucket, key, size, …).
 _COLUMNS = {
@@ -55,7 +57,6 @@ def measure_inventory(
     progress = progress or NoProgress()
     where = f"S3 Inventory {manifest}" + (f" (keys under {prefix})" if prefix else "")
     with opened_inventory(manifest, aws, progress) as run:
-        progress.start(f"querying inventory {manifest}", None)
         m = measure_with(run, RELATION, where, prefix=prefix, suffix=suffix)
     if str(manifest).startswith("s3://"):
         m.api_calls = dict(aws.calls)
@@ -81,14 +82,20 @@ def opened_inventory(
         raise MeasureError(f"inventory manifest {manifest} lists no data files")
     schema = [c.strip() for c in str(doc.get("fileSchema", "")).split(",")]
     progress = progress or NoProgress()
-    with source.local_files(files, progress) as paths, duckdb_inventory(paths, fmt, schema) as run:
+    with (
+        source.local_files(files, progress) as paths,
+        duckdb_inventory(paths, fmt, schema, progress) as run,
+    ):
         yield run
 
 
 @contextmanager
-def duckdb_inventory(paths: list[Path], fmt: str, schema: list[str]) -> Iterator[Runner]:
+def duckdb_inventory(
+    paths: list[Path], fmt: str, schema: list[str], progress: Progress | None = None
+) -> Iterator[Runner]:
     """A DuckDB connection with the view ``inventory`` over local data files (``fmt`` CSV or
-    PARQUET), as a function that runs a query text and returns its rows."""
+    PARQUET), as a function that runs a query text and returns its rows (showing DuckDB's own
+    estimate of the scan done on ``progress``, when there is a bar to show it on)."""
     import duckdb
 
     with tempfile.TemporaryDirectory(prefix="costcompare-duckdb-") as spill:
@@ -110,13 +117,48 @@ def duckdb_inventory(paths: list[Path], fmt: str, schema: list[str]) -> Iterator
 
             def run(sql: str) -> list[tuple[Any, ...]]:
                 try:
-                    return con.execute(sql).fetchall()
+                    if progress is None or isinstance(progress, NoProgress):
+                        return con.execute(sql).fetchall()
+                    return _fetch_showing_progress(con, sql, progress)
                 except duckdb.Error as exc:
                     raise _unreadable(paths, exc) from None
 
             yield run
         finally:
             con.close()
+
+
+def _fetch_showing_progress(con: Any, sql: str, progress: Progress) -> list[tuple[Any, ...]]:
+    """Run ``sql`` in a worker thread while this one reads DuckDB's percentage of the scan
+    (``query_progress``) onto the bar; an interrupt stops the query, an error is re-raised."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["rows"] = con.execute(sql).fetchall()
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")  # the numbers only, drawn by us
+    progress.start("querying the inventory (% scanned)", 100)
+    shown = 0.0
+    worker = threading.Thread(target=work, name="duckdb-inventory-query", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(PROGRESS_POLL_S)
+            done = float(con.query_progress())
+            if done > shown:
+                progress.advance(done - shown)
+                shown = done
+    except BaseException:
+        con.interrupt()
+        worker.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["rows"]
 
 
 def _utc(con: Any) -> None:
