@@ -181,7 +181,7 @@ class InventorySummary:
 
     def ranges_to_refine(self) -> list[tuple[int, int]]:
         """Size ranges of the quantile bins that hold more than one size (others are known)."""
-        if not self.bins or self.sessions > EXACT_LIMIT:
+        if not self.bins or not self.exact:
             return []
         found = {self.bin_of(r)[1] for r in self.ranks()}
         return sorted((b.smallest, b.largest) for b in found if b.smallest != b.largest)
