@@ -35,7 +35,7 @@ from costcompare.orgsources import (
     opened_central,
     preferences_uri,
 )
-from costcompare.progress import NoProgress, Progress
+from costcompare.progress import NoProgress, Progress, SideBar, side_bar
 from costcompare.workload import DAYS_PER_MONTH, GIB, Workload
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
@@ -322,7 +322,8 @@ def measure_org(
 ) -> OrgMeasurement:
     """Measure every account (the organization's, or ``accounts``) in every region.
 
-    ``progress`` counts accounts, advancing by a share of an account per region read.
+    ``progress`` counts the accounts done; each account in flight has a side bar of its own
+    (its regions, then its S3 prefixes) when ``progress`` draws them.
     """
     named = list_accounts(aws) if not accounts else [(a, "") for a in accounts]
     end = now or dt.datetime.now(dt.UTC)
@@ -351,6 +352,18 @@ def role_arn(aws: AwsContext, account_id: str, role_name: str) -> str:
 
 
 def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> AccountResult:
+    bar = side_bar(plan.progress, f"account {account[0]} {account[1]}".rstrip())
+    try:
+        return _measure_one(aws, account, plan, bar)
+    finally:
+        bar.close()
+        plan.progress.advance(1)
+
+
+def _measure_one(
+    aws: AwsContext, account: tuple[str, str], plan: _Plan, bar: SideBar
+) -> AccountResult:
+    """One account: assume its role, resolve its regions, read CloudWatch, then S3 sources."""
     account_id, name = account
     result = AccountResult(account_id, name)
     arn = role_arn(aws, account_id, plan.role_name)
@@ -360,7 +373,6 @@ def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> 
     except Exception as exc:
         result.error = str(aws_error(exc, f"assuming {arn}", error=MeasureError))
         _measure_central(result, [r for r in regions if r != "all"], plan)  # needs no role
-        plan.progress.advance(1)
         return result
     if "all" in regions:
         try:
@@ -369,8 +381,8 @@ def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> 
             doing = "listing its regions (ec2:DescribeRegions)"
             result.error = str(aws_error(exc, doing, error=MeasureError))
             _measure_central(result, [], plan)
-            plan.progress.advance(1)
             return result
+    bar.start(f"account {account_id}: {len(regions)} region(s), then S3", len(regions) + 1)
     for region in regions:
         try:
             groups = _log_group_volumes(member, region, plan.window, plan.log_group_prefix)
@@ -378,10 +390,10 @@ def _measure_account(aws: AwsContext, account: tuple[str, str], plan: _Plan) -> 
         except Exception as exc:
             error = aws_error(exc, f"reading CloudWatch in {region}", error=MeasureError)
             result.regions.append(RegionResult(region, error=str(error)))
-        plan.progress.advance(1 / (len(regions) + 1))
+        bar.advance(1)
     _measure_s3(member, result, regions, plan)
     _measure_central(result, regions, plan)
-    plan.progress.advance(1 / (len(regions) + 1))
+    bar.advance(1)
     return result
 
 

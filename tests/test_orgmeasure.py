@@ -401,3 +401,52 @@ def test_preferences_unreadable_is_a_region_failure_cloudwatch_still_read(organi
     assert "SSM-SessionManagerRunShell" in error and "AccessDeniedException" in error
     tokyo = result.accounts[0].region(REGIONS[0])
     assert tokyo.incoming_bytes == seeded[members[0]][REGIONS[0]][0] and tokyo.s3_sessions == 0
+
+
+class BarRecorder:
+    """A Progress that draws side bars: records the main bar and every account's bar."""
+
+    def __init__(self) -> None:
+        self.main: list[tuple] = []
+        self.sides: list[list[tuple]] = []
+
+    def start(self, description: str, total: float | None = None) -> None:
+        self.main.append(("start", description, total))
+
+    def advance(self, amount: float = 1) -> None:
+        self.main.append(("advance", amount))
+
+    def side_bar(self, description: str, total: float | None = None):
+        events: list[tuple] = [("open", description)]
+        self.sides.append(events)
+
+        class Side:
+            def start(self, description: str, total: float | None = None) -> None:
+                events.append(("start", total))
+
+            def advance(self, amount: float = 1) -> None:
+                events.append(("advance", amount))
+
+            def close(self) -> None:
+                events.append(("close",))
+
+        return Side()
+
+
+def test_a_progress_bar_per_account(organization):
+    members, denied, _seeded = organization
+    seen = BarRecorder()
+    aws = AwsContext(region="us-east-1", on_client=deny_role_of(denied))
+    orgmeasure.measure_org(aws, REGIONS, accounts=members, days=DAYS, now=NOW, workers=2,
+                           s3=orgmeasure.S3Sources(discover=False), progress=seen)  # fmt: skip
+    assert seen.main[0] == ("start", "accounts measured", len(members))
+    assert seen.main[1:] == [("advance", 1)] * len(members)
+    bars = {events[0][1].split()[1]: events for events in seen.sides}
+    assert bars.keys() == set(members)
+    for account, events in bars.items():
+        assert events[-1] == ("close",)
+        if account == denied:  # refused at once: opened and closed, nothing measured
+            assert events == [("open", f"account {account}"), ("close",)]
+        else:  # a step per region, then one for S3
+            assert events[1] == ("start", len(REGIONS) + 1)
+            assert events.count(("advance", 1)) == len(REGIONS) + 1

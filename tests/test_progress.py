@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costcompare.progress import NoProgress, Progress, RichProgress, progress_bar
+from costcompare.progress import NoProgress, Progress, RichProgress, progress_bar, side_bar
 
 
 class Recorder:
@@ -37,3 +37,19 @@ def test_progress_bar_is_silence_or_a_transient_bar():
         bar.advance(2)
         bar.start("phase 2")
         bar.advance()
+
+
+def test_side_bars_beside_the_main_bar_or_nowhere():
+    with progress_bar(True) as bar:
+        bar.start("accounts", 2)
+        one = side_bar(bar, "account 1", None)
+        one.start("account 1: 2 regions", 2)
+        one.advance()
+        assert bar._bar.tasks[-1].completed == 1 and bar._bar.tasks[-1].total == 2
+        one.close()
+        one.close()  # twice is harmless
+        assert len(bar._bar.tasks) == 1
+    quiet = side_bar(NoProgress(), "account 2")
+    quiet.start("x", 1)
+    quiet.advance()
+    quiet.close()
