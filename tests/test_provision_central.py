@@ -512,3 +512,28 @@ def test_central_without_organization_is_one_line_naming_org_id(monkeypatch):
         with pytest.raises(PlanError, match="not in an AWS Organization") as caught:
             observe(AwsContext(REGION), spec)
         assert "--org-id" in caught.value.fix
+
+
+def test_central_with_the_archives_own_key_keeps_its_grants_and_adds_the_org(org):
+    """--bucket-kms-key ARN: the owner's statements stay, the organization grant is merged in."""
+    kms = as_account(org.archive).client("kms")
+    owner_grant = {
+        "Sid": "AuditorsMayDecrypt",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{org.archive}:role/auditor"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
+    root = policies.key_policy(REGION, org.archive, None)["Statement"][0]
+    start = {"Version": "2012-10-17", "Statement": [root, owner_grant]}
+    arn = kms.create_key(Policy=json.dumps(start))["KeyMetadata"]["Arn"]
+    spec = _central(org, bucket_kms_key=arn)
+    statements = json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])[
+        "Statement"
+    ]
+    assert owner_grant in statements
+    assert policies.org_key_statement(REGION, BUCKET, org.org_id) in statements
+    s3 = as_account(org.archive).client("s3")
+    rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == arn
+    assert make_plan(spec, observe(as_account(org.archive), spec)).empty
