@@ -243,9 +243,9 @@ Examples:
   costcompare provision plan --destination cloudwatch --region ap-northeast-1
   costcompare provision plan -d both --role ssm-instance -o json
   costcompare provision plan -d s3 --bucket acme-logs --out plan.json
-  costcompare provision plan --config provision.yaml --detailed-exitcode   # drift check in CI
+  costcompare provision plan --config provision.yaml --detailed-exitcode
 
-With --detailed-exitcode: 0 nothing to do, 2 changes pending, 1 error.
+With --detailed-exitcode (a drift check in CI): 0 nothing to do, 2 changes pending, 1 error.
 """
 
 
@@ -314,10 +314,10 @@ APPLY_EXAMPLES = """
 Examples:
 
 \b
-  costcompare provision apply -d cloudwatch --retention-days 731 --role ssm-instance --yes
+  costcompare provision apply -d cloudwatch --retention-days 731 --yes
   costcompare provision apply -d both --create-role ssm-instance --yes
-  costcompare provision apply -d s3 --bucket acme-logs --transition 30:STANDARD_IA --yes
-  costcompare provision apply plan.json      # exactly what 'plan --out plan.json' showed
+  costcompare provision apply -d s3 --transition 30:GLACIER_IR --yes
+  costcompare provision apply plan.json   # exactly what 'plan --out' saved
 """
 
 
@@ -376,7 +376,7 @@ Examples:
 \b
   costcompare provision verify --region ap-northeast-1
   costcompare provision verify --role ssm-instance -o json
-  costcompare provision verify --vpc-id vpc-0abc1234 --subnet subnet-0aaa1111,subnet-0ccc4444
+  costcompare provision verify --vpc-id vpc-0abc1234 --subnet subnet-0aaa1111
 
 Exit code 1 when any finding is an error, 0 otherwise.
 """
@@ -453,12 +453,14 @@ Examples:
 
 \b
   costcompare provision export -d cloudwatch --account-id 123456789012
-  costcompare provision export -d both --create-role ssm-instance --out stack.yaml
+  costcompare provision export -d both --create-role ssm-role --out stack.yaml
   costcompare provision export --config provision.yaml --out stack.yaml
-  costcompare provision export -d s3 --vpc-id vpc-0abc1234 --subnet subnet-0a1b2c3d --out stack.yaml
-  costcompare provision export -d cloudwatch --stackset --out member.yaml   # for 'rollout'
+  costcompare provision export -d s3 --vpc-id vpc-0abc1234 \\
+      --subnet subnet-0a1b2c3d --out stack.yaml
+  costcompare provision export -d cloudwatch --stackset --out member.yaml
 
-The setup 'plan' would build from the same options, as a CloudFormation template (YAML).
+The setup 'plan' would build from the same options, as a CloudFormation template (YAML);
+with --stackset, the member template 'rollout' deploys.
 Reads only the account (STS, unless --account-id) and, with --vpc-id, the subnets.
 """
 

@@ -36,11 +36,12 @@ Examples:
 \b
   costcompare provision rollout -d cloudwatch --ou ou-ab12-cdef3456 \\
       --regions ap-northeast-1,us-east-1 --plan
-  costcompare provision rollout -d both --role ssm-instance --ou ou-ab12-cdef3456 \\
-      --regions us-east-1 --yes
+  costcompare provision rollout -d both --role ssm-instance \\
+      --ou ou-ab12-cdef3456 --regions us-east-1 --yes
   costcompare provision export -d cloudwatch --stackset --out member.yaml
-  costcompare provision rollout --template member.yaml --stack-set-name ssm-logging \\
-      --ou ou-ab12-cdef3456,ou-ab12-99998888 --regions eu-west-1 -o json --yes
+  costcompare provision rollout --template member.yaml \\
+      --stack-set-name ssm-logging --ou ou-ab12-cdef3456,ou-ab12-99998888 \\
+      --regions eu-west-1 -o json --yes
 
 Deploys the member-account template ('export --stackset') to every account of the OUs (and
 their child OUs) in every region, with CloudFormation StackSets and service-managed permissions:

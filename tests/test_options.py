@@ -90,6 +90,15 @@ def test_help_shows_shared_names_with_their_one_meaning(path):
     assert "--profile" not in shown or "AWS" in params["--profile"].help
 
 
+@pytest.mark.parametrize("path", [(), *sorted(COMMANDS)], ids=lambda p: " ".join(p) or "root")
+def test_help_fits_80_columns(path):
+    """Every line of every --help fits an 80-column terminal, examples included (a long
+    example is continued with a backslash); only a line that is one unbreakable token (a URL
+    that must paste whole) may run over."""
+    too_wide = [line for line in _help(path).splitlines() if len(line) > 80 and " " in line.strip()]
+    assert not too_wide, "\n".join(too_wide)
+
+
 def test_an_option_repeated_across_commands_has_one_meaning():
     meanings: dict[str, set[str]] = {}
     for command in COMMANDS.values():
