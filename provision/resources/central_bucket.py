@@ -255,19 +255,18 @@ def check_region_path(
     if vpc_id is None:
         message = f"{why}; give --vpc-id/--subnet to check the instances' route to it"
         return [Finding(WARNING, "central-bucket-other-region", resource, message, fix)]
-    blocked = [s for s in subnets if not _routes_out(ctx, vpc_id, s)]
+    ec2 = ctx.client("ec2")
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    blocked = [s for s in subnets if not _routes_out(tables["RouteTables"], s)]
     if not blocked:
         return []
     message = f"{why}, and subnet(s) {', '.join(blocked)} have no route out: uploads fail"
     return [Finding(ERROR, "central-bucket-no-path", resource, message, fix)]
 
 
-def _routes_out(ctx: AwsContext, vpc_id: str, subnet: str) -> bool:
+def _routes_out(tables: list[dict[str, Any]], subnet: str) -> bool:
     """Whether the subnet's route table (its own, else the VPC's main one) has 0.0.0.0/0 via a
     NAT gateway, an internet gateway or a transit gateway."""
-    ec2 = ctx.client("ec2")
-    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
-    tables = tables["RouteTables"]
     own = [t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))]
     main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
     for table in own or main:
