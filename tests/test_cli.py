@@ -316,3 +316,18 @@ def test_short_process_tuning_keeps_the_user_s_thread_choice(monkeypatch):
     finally:
         gc.set_threshold(*before)
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_the_console_entry_point_writes_whole_files_and_exit_codes(tmp_path):
+    """main() freezes the collector on the way out (start-up, issue 13): what a command wrote
+    is complete, and errors keep their one line and exit code 2."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "estimate.json"
+    run = [sys.executable, "-m", "costcompare", "estimate", "--draws", "0", "-o", "json"]
+    done = subprocess.run([*run, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["verdict"]["cheapest"] == "s3"
+    bad = subprocess.run([*run, "--months", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
