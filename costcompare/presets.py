@@ -410,20 +410,26 @@ def listing() -> list[dict[str, Any]]:
     return [p.as_dict() for p in load_presets().values()]
 
 
-def render_listing() -> str:
-    """The presets as text: name, title, clause, source, settings, who can meet it, notes."""
+def render_listing(width: int | None = None) -> str:
+    """The presets as text: name, title, clause, source, settings, who can meet it, notes;
+    each field wrapped to ``width`` (the terminal's), continued under its text."""
+    from costcompare.tables import fill
+
     lines = []
     for p in load_presets().values():
         settings = ", ".join(
             f"{k} {_show(v)}" for k, v in p.settings().items() if v not in (None, [])
         )
-        lines += [
-            f"{p.name} — {p.title}",
+        fields = [
             f"  clause: {p.clause}",
             f"  source: {p.source}",
             f"  sets: {settings or 'nothing (the workload keeps its retention)'}",
             f"  met by: {', '.join(p.destinations)}",
             *(f"  note: {n}" for n in p.notes),
+        ]
+        lines += [
+            fill(f"{p.name} — {p.title}", width, indent="    "),
+            *(fill(text, width, indent="    ") for text in fields),
             "",
         ]
     return "\n".join(lines)

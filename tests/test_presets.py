@@ -189,11 +189,13 @@ def test_cli_bad_preset_input_is_one_line_exit_2(args, words):
 
 
 def test_presets_command_lists_every_preset_with_its_clause():
-    result = CliRunner().invoke(app, ["presets"])
+    result = CliRunner().invoke(app, ["presets"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80  # wrapped, not cut
+    words = " ".join(result.stdout.split())
     for preset in load_presets().values():
-        assert f"{preset.name} — {preset.title}" in result.stdout
-        assert preset.clause in result.stdout
+        assert f"{preset.name} — {preset.title}" in words
+        assert " ".join(preset.clause.split()) in words
     data = json.loads(CliRunner().invoke(app, ["presets", "-o", "json"]).stdout)
     assert data["schema_version"] == SCHEMA_VERSION
     assert {p["name"] for p in data["presets"]} == set(load_presets())
