@@ -49,6 +49,7 @@ def coverage_command(
         opt.OutputFormat.table, opt.OutputFormat.json, opt.OutputFormat.csv
     ) = opt.OutputFormat.table,
     out: opt.Out = None,
+    wide: opt.Wide = False,
     profile: opt.AwsProfile = None,
     region: opt.AwsRegion = None,
     endpoint_url: opt.EndpointUrl = None,
@@ -87,7 +88,7 @@ def coverage_command(
     if not (math.isfinite(grace_hours) and grace_hours >= 0):
         raise CoverageError(f"--grace-hours {grace_hours:g}", "give a number of hours ≥ 0")
     result = join(trail, destinations, only, grace_s=grace_hours * 3600)
-    text = render(result, output.value)
+    text = render(result, output.value, wide=wide)
     if out:
         write_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)

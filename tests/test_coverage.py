@@ -82,6 +82,25 @@ def test_window_user_and_instance_filters():
     assert len(early.sessions) == 1
 
 
+def test_text_fits_80_columns_and_wide_shows_every_column():
+    args = ["coverage", "--cloudtrail", str(TRAIL), "--path", str(SAMPLE / "s3")]
+    narrow = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    assert "dave-0a1b2c3d4e5f60718  dave" in narrow.stdout  # session and user always shown
+    assert "port forwarding (AWS-StartPortForwardingSession)" in narrow.stdout
+    assert "more column(s) with --wide: account" in narrow.stdout
+    wide = runner.invoke(app, [*args, "--wide"], env={"COLUMNS": "80"})
+    row = next(line for line in wide.stdout.splitlines() if "erin-0f0e0d0c0b0a09080" in line)
+    assert row.split()[1:5] == [
+        "erin",
+        "i-0d1e2f3a4b5c6d7e8",
+        "123456789012",
+        "2025-03-01T11:56:31Z",
+    ]
+    assert "with --wide" not in wide.stdout
+
+
 def test_cli_exit_codes_and_outputs(tmp_path):
     args = ["coverage", "--cloudtrail", str(TRAIL), "--path", str(SAMPLE / "s3")]
     below = runner.invoke(app, [*args, "--min-coverage", "90"])
