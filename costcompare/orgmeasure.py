@@ -81,6 +81,11 @@ class RegionResult:
     def s3_sessions_per_day(self) -> float:
         return sum(p.sessions_per_day or 0.0 for p in self.s3)
 
+    @property
+    def has_volume(self) -> bool:
+        """CloudWatch ingested bytes, or S3 sessions at a known rate: worth a workload."""
+        return self.incoming_bytes > 0 or self.s3_sessions_per_day > 0
+
 
 @dataclass
 class AccountResult:
@@ -160,14 +165,7 @@ class OrgMeasurement:
 
     def measured_regions(self) -> list[str]:
         """Regions with any volume (CloudWatch bytes or S3 sessions), sorted."""
-        return sorted(
-            {
-                r.region
-                for a in self.accounts
-                for r in a.regions
-                if r.incoming_bytes > 0 or r.s3_sessions_per_day > 0
-            }
-        )
+        return sorted({r.region for a in self.accounts for r in a.regions if r.has_volume})
 
     def as_dict(self) -> dict[str, Any]:
         return {

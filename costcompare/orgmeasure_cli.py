@@ -101,7 +101,7 @@ def write_workloads(result: OrgMeasurement, base: Workload, folder: Path) -> lis
             (a.account_id, f"{a.account_id}-{region}.yaml")
             for a in result.accounts
             for r in a.regions
-            if r.region == region and (r.incoming_bytes > 0 or r.s3_sessions_per_day > 0)
+            if r.region == region and r.has_volume
         ]
         for account, name in targets:
             workload = result.workload(base, region, account)
