@@ -575,6 +575,8 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     command += ["--framework", "cloudformation", "-o", "json", "-d", str(folder)]
     command += ["--external-checks-dir", str(CHECKOV_CHECKS)]
     run = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env)
+    # 1: the deliberately failing template below; anything else is checkov itself failing
+    assert run.returncode == 1 and run.stdout.startswith("{"), run.stderr[-2000:]
     results = json.loads(run.stdout)["results"]
     report: dict[str, dict] = {
         n: {"passed": set(), "failed": [], "skipped": set()} for n in SCANNED
