@@ -8,6 +8,7 @@ import difflib
 import json
 from typing import Any
 
+from costcompare.tables import fill
 from provision.changes import CONFLICT, CREATE, KEEP, REMOVE, SYMBOL, UPDATE, Change, Plan
 from provision.errors import PlanError
 from provision.observe import ActualState
@@ -101,33 +102,40 @@ def _resources(spec: ProvisionSpec, actual: ActualState) -> list[str]:
 _COLOUR = {CREATE: "32", UPDATE: "33", REMOVE: "31", KEEP: "2", CONFLICT: "1;31"}
 
 
-def render_plan(plan: Plan, colour: bool = False, title: str | None = None) -> str:
-    """One line per resource (+ ~ - = !), attribute diffs below, the count at the end."""
+def render_plan(
+    plan: Plan, colour: bool = False, title: str | None = None, width: int | None = None
+) -> str:
+    """One line per resource (+ ~ - = !), attribute diffs below, the count at the end.
+
+    Prose (resource notes, change summaries) wraps to ``width`` (the terminal's); values and
+    JSON documents stay on their lines so they read and paste as they are.
+    """
 
     def paint(action: str, text: str) -> str:
         return f"\033[{_COLOUR[action]}m{text}\033[0m" if colour else text
 
-    lines = [
+    heading = (
         title
-        or f"Plan for account {plan.account_id} in {plan.region} (destination {plan.destination}):",
-        "",
-    ]
+        or f"Plan for account {plan.account_id} in {plan.region} (destination {plan.destination}):"
+    )
+    lines = [fill(heading, width, indent="  "), ""]
     by_resource: dict[str, list[Change]] = {}
     for change in plan.changes:
         by_resource.setdefault(change.resource, []).append(change)
     for resource, action in plan.resources().items():
         notes = [c.summary for c in by_resource[resource] if c.action == KEEP and c.summary]
         head = f"  {SYMBOL[action]} {resource}" + (f"  ({'; '.join(notes)})" if notes else "")
-        lines.append(paint(action, head))
+        lines.append(paint(action, fill(head, width, indent="      ")))
         for change in by_resource[resource]:
             if change.action != KEEP:
-                lines += _change_lines(change, paint)
-    lines += ["", _summary_line(plan)]
+                lines += _change_lines(change, paint, width)
+    lines += ["", fill(_summary_line(plan), width)]
     return "\n".join(lines) + "\n"
 
 
-def _change_lines(change: Change, paint) -> list[str]:
-    lines = [f"      # {change.summary}"] if change.summary else []
+def _change_lines(change: Change, paint, width: int | None = None) -> list[str]:
+    summary = fill(f"      # {change.summary}", width, indent="        ")
+    lines = summary.splitlines() if change.summary else []
     for f in change.fields:
         if f.old is None and f.new is not None:
             lines += _value_lines(paint(CREATE, "+"), f.field, "=", f.new)

@@ -306,13 +306,17 @@ def _network(ctx: AwsContext, spec: NetworkSpec, seen: _Seen) -> list[Finding]:
     return network_check.check(state, [f"com.amazonaws.{region}.{n}" for n in names], s3)
 
 
-def render_findings(findings: list[Finding]) -> str:
+def render_findings(findings: list[Finding], width: int | None = None) -> str:
+    """Each finding: severity, check and resource, then what is wrong and the fix, wrapped to
+    ``width`` (the terminal's)."""
+    from costcompare.tables import fill
+
     if not findings:
         return "No findings: the Session Manager logging setup has none of the known pitfalls.\n"
     errors = sum(f.severity == ERROR for f in findings)
     lines = [f"{errors} error(s), {len(findings) - errors} warning(s)", ""]
     for f in findings:
-        lines.append(f"{f.severity.upper():7} {f.check}  {f.resource}")
-        lines.append(f"        {f.message}")
-        lines.append(f"        fix: {f.fix}")
+        lines.append(fill(f"{f.severity.upper():7} {f.check}  {f.resource}", width, indent=" " * 8))
+        lines.append(fill(f"        {f.message}", width, indent=" " * 8))
+        lines.append(fill(f"        fix: {f.fix}", width, indent=" " * 13))
     return "\n".join(lines) + "\n"

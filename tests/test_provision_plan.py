@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from provision import policies
-from provision.changes import fill, known_after_apply
+from provision.changes import KEEP, REMOVE, Change, FieldChange, Plan, fill, known_after_apply
 from provision.observe import ActualState
 from provision.plan import make_plan, render_plan
 from provision.resources.document import VERSION_PLACEHOLDER as DOC_VERSION_PLACEHOLDER
@@ -336,3 +336,23 @@ def test_endpoints_are_created_with_a_client_token():
         if c.call.operation == "create_vpc_endpoint"
     ]
     assert saved == tokens
+
+
+def test_plan_prose_wraps_to_the_terminal_and_values_stay_whole():
+    bucket = "ssm-session-logs-123456789012-ap-northeast-1"
+    stop = f"stop sending session logs to {bucket} (the store and its logs stay)"
+    plan = Plan(
+        REGION,
+        ACCOUNT,
+        "cloudwatch",
+        (
+            Change(f"s3 target {bucket}", REMOVE, stop, (FieldChange("s3BucketName", bucket, ""),)),
+            Change(f"s3 bucket {bucket}", KEEP, "kept: holds 0 transcripts"),
+        ),
+    )
+    text = render_plan(plan, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert f"      # stop sending session logs to\n        {bucket} (the store" in text
+    assert f'      ~ s3BucketName: "{bucket}" → ""\n' in text  # a value is never split
+    assert f"  = s3 bucket {bucket}  (kept: holds 0\n      transcripts)" in text
+    assert f"      # {stop}\n" in render_plan(plan, width=200)

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from costcompare.cli import app
 from provision import policies
+from provision.resources.base import Finding
 from provision.spec import DOCUMENT_NAME, KEY_ALIASES, NetworkSpec
 from provision.verify import ERROR, WARNING, VerifyTarget, render_findings, verify
 
@@ -342,3 +343,20 @@ def test_stray_key_and_duplicate_endpoint_are_reported_then_removed_by_apply(goo
     ]
     assert len(live) == 1
     assert verify(context(), _target(account)) == []
+
+
+def test_findings_wrap_to_the_terminal_under_their_heading():
+    finding = Finding(
+        WARNING,
+        "retention-under-a-year",
+        "log group /ssm/session-manager",
+        "retention is 1 days, under 365 days (Security Hub CloudWatch.16, checkov CKV_AWS_338)",
+        "put-retention-policy --retention-in-days 365 (or longer), or pass --retention-days",
+    )
+    text = render_findings([finding], width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "checkov\n        CKV_AWS_338)\n" in text
+    assert (
+        "        fix: put-retention-policy --retention-in-days 365 (or longer), or pass\n" in text
+    )
+    assert "             --retention-days\n" in text
