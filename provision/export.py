@@ -122,6 +122,10 @@ def render_yaml(spec: ProvisionSpec, account: str, vpc: network.NetworkState | N
             "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
             "BlockPublicPolicy=true,RestrictPublicBuckets=true"
         )
+    if vpc is not None and (names := network_cfn.reused(spec, vpc)):
+        header.append(
+            f"# Uses the VPC's existing endpoints as they are (plan does): {', '.join(names)}."
+        )
     if spec.network:
         header.append(
             "# The instances' own security groups must allow outbound TCP 443 (and the S3 "

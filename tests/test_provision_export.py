@@ -368,7 +368,7 @@ def _export_vpc(account, out: Path):
 
 def test_export_refuses_a_vpc_a_template_cannot_complete(account, tmp_path: Path):
     """DNS hostnames off (a template cannot change a VPC it does not own), then an endpoint
-    made outside CloudFormation (a second one with private DNS cannot be created)."""
+    made outside CloudFormation that plan would change (subnets, private DNS, HTTPS)."""
     out = tmp_path / "stack.yaml"
     result = _export_vpc(account, out)
     assert result.exit_code == 2, result.output
@@ -380,11 +380,32 @@ def test_export_refuses_a_vpc_a_template_cannot_complete(account, tmp_path: Path
     )["VpcEndpoint"]["VpcEndpointId"]
     result = _export_vpc(account, out)
     assert result.exit_code == 2, result.output
-    assert f"ssm ({made})" in result.output and "provision apply" in result.output
+    assert f"vpc endpoint com.amazonaws.{REGION}.ssm: cover every instance AZ" in result.output
+    assert "provision apply" in result.output
     assert not out.exists()
     ec2.delete_vpc_endpoints(VpcEndpointIds=[made])
     assert _export_vpc(account, out).exit_code == 0
     assert "EndpointSsm" in yaml.safe_load(out.read_text())["Resources"]
+
+
+def _complete_ssm_endpoint(account) -> str:
+    """An ssm endpoint someone made by hand, already as plan wants it: every subnet's AZ,
+    private DNS, a group of their own admitting HTTPS from the whole VPC."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    group = ec2.create_security_group(
+        GroupName="their-endpoints", Description="theirs", VpcId=account.vpc_id
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group, IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="10.0.0.0/16"
+    )
+    return ec2.create_vpc_endpoint(
+        VpcId=account.vpc_id,
+        ServiceName=f"com.amazonaws.{REGION}.ssm",
+        VpcEndpointType="Interface",
+        SubnetIds=list(account.subnet_ids),
+        SecurityGroupIds=[group],
+        PrivateDnsEnabled=True,
+    )["VpcEndpoint"]["VpcEndpointId"]
 
 
 def _complete_what_moto_skips(body: dict, account: str) -> None:
@@ -454,17 +475,23 @@ def _lifecycle_api(rule: dict) -> dict:
     return found
 
 
-def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc):
+@pytest.mark.parametrize("theirs", [False, True], ids=["empty-vpc", "their-ssm-endpoint-reused"])
+def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc, theirs: bool):
     """Issue 15's acceptance: deploy the export (endpoints included), then plan is empty and
-    verify finds no error."""
+    verify finds no error; an endpoint already as plan wants it is reused, not duplicated."""
     from provision.plan import render_plan
     from provision.verify import VerifyTarget, verify
 
+    made = _complete_ssm_endpoint(vpc) if theirs else None
     spec = _with_vpc(vpc)
     text = render_yaml(spec, ACCOUNT, read_network(context(), spec))
-    assert f"put-public-access-block --account-id {ACCOUNT}" in text.replace("\n# ", " ")
-    assert "must allow outbound TCP 443" in text.replace("\n# ", " ")
+    header = text.replace("\n# ", " ")
+    assert f"put-public-access-block --account-id {ACCOUNT}" in header
+    assert "must allow outbound TCP 443" in header
+    assert (f"endpoints as they are (plan does): ssm ({made})" in header) is theirs
     body = yaml.safe_load(text)
+    assert ("EndpointSsm" in body["Resources"]) is not theirs
+    assert "EndpointSsmmessages" in body["Resources"]
     body["Resources"]["SessionLogGroup"]["Properties"]["kmsKeyId"] = body["Resources"][
         "SessionLogGroup"
     ]["Properties"]["KmsKeyId"]  # moto's AWS::Logs::LogGroup reads the API's spelling
@@ -481,6 +508,10 @@ def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc):
     target = VerifyTarget(region=REGION, destination="both", role_name=ROLE, network=spec.network)
     findings = verify(context(), target)
     assert [f.message for f in findings if f.severity == "error"] == []
+    ssm = boto3.client("ec2", region_name=REGION).describe_vpc_endpoints(
+        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{REGION}.ssm"]}]
+    )["VpcEndpoints"]
+    assert len(ssm) == 1
 
 
 # -- checkov (issue 15 acceptance: "passes cfn-lint and checkov ... with no failures") ----------
