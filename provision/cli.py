@@ -18,6 +18,7 @@ import typer
 
 from costcompare import jsoncontract
 from costcompare import options as opt
+from costcompare.tables import fill
 from provision.cli_central import CENTRAL_OPTIONS, member_hint
 
 app = typer.Typer(
@@ -233,7 +234,7 @@ def _read(what: str, read):
 
 
 def _echo_progress(line: str) -> None:
-    typer.echo(line, err=True)
+    typer.echo(fill(line, indent="    "), err=True)  # a step per line, wrapped to the terminal
 
 
 PLAN_EXAMPLES = """

@@ -92,9 +92,11 @@ def test_apply_asks_and_no_changes_nothing(bare):
 
 
 def test_apply_yes_then_second_apply_is_empty(account):
-    result = run("apply", *_args(account), "--yes")
+    result = runner.invoke(app, ["provision", "apply", *_args(account), "--yes"],
+                           env={"COLUMNS": "80"})  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "[1/30] kms key alias/costcompare/session-logs-cloudwatch" in result.stderr
+    assert max(len(line) for line in result.stderr.splitlines()) <= 80  # steps wrap
     assert "[30/30] preferences document SSM-SessionManagerRunShell" in result.stderr
     assert "Applied 30 change(s)" in result.stdout
     ssm = boto3.client("ssm", region_name=REGION)
