@@ -319,6 +319,7 @@ Examples:
   costcompare provision apply -d both --create-role ssm-instance --yes
   costcompare provision apply -d s3 --transition 30:GLACIER_IR --yes
   costcompare provision apply plan.json   # exactly what 'plan --out' saved
+  costcompare provision apply --central-bucket --yes   # org's log archive
 """
 
 
