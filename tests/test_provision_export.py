@@ -370,6 +370,10 @@ def test_export_refuses_a_vpc_a_template_cannot_complete(account, tmp_path: Path
     """DNS hostnames off (a template cannot change a VPC it does not own), then an endpoint
     made outside CloudFormation that plan would change (subnets, private DNS, HTTPS)."""
     out = tmp_path / "stack.yaml"
+    result = _export_cloudwatch(
+        out, "--vpc-id", "vpc-0123456789abcdef0", "--subnet=subnet-0a1b2c3d"
+    )
+    assert result.exit_code == 2 and "vpc-0123456789abcdef0 not found" in result.output
     result = _export_vpc(account, out)
     assert result.exit_code == 2, result.output
     assert "enable-dns-hostnames off" in result.output and "modify-vpc-attribute" in result.output
