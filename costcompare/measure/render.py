@@ -12,14 +12,18 @@ from costcompare.workload import Workload
 
 def render_table(measurements: Sequence[Measurement]) -> str:
     """A two-column summary per source, fitted to the terminal by the one table renderer."""
-    from costcompare.tables import Column
+    from costcompare.tables import Column, fill, terminal_width
     from costcompare.tables import render_table as table
 
     columns = [Column("measure", "left"), Column("value", "left", wrap=True)]
     blocks = []
     for m in measurements:
         listing = table(columns, [list(row) for row in _rows(m)], header=False)
-        blocks.append("\n".join([m.source, "-" * len(m.source), listing]))
+        # A source names a path or URI that may be long: its title wraps like the rows below,
+        # and the rule under it is never wider than the terminal.
+        title = fill(m.source, indent="  ")
+        rule = "-" * min(max(len(line) for line in title.splitlines()), terminal_width())
+        blocks.append("\n".join([title, rule, listing]))
     return "\n\n".join(blocks) + "\n"
 
 
