@@ -211,6 +211,7 @@ def _central(ctx: AwsContext, target: VerifyTarget, account: str) -> list[Findin
     if state is not None:
         general = bucket.check(state, {"s3EncryptionEnabled": True}, bucket.resource_name(name))
         found += [f for f in general if f.check != "bucket-acls"]  # an error above already
+        found += account_access.check_account_public_access(ctx, account)
         if key is not None and not key.rotation_enabled:
             found.append(kms_key.rotation_finding(key))
     return found
