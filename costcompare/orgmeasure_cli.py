@@ -77,9 +77,9 @@ def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) ->
         f"CloudWatch Logs IncomingBytes over {result.days:g} days and S3 session logs (every "
         f"one listed), {len(result.accounts)} account(s) through role {result.role_name}"
     )
-    out = [head, "", render_table(COLUMNS, rows, width=width)]
+    out = [fill(head, width), "", render_table(COLUMNS, rows, width=width)]
     if failed:
-        out += ["", fill(f"{failed} account/region(s) could not be read (status column).")]
+        out += ["", fill(f"{failed} account/region(s) could not be read (status column).", width)]
     return "\n".join(out) + "\n"
 
 

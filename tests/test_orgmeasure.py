@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -450,3 +451,13 @@ def test_a_progress_bar_per_account(organization):
         else:  # a step per region, then one for S3
             assert events[1] == ("start", len(REGIONS) + 1)
             assert events.count(("advance", 1)) == len(REGIONS) + 1
+
+
+def test_the_table_fits_80_columns_heading_included():
+    from costcompare.orgmeasure_cli import render_org
+
+    saved = Path(__file__).parent / "fixtures" / "org" / "measure-org.json"
+    result = orgmeasure.load_result(json.loads(saved.read_text()))
+    text = render_org(result, "table", width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert text.startswith("CloudWatch Logs IncomingBytes over ")
