@@ -31,6 +31,14 @@ NOT_WITH_CENTRAL = (
     "subnet",
     "log_group",
     "athena",
+    # the preferences' own settings: the log-archive account gets no preferences document
+    "session_kms_key_id",
+    "idle_timeout",
+    "max_duration",
+    "run_as",
+    "run_as_user",
+    "shell_profile_linux",
+    "shell_profile_windows",
 )
 
 

@@ -1105,6 +1105,11 @@ CENTRAL_BUCKET = [
         "--role",
     ),
     Case(
+        "provision-central-with-session-setting",
+        "provision plan --central-bucket --idle-timeout 15 --region ap-northeast-1",
+        "--idle-timeout",
+    ),
+    Case(
         "provision-verify-central-with-vpc",
         "provision verify --central-bucket --vpc-id vpc-0abc1234 --region ap-northeast-1",
         "--vpc-id",
