@@ -238,7 +238,12 @@ def _print_refresh(report, output: opt.OutputFormat) -> None:
     if output is opt.OutputFormat.json:
         typer.echo(jsoncontract.dumps(report.as_dict()), nl=False)
     else:
-        typer.echo("Read: " + "; ".join(report.origins))
+        from costcompare.tables import fill
+
+        def say(text: str) -> None:  # prose wraps to the terminal; a long path stays whole
+            typer.echo("\n".join(fill(line, indent="  ") for line in text.splitlines()))
+
+        say("Read: " + "; ".join(report.origins))
         rows = []
         for r in report.results:
             rate = ""
@@ -250,20 +255,20 @@ def _print_refresh(report, output: opt.OutputFormat) -> None:
         typer.echo(_table(header, rows, note="wrap", new_rate="wrap"), nl=False)
         n = len(report.new_rows)
         if report.dry_run:
-            typer.echo(f"Dry run: would append {n} row(s) to {report.pricing_file}.")
+            say(f"Dry run: would append {n} row(s) to {report.pricing_file}.")
         elif report.written:
-            typer.echo(f"Appended {n} row(s) to {report.pricing_file}.")
-            typer.echo(
+            say(f"Appended {n} row(s) to {report.pricing_file}.")
+            typer.echo(  # commands to paste: never wrapped
                 f"Use them: costcompare estimate --pricing-file {report.pricing_file}\n"
                 f"or for every command: export {opt.PRICING_FILE_ENV}={report.pricing_file}"
             )
         elif Path(report.pricing_file).exists():
-            typer.echo(f"Nothing new: {report.pricing_file} left as it was.")
+            say(f"Nothing new: {report.pricing_file} left as it was.")
         else:
-            typer.echo(f"Nothing new to append: {report.pricing_file} was not created.")
+            say(f"Nothing new to append: {report.pricing_file} was not created.")
         if report.missing:
             names = ", ".join(f"{r.price_key} ({r.region})" for r in report.missing)
-            typer.echo(f"Not found ({len(report.missing)}): {names}")
+            say(f"Not found ({len(report.missing)}): {names}")
     if required_missing:
         typer.echo(
             "warning: the Price List had no match for "
