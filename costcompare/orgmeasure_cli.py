@@ -77,10 +77,31 @@ def render_org(result: OrgMeasurement, fmt: str, *, width: int | None = None) ->
         f"CloudWatch Logs IncomingBytes over {result.days:g} days and S3 session logs (every "
         f"one listed), {len(result.accounts)} account(s) through role {result.role_name}"
     )
+    rows, notes = _long_status_as_notes(rows)
     out = [fill(head, width), "", render_table(COLUMNS, rows, width=width)]
+    if notes:
+        out += ["", *(fill(note, width, indent="    ") for note in notes)]
     if failed:
         out += ["", fill(f"{failed} account/region(s) could not be read (status column).", width)]
     return "\n".join(out) + "\n"
+
+
+STATUS_INLINE = 30  # longer statuses (AWS error messages) go under the table, as numbered notes
+
+
+def _long_status_as_notes(rows: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+    """An AWS error wrapped in the narrow status column takes a line per word: such a status
+    becomes ``see [n]`` and its text a numbered note under the table, one paragraph each."""
+    notes: list[str] = []
+    shown = []
+    for row in rows:
+        status = row[-1]
+        if len(status) > STATUS_INLINE:
+            where = row[0] if row[2] == "-" else f"{row[0]} {row[2]}"
+            notes.append(f"[{len(notes) + 1}] {where}: {status}")
+            row = [*row[:-1], f"see [{len(notes)}]"]
+        shown.append(row)
+    return shown, notes
 
 
 def write_workloads(result: OrgMeasurement, base: Workload, folder: Path) -> list[Path]:

@@ -1,0 +1,27 @@
+"""The organization's table at 80 columns: title wrapped, AWS errors as notes under it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from costcompare import orgmeasure
+from costcompare.orgmeasure_cli import render_org
+
+SAVED = Path(__file__).parent / "fixtures" / "org" / "measure-org.json"
+
+
+def test_the_table_fits_80_columns_and_keeps_each_error_whole():
+    """A denied role's error used to wrap one word per line in the status column (23 lines for
+    one account) and the title ran to 137 columns."""
+    saved = json.loads(SAVED.read_text())
+    result = orgmeasure.load_result(saved)
+    failure = saved["failures"][0]
+    out = render_org(result, "table", width=80)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    row = next(line for line in lines if line.startswith(failure["account_id"]))
+    assert row.rstrip().endswith("see [1]")
+    notes = out[out.index("[1] ") :]
+    assert " ".join(notes.split()).startswith(f"[1] {failure['account_id']}: {failure['error']}")
+    assert len(lines) < 30
