@@ -216,6 +216,8 @@ Region = Annotated[
 
 def _aws_region(value: str | None) -> str | None:
     """An unknown --region is refused while parsing, before any work or AWS call."""
+    if value is None:  # not given: AwsContext checks the environment's region when it is used
+        return None
     from costcompare.aws import aws_region
 
     return aws_region(value)
