@@ -284,8 +284,14 @@ def member_regions(member: AwsContext) -> tuple[list[str], list[str]]:
 
     DescribeRegions with AllRegions lists every region with its OptInStatus, so a region the
     account has not enabled is named as skipped instead of failing with an auth error later.
+    Only the member's own partition counts: its credentials are worthless in the others.
     """
-    regions = member.client("ec2").describe_regions(AllRegions=True)["Regions"]
+    home = partition(member.region or "")
+    regions = [  # an aws account cannot use aws-cn or GovCloud regions (moto lists them all)
+        r
+        for r in member.client("ec2").describe_regions(AllRegions=True)["Regions"]
+        if partition(r["RegionName"]) == home
+    ]
     usable = sorted(r["RegionName"] for r in regions if r.get("OptInStatus") != "not-opted-in")
     skipped = sorted(r["RegionName"] for r in regions if r.get("OptInStatus") == "not-opted-in")
     return usable, skipped
