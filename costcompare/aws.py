@@ -93,7 +93,7 @@ def aws_region(region: str | None) -> str | None:
 def _checked_default_region(session: Any) -> str | None:
     """AWS_REGION, AWS_DEFAULT_REGION or the profile's region, refused in one line naming where
     it came from when AWS has no such region."""
-    variable = next((v for v in REGION_VARIABLES if os.environ.get(v)), None)
+    variable = _region_variable()
     region = os.environ[variable] if variable else session.region_name
     try:
         return aws_region(region)
@@ -104,7 +104,13 @@ def _checked_default_region(session: Any) -> str | None:
 
 def region_from_environment() -> str | None:
     """AWS_REGION, then AWS_DEFAULT_REGION (None when neither is set)."""
-    return next((os.environ[v] for v in REGION_VARIABLES if os.environ.get(v)), None)
+    variable = _region_variable()
+    return os.environ[variable] if variable else None
+
+
+def _region_variable() -> str | None:
+    """The first of AWS_REGION, AWS_DEFAULT_REGION that is set (and not empty)."""
+    return next((v for v in REGION_VARIABLES if os.environ.get(v)), None)
 
 
 def make_session(profile: str | None, region: str | None) -> Any:
