@@ -18,7 +18,7 @@ from costcompare import jsoncontract
 from costcompare.files import read_json
 from costcompare.pricing import PriceBook
 from costcompare.search.query import SearchError, SearchQuery, iso_time
-from costcompare.tables import Column, render_table
+from costcompare.tables import Column, fill, render_table
 
 RESULT_KIND = "costcompare.search"
 RESULT_VERSION = 1
@@ -197,24 +197,29 @@ def to_csv(result: SearchResult) -> str:
 
 
 def to_text(result: SearchResult, *, wide: bool = False) -> str:
+    """Per backend: its figures and priced lines as paragraphs wrapped to the terminal (an S3
+    URI or an AWS error is long), then the matching sessions as a table that fits it."""
     out = []
+    width = 10**6 if wide else None  # --wide: one line each, as the table's columns
     for b in result.backends:
         head = f"{b.backend} — {b.source}"
         if not b.ok:
-            out.append(f"{head}: FAILED: {b.error}\n")
+            out.append(fill(f"{head}: FAILED: {b.error}", width, indent="  ") + "\n")
             continue
         scanned = "not reported" if b.bytes_scanned is None else _bytes(b.bytes_scanned)
-        out.append(
-            f"{head}\n  {len(b.sessions)} sessions, {sum(s.matches for s in b.sessions):,} "
+        out.append(fill(head, width, indent="  "))
+        out.append(fill(
+            f"  {len(b.sessions)} sessions, {sum(s.matches for s in b.sessions):,} "
             f"matching lines in {b.seconds:.2f} s; scanned {scanned}; "
-            f"cost {_usd(b.cost_usd)}"
-        )
+            f"cost {_usd(b.cost_usd)}", width, indent="    "
+        ))  # fmt: skip
         for line in b.cost:
             rate = f"{line.unit_price_usd:.10f}".rstrip("0").rstrip(".")
-            out.append(
+            text = (
                 f"    {line.name}: {line.quantity:,.6g} {line.unit} × ${rate}"
                 f" = {_usd(line.usd)} ({line.price_key})"
             )
+            out.append(fill(text, width, indent="      "))
         if b.sessions:
             rows = [
                 [s.session_id, s.user, s.instance or "?", iso_time(s.first_time) or "?",
@@ -222,7 +227,7 @@ def to_text(result: SearchResult, *, wide: bool = False) -> str:
                 for s in sorted(b.sessions, key=lambda s: (s.first_time or 0, s.session_id))
             ]  # fmt: skip
             out.append(render_table(_SESSION_COLUMNS, rows, indent=2, wide=wide))
-        out.extend(f"  note: {n}" for n in b.notes)
+        out.extend(fill(f"  note: {n}", width, indent="    ") for n in b.notes)
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
