@@ -176,9 +176,7 @@ def _pricing_group():
 
 def _provision_group():
     from provision.cli import app as provision_app
-    from provision.rollout_cli import register
 
-    register(provision_app)  # `provision rollout` lives in its own module
     return typer.main.get_command(provision_app)
 
 

@@ -1,9 +1,9 @@
 """`costcompare provision rollout`: the member template to OUs × regions with StackSets.
 
 Thin: parse, call ``provision.rollout``, print. It takes the same options as plan/apply (the
-template is rendered as ``export --stackset`` renders it) or a ready ``--template`` file. The
-command is added to the provision app by ``register`` (called where the app is mounted), so
-provision/cli.py, at its size limit, only lends its shared options.
+template is rendered as ``export --stackset`` renders it) or a ready ``--template`` file.
+provision/cli.py adds the command to the provision app with ``register``; both take their
+shared options and plumbing from provision/cli_common.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,14 @@ import typer
 
 from costcompare import jsoncontract
 from costcompare import options as opt
-from provision.cli import Output, SharedOptions, _connection, _context, _echo_progress
-from provision.cli import _shared_options as shared_options
+from provision.cli_common import (
+    Output,
+    SharedOptions,
+    aws_context,
+    echo_progress,
+    options_and_connection,
+    shared_options,
+)
 from provision.stackset import (
     DEFAULT_STACK_SET_NAME,
     FAILURE_TOLERANCE_PERCENTAGE,
@@ -53,9 +59,8 @@ template, and is a no-op otherwise.
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``rollout`` to the provision app (once, however often the app is built)."""
-    if not any(command.name == "rollout" for command in app.registered_commands):
-        app.command("rollout", epilog=ROLLOUT_EXAMPLES)(rollout)
+    """Add ``rollout`` to the provision app (provision/cli.py calls this once, on import)."""
+    app.command("rollout", epilog=ROLLOUT_EXAMPLES)(rollout)
 
 
 @shared_options
@@ -108,8 +113,8 @@ def rollout(
         stack_set_name, ous, names, max_concurrent_percentage=max_concurrent_percent,
         failure_tolerance_percentage=failure_tolerance_percent,
     )  # fmt: skip
-    options, connection = _connection(shared)
-    ctx = _context(connection)
+    options, connection = options_and_connection(shared)
+    ctx = aws_context(connection)
     request = RolloutRequest(
         stack_set_name, tuple(ous), tuple(names), _template_body(template, options, ctx.region),
         call_as={"self": "SELF", "delegated-admin": "DELEGATED_ADMIN"}.get(call_as or ""),
@@ -152,7 +157,7 @@ def _run(ctx, request, output: opt.OutputFormat, *, plan_only: bool, yes: bool) 
     if plan.observed.running and not plan_only:
         typer.echo(render_plan(plan), nl=False, err=True)
         with translated(f"waiting for stack set {request.stack_set_name}", error=ApplyError):
-            wait_for_running(ctx, plan, progress=_echo_progress)
+            wait_for_running(ctx, plan, progress=echo_progress)
             plan = make_rollout_plan(request, observe_rollout(ctx, request))
     if plan_only or plan.empty:
         if as_json:
@@ -164,7 +169,7 @@ def _run(ctx, request, output: opt.OutputFormat, *, plan_only: bool, yes: bool) 
         typer.echo("Nothing changed.", err=True)
         raise typer.Exit(1)
     with translated(f"rolling out stack set {request.stack_set_name}", error=ApplyError):
-        result = apply_rollout(ctx, plan, progress=_echo_progress)
+        result = apply_rollout(ctx, plan, progress=echo_progress)
     if as_json:
         document = {"plan": plan.to_dict(), "result": result.to_dict()}
         typer.echo(jsoncontract.dumps(document), nl=False)
