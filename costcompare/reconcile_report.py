@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 
 from costcompare import jsoncontract
 from costcompare.reconcile import Reconciliation
@@ -63,11 +64,29 @@ COLUMNS = (
 )
 
 
+SHORT_SERVICE = {"AmazonCloudWatch": "CloudWatch", "AmazonS3": "S3", "AmazonVPC": "VPC",
+                 "awskms": "KMS", "AmazonAthena": "Athena"}  # fmt: skip
+
+
+def _labels(result: Reconciliation) -> list[str]:
+    """Each check's usage type, with its service where another service bills the same one
+    (S3 and CloudWatch both bill ``APN1-TimedStorage-ByteHrs``): the service column is the
+    first to go on a narrow terminal, and the two rows must still read apart."""
+    seen = Counter(c.usage_type for c in result.checks)
+    return [
+        f"{c.usage_type}/{SHORT_SERVICE.get(c.service, c.service)}"
+        if seen[c.usage_type] > 1
+        else c.usage_type
+        for c in result.checks
+    ]
+
+
 def _text(result: Reconciliation, wide: bool) -> str:
+    labels = _labels(result)
     rows = [
         [
             c.service,
-            c.usage_type,
+            label,
             c.category,
             f"{c.billed_quantity:,.4f}",
             f"{c.modelled_quantity:,.4f}",
@@ -78,12 +97,12 @@ def _text(result: Reconciliation, wide: bool) -> str:
             _pct(c.error_pct),
             "!" if c.explanation else "",
         ]
-        for c in result.checks
+        for c, label in zip(result.checks, labels, strict=True)
     ]
     rows.append(
         [
-            "total",
             "",
+            "total",  # in the usage type column, which a narrow terminal keeps
             "",
             "",
             "",
@@ -100,9 +119,9 @@ def _text(result: Reconciliation, wide: bool) -> str:
         f"destination {result.destination} (USD)"
     )
     out = [head, "", render_table(COLUMNS, rows, wide=wide)]
-    flagged = [c for c in result.checks if c.explanation]
+    flagged = [(c, label) for c, label in zip(result.checks, labels, strict=True) if c.explanation]
     if flagged:
         out += ["", f"Errors of {result.tolerance_pct:g}% or more (!):"]
-        out += [fill(f"- {c.usage_type}: {c.explanation}", indent="  ") for c in flagged]
+        out += [fill(f"- {label}: {c.explanation}", indent="  ") for c, label in flagged]
     out += ["", *(fill(note) for note in result.notes)]
     return "\n".join(out) + "\n"
