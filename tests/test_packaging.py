@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -18,13 +20,33 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = _copy_of_the_sources(tmp_path_factory.mktemp("source"))
     # No build isolation: the test must not download anything; setuptools is already here.
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return next(out.glob("costcompare-*.whl"))
+
+
+def _copy_of_the_sources(target: Path) -> Path:
+    """pyproject.toml, the README and the packages it names, copied to `target`.
+
+    Building in the checkout writes build/ and *.egg-info into it, under the feet of tests that
+    run at the same time in other xdist workers; a copy keeps the checkout read-only. The copy
+    is what the wheel is made of, so a file the build needs and the copy lacks fails this test.
+    """
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    readme = project["project"]["readme"]
+    for name in ("pyproject.toml", readme):
+        shutil.copy2(ROOT / name, target / name)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        for package in ROOT.glob(pattern):
+            if (package / "__init__.py").is_file():
+                shutil.copytree(package, target / package.name, ignore=skip)
+    return target
 
 
 def test_wheel_contains_data(wheel):
