@@ -134,3 +134,21 @@ def test_plan_json_with_preset_from_a_config_file(tmp_path, bare):
     assert result.exit_code == 0, result.output
     text = json.dumps(json.loads(result.stdout))
     assert '"Expiration": {"Days": 365}' in text and "GLACIER_IR" in text
+
+
+def test_verify_fix_is_an_apply_that_runs_as_printed_on_these_stores(bare):
+    """The fix read 'costcompare provision apply --preset pci-dss-10.5.1': apply refuses it
+    without -d, and without --bucket it plans a new default-named bucket, not this one."""
+    apply(spec(destination="both", bucket=BUCKET, retention_days=30, expiration_days=180))
+    findings = verify(context(), VerifyTarget(REGION, "both", preset="pci-dss-10.5.1"))
+    fixes = {f.fix.split(" (")[0] for f in findings if f.check.startswith("preset-")}
+    command = f"costcompare provision apply -d both --bucket {BUCKET} --preset pci-dss-10.5.1"
+    assert fixes == {command}
+    args = ["provision", "plan", *command.split()[3:], "--role", ROLE, "--region", REGION]
+    planned = CliRunner().invoke(app, [*args, "-o", "json"])
+    assert planned.exit_code == 0, planned.output
+    changes = json.loads(planned.stdout)["changes"]
+    assert not [c for c in changes if c["action"] == "create" and "bucket" in c["resource"]]
+    assert {c["resource"] for c in changes if c["action"] == "update"} >= {
+        f"log group {GROUP}", f"s3 bucket {BUCKET}"
+    }

@@ -14,6 +14,7 @@ from provision.errors import SpecError
 from provision.resources import bucket as bucket_resource
 from provision.resources import log_group as log_group_resource
 from provision.resources.base import ERROR, Finding
+from provision.spec import DEFAULT_LOG_GROUP
 
 
 def check(
@@ -37,11 +38,28 @@ def check(
                 f"send them to {' or '.join(preset.destinations)}",
             )
         )
+    fix = apply_command(preset, design, group, bucket)
     if group is not None:
-        found += _log_group(preset, group, design)
+        found += _log_group(preset, group, design, fix)
     if bucket is not None:
-        found += _bucket(preset, bucket)
+        found += _bucket(preset, bucket, fix)
     return found
+
+
+def apply_command(
+    preset: Preset,
+    design: str,
+    group: log_group_resource.LogGroupState | None,
+    bucket: bucket_resource.BucketState | None,
+) -> str:
+    """The apply that brings these stores in line, runnable as printed: without -d apply
+    refuses, and without --bucket it would build a new default-named bucket instead."""
+    words = ["costcompare provision apply", f"-d {design}"]
+    if group is not None and group.name != DEFAULT_LOG_GROUP and design != "s3":
+        words.append(f"--log-group {group.name}")
+    if bucket is not None and design != "cloudwatch":
+        words.append(f"--bucket {bucket.name}")
+    return " ".join([*words, f"--preset {preset.name}"])
 
 
 def _finding(preset: Preset, check: str, resource: str, problem: str, fix: str) -> Finding:
@@ -49,7 +67,7 @@ def _finding(preset: Preset, check: str, resource: str, problem: str, fix: str) 
 
 
 def _log_group(
-    preset: Preset, group: log_group_resource.LogGroupState, design: str
+    preset: Preset, group: log_group_resource.LogGroupState, design: str, fix: str
 ) -> list[Finding]:
     short = preset.both_cloudwatch_retention_days if design == "both" else None
     need = short if short is not None else preset.retention_days
@@ -61,15 +79,14 @@ def _log_group(
             "preset-retention",
             log_group_resource.resource_name(group.name),
             f"retention is {group.retention_days} days, the preset needs {need}",
-            f"costcompare provision apply --preset {preset.name} (or put-retention-policy)",
+            f"{fix} (or put-retention-policy)",
         )
     ]
 
 
-def _bucket(preset: Preset, state: bucket_resource.BucketState) -> list[Finding]:
+def _bucket(preset: Preset, state: bucket_resource.BucketState, fix: str) -> list[Finding]:
     resource = bucket_resource.resource_name(state.name)
     rules = [r for r in state.lifecycle_rules if r.get("Status") == "Enabled"]
-    fix = f"costcompare provision apply --preset {preset.name}"
     found = []
     expiry = _shortest_expiration(rules)
     if preset.retention_days is not None and expiry is not None and expiry < preset.retention_days:
@@ -96,12 +113,12 @@ def _bucket(preset: Preset, state: bucket_resource.BucketState) -> list[Finding]
             )
         )
     if preset.object_lock:
-        found += _lock(preset, state, resource, expiry)
+        found += _lock(preset, state, resource, expiry, fix)
     return found
 
 
 def _lock(
-    preset: Preset, state: bucket_resource.BucketState, resource: str, expiry: int | None
+    preset: Preset, state: bucket_resource.BucketState, resource: str, expiry: int | None, fix: str
 ) -> list[Finding]:
     need = preset.retention_days or expiry
     days = state.object_lock_days or 0
@@ -119,7 +136,7 @@ def _lock(
             resource,
             f"the bucket has {have}; the preset needs COMPLIANCE mode"
             + (f" for {need} days" if need else ""),
-            f"costcompare provision apply --preset {preset.name} (versioning, then Object Lock, "
+            f"{fix} (versioning, then Object Lock, "
             "for good; objects already there stay unlocked) or a new bucket",
         )
     ]
