@@ -72,3 +72,18 @@ def report_insights_bytes(monkeypatch, scanned: int) -> None:
         return reply
 
     monkeypatch.setattr(LogQuery, "to_result_json", with_statistics)
+
+
+def canned_athena_rows(word: bytes):
+    """What Athena returns for the query: a header row, then one row per matching line."""
+    from moto.athena.models import QueryResults
+
+    rows = [{"Data": [{"VarCharValue": "session_id"}, {"VarCharValue": "modified"},
+                      {"VarCharValue": "line"}]}]  # fmt: skip
+    for sid, data in sample_transcripts().items():
+        for line in data.split(b"\n"):
+            if word in line:
+                cells = [sid, "1740800000.0", line.decode("utf-8", "replace")]
+                rows.append({"Data": [{"VarCharValue": c} for c in cells]})
+    columns = [{"Name": n, "Type": "varchar"} for n in ("session_id", "modified", "line")]
+    return QueryResults(rows=rows, column_info=columns)

@@ -6,7 +6,6 @@ deploy (moto CloudFormation) into the resources plan would create.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -25,6 +24,7 @@ from test_provision_support import (
     account_fixture,  # noqa: F401  (the moto account with a VPC)
     context,
     fast_moto,
+    moto_compatible,
     plan_for,
 )
 from typer.testing import CliRunner
@@ -157,38 +157,13 @@ def test_cfn_lint_passes(options, tmp_path: Path):
 
 
 # -- deployed to moto CloudFormation --------------------------------------------------------------
-def _moto_compatible(body: dict) -> dict:
-    """Three moto 5.2 CloudFormation gaps, worked around in the test only (the template is
-    right for AWS, as cfn-lint confirms): KMS key tags are read as TagKey/TagValue, and a key
-    policy and an SSM document's Content must be JSON text (the content's key ARN then comes
-    through Fn::Sub, which moto resolves)."""
-    body = copy.deepcopy(body)
-    for resource in body["Resources"].values():
-        props = resource["Properties"]
-        if resource["Type"] == "AWS::KMS::Key":
-            props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props["Tags"]]
-            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
-        if resource["Type"] == "AWS::SSM::Document":
-            props["Content"] = {"Fn::Sub": _with_sub_references(props["Content"])}
-    return body
-
-
-def _with_sub_references(content: dict) -> str:
-    """The content as JSON text, each ``Fn::GetAtt`` in it turned into a ``${Name.Attr}``."""
-    inputs = dict(content["inputs"])
-    for name, value in inputs.items():
-        if isinstance(value, dict) and "Fn::GetAtt" in value:
-            inputs[name] = "${" + ".".join(value["Fn::GetAtt"]) + "}"
-    return json.dumps({**content, "inputs": inputs})
-
-
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     fast_moto(monkeypatch)
     with mock_aws():
         spec = _spec()
         cfn = boto3.client("cloudformation", region_name=REGION)
-        body = json.dumps(_moto_compatible(template(spec, ACCOUNT)))
+        body = json.dumps(moto_compatible(template(spec, ACCOUNT)))
         with warnings.catch_warnings():  # "no moto support for AWS::S3::BucketPolicy"
             warnings.simplefilter("ignore", UserWarning)
             cfn.create_stack(StackName="session-logging", TemplateBody=body)
@@ -503,7 +478,7 @@ def test_plan_against_the_deployed_stack_has_nothing_to_do(vpc, theirs: bool):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         cfn.create_stack(
-            StackName="session-logging", TemplateBody=json.dumps(_moto_compatible(body))
+            StackName="session-logging", TemplateBody=json.dumps(moto_compatible(body))
         )
     _complete_what_moto_skips(body, ACCOUNT)
     plan = plan_for(spec)

@@ -7,7 +7,7 @@ account × region, builds the stack in that member account and region: the log g
 exists there, so ``measure --org`` finds it. Gaps, worked around here and not in the tool:
 
 - moto's CloudFormation cannot read KMS key tags as Key/Value or an SSM document's Content as
-  an object; the template is passed through ``_moto_compatible`` (test_provision_export) first,
+  an object; the template is passed through ``moto_compatible`` (test_provision_support) first,
   with the Content's own ``Fn::Sub`` values inlined into the one ``Fn::Sub`` it becomes.
 - moto records but does not create AWS::S3::BucketPolicy (a warning, silenced here).
 - every operation is SUCCEEDED at once, and moto ignores the OperationId we send to
@@ -29,8 +29,7 @@ import yaml
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
-from test_provision_export import _moto_compatible
-from test_provision_support import fast_moto
+from test_provision_support import fast_moto, moto_compatible
 from typer.testing import CliRunner
 
 from costcompare.aws import AwsContext, assumed_context
@@ -63,7 +62,7 @@ def moto_body(**options) -> str:
     for name, value in content["inputs"].items():  # the whole Content becomes one Fn::Sub
         if isinstance(value, dict) and "Fn::Sub" in value:
             content["inputs"][name] = value["Fn::Sub"]
-    return json.dumps(_moto_compatible(body))
+    return json.dumps(moto_compatible(body))
 
 
 @dataclass

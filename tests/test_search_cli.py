@@ -104,11 +104,11 @@ def test_every_backend_finds_the_same_sessions_and_estimate_reads_the_result(tmp
         LOG_GROUP,
         PREFIX,
         REGION,
+        canned_athena_rows,
         load_cloudwatch,
         load_s3,
         report_insights_bytes,
     )
-    from test_search_s3 import _canned_rows
 
     saved = tmp_path / "search.json"
     report_insights_bytes(monkeypatch, 5 << 30)
@@ -117,7 +117,7 @@ def test_every_backend_finds_the_same_sessions_and_estimate_reads_the_result(tmp
         load_cloudwatch(boto3.client("logs", region_name=REGION))
         boto3.client("athena", region_name=REGION).create_work_group(Name="costcompare")
         athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue.append(
-            _canned_rows(b"sudo")
+            canned_athena_rows(b"sudo")
         )
         result = runner.invoke(
             app,

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 from moto import mock_aws
-from search_corpus import BUCKET, PREFIX, REGION, load_s3, sample_transcripts, sessions_with
+from search_corpus import (
+    BUCKET,
+    PREFIX,
+    REGION,
+    canned_athena_rows,
+    load_s3,
+    sample_transcripts,
+    sessions_with,
+)
 
 from costcompare.pricing import default_table
 from costcompare.search.awsutil import AwsOptions
@@ -67,21 +75,6 @@ def test_scan_of_a_missing_bucket_is_one_line(aws, book):
     assert "\n" not in str(err.value)
 
 
-def _canned_rows(word: bytes):
-    """What Athena returns for the query: a header row, then one row per matching line."""
-    from moto.athena.models import QueryResults
-
-    rows = [{"Data": [{"VarCharValue": "session_id"}, {"VarCharValue": "modified"},
-                      {"VarCharValue": "line"}]}]  # fmt: skip
-    for sid, data in sample_transcripts().items():
-        for line in data.split(b"\n"):
-            if word in line:
-                cells = [sid, "1740800000.0", line.decode("utf-8", "replace")]
-                rows.append({"Data": [{"VarCharValue": c} for c in cells]})
-    columns = [{"Name": n, "Type": "varchar"} for n in ("session_id", "modified", "line")]
-    return QueryResults(rows=rows, column_info=columns)
-
-
 def test_athena_sends_the_query_to_the_workgroup_and_reads_its_rows(aws, book):
     from moto.athena.models import athena_backends
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -92,7 +85,8 @@ def test_athena_sends_the_query_to_the_workgroup_and_reads_its_rows(aws, book):
         Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/"},
                        "BytesScannedCutoffPerQuery": 1 << 30},
     )  # fmt: skip
-    athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue.append(_canned_rows(b"sudo"))
+    queue = athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue
+    queue.append(canned_athena_rows(b"sudo"))
     query = SearchQuery("sudo", since=1_740_787_200, user="alice")
     result = search_athena(AthenaTarget("ssm_logs.session_lines", "costcompare"), query, aws, book)
 
