@@ -920,6 +920,7 @@ MEASURE_ORG = [
     Case("measure-org-bad-region", "measure --org --regions ap-northeast-9", "ap-northeast-9"),
     Case("measure-org-bad-role", ORG + " --role-name 'no such/role'", "--role-name"),
     Case("measure-org-bad-days", ORG + " --days 900", "--days"),
+    Case("measure-org-zero-days", ORG + " --days 0", "--days 0"),  # not the default 30
     Case("measure-org-no-workers", ORG + " --workers 0", "--workers"),
     Case("measure-org-with-log-group", ORG + " --log-group /ssm/x", "--org"),
     Case("measure-accounts-without-org", "measure --s3 s3://b/p --accounts 123456789012", "--org"),

@@ -200,7 +200,7 @@ def measure_command(
             accounts=opt.split_names(accounts),
             regions=opt.split_names(regions),
             role_name=role_name,
-            days=days or 30,
+            days=30 if days is None else days,  # --days 0 is refused, not the default
             log_group_prefix=log_group_prefix,
             workers=workers,
             s3=S3Sources(s3_discover, s3_bucket_pattern, s3_central, tuple(s3_inventory or ())),
