@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from costcompare import jsoncontract
-from costcompare.orgmeasure import OrgMeasurement, RegionResult
+from costcompare.orgresult import OrgMeasurement, RegionResult
 from costcompare.orgsources import S3Sources
 from costcompare.tables import Column, fill, render_table
 from costcompare.workload import DAYS_PER_MONTH, Workload

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from costcompare import jsoncontract, orgmeasure
+from costcompare import jsoncontract, orgmeasure, orgresult
 from costcompare.aws import AwsContext, assumed_context
 from costcompare.awsfacts import partition
 from costcompare.cli import app
@@ -353,7 +353,7 @@ def test_cli_s3_columns_and_workloads(s3_organization, tmp_path):
                  for r in a["regions"] if r["region"] == "ap-northeast-1")  # fmt: skip
     assert tokyo["s3"][0]["uri"] == f"s3://{bucket}/{prefix}" and tokyo["s3_sessions"] == n
     # a saved result reads back whole
-    assert jsoncontract.versioned(orgmeasure.load_result(data).as_dict()) == data
+    assert jsoncontract.versioned(orgresult.load_result(data).as_dict()) == data
 
 
 def test_central_bucket_from_its_inventory_opened_once(organization, tmp_path, monkeypatch):
@@ -460,7 +460,7 @@ def test_the_table_fits_80_columns_heading_included():
     from costcompare.orgmeasure_cli import render_org
 
     saved = Path(__file__).parent / "fixtures" / "org" / "measure-org.json"
-    result = orgmeasure.load_result(json.loads(saved.read_text()))
+    result = orgresult.load_result(json.loads(saved.read_text()))
     text = render_org(result, "table", width=80)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert text.startswith("CloudWatch Logs IncomingBytes over ")

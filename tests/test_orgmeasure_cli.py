@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from costcompare import orgmeasure
+from costcompare import orgresult
 from costcompare.orgmeasure_cli import render_org
 
 SAVED = Path(__file__).parent / "fixtures" / "org" / "measure-org.json"
@@ -15,7 +15,7 @@ def test_the_table_fits_80_columns_and_keeps_each_error_whole():
     """A denied role's error used to wrap one word per line in the status column (23 lines for
     one account) and the title ran to 137 columns."""
     saved = json.loads(SAVED.read_text())
-    result = orgmeasure.load_result(saved)
+    result = orgresult.load_result(saved)
     failure = saved["failures"][0]
     out = render_org(result, "table", width=80)
     lines = out.splitlines()
