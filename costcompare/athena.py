@@ -26,6 +26,17 @@ ATHENA_FIXES = {
 }
 
 
+def check_query_output(output: str | None, error: type[CostCompareError]) -> str | None:
+    """``--query-output``: an S3 URI with a bucket, checked before any query is started (Athena
+    would refuse anything else only after the command had done its other work)."""
+    if output is not None and not (output.startswith("s3://") and output[5:].split("/")[0]):
+        raise error(
+            f"--query-output {output!r} is not an S3 URI",
+            "write it as s3://BUCKET/PREFIX/, e.g. s3://my-athena-results/",
+        )
+    return output
+
+
 @dataclass(frozen=True)
 class AthenaResult:
     """The rows of a finished query (as Athena gives them: text or None), header removed."""
@@ -53,6 +64,7 @@ def run_athena_query(
     query in errors ("the Athena query of the bill"). Raises ``error`` with one line if AWS
     refuses (``fixes`` by error code, over ``ATHENA_FIXES``), the query fails (Athena's reason,
     then ``failed_fix``) or it does not finish within ``timeout_s``."""
+    check_query_output(output, error)
     athena = aws.client("athena")
     with translated(
         f"{purpose} (workgroup {workgroup})", error=error, fixes={**ATHENA_FIXES, **(fixes or {})}

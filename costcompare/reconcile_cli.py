@@ -119,6 +119,7 @@ def reconcile_command(
     endpoint_url: opt.EndpointUrl = None,
 ) -> None:
     """Compare a month of the bill (CUR 2.0, Cost Explorer) with the model on measured volumes."""
+    from costcompare.athena import check_query_output
     from costcompare.aws import AwsContext
     from costcompare.bill import BillError, BillFilter, check_accounts, parse_month, parse_tag
     from costcompare.destinations import resolve_names
@@ -138,6 +139,7 @@ def reconcile_command(
     if destination is not None:
         resolve_names([destination])  # an unknown name fails before the bill is read
     name = check_bill_options(source, engine, cur, table)
+    check_query_output(query_output, BillError)
     workload = load_profile(opt.find_workload(workload_file))
     prices = load_table(pricing_file)
     where = BillFilter(when, workload.region, accounts, tag_key, tag_value)

@@ -866,6 +866,11 @@ RECONCILE_CASES = [
     Case("reconcile-future-month", "reconcile --cur cur --month 2999-01", "2999-01"),
     Case("reconcile-athena-no-table", "reconcile --month 2026-10 --engine athena", "--table"),
     Case(
+        "reconcile-athena-output-not-s3",
+        "reconcile --month 2026-10 --engine athena --table cur.bill --query-output results/",
+        "--query-output 'results/'",
+    ),
+    Case(
         "reconcile-table-not-a-name",
         "reconcile --month 2026-10 --engine athena --table 'db.t; DROP TABLE x'",
         "--table",
@@ -1012,6 +1017,11 @@ INVENTORY_SQL = [
         "--table",
     ),
     Case("measure-inventory-athena-bare-table", "measure --engine athena --table inv", "--table"),
+    Case(
+        "measure-inventory-athena-output-not-s3",
+        "measure --engine athena --table db.inv --query-output my-athena-results",
+        "--query-output 'my-athena-results'",
+    ),
     Case("measure-inventory-table-without-engine", "measure --table db.inv", "--engine athena"),
     Case(
         "measure-inventory-workgroup-without-engine",

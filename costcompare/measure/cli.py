@@ -294,7 +294,9 @@ def _athena_inventory(
         )
     if table is None:
         raise MeasureError("--engine athena needs --table DB.TABLE", "name the inventory table")
-    return _AthenaInventory(check_table(table), workgroup, output)
+    from costcompare.athena import check_query_output
+
+    return _AthenaInventory(check_table(table), workgroup, check_query_output(output, MeasureError))
 
 
 @dataclass(frozen=True)
