@@ -151,11 +151,15 @@ def _percent(change: Change) -> str:
 
 
 def to_text(diff: EstimateDiff, money) -> str:
-    """Infracost's shape: ``~ name``, ``+$x ($a → $b)`` under it, the changed lines indented."""
-    out = [f"Estimate diff: {diff.before_label} → {diff.after_label} (per month, steady state)"]
+    """Infracost's shape: ``~ name``, ``+$x ($a → $b)`` under it, the changed lines indented.
+    The title names two paths and an input may be a long list: both wrap to the terminal."""
+    from costcompare.tables import fill
+
+    title = f"Estimate diff: {diff.before_label} → {diff.after_label} (per month, steady state)"
+    out = [fill(title, indent="  ")]
     if diff.inputs:
         out += ["", "Inputs:"]
-        out += [f"  ~ {key}: {a} → {b}" for key, a, b in diff.inputs]
+        out += [fill(f"  ~ {key}: {a} → {b}", indent="      ") for key, a, b in diff.inputs]
     for dest in diff.destinations:
         total = dest.total
         out += ["", f"{total.mark} {total.name}", f"  {_amount(money, total)}"]

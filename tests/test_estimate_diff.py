@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -88,3 +89,26 @@ def test_cli_bad_side_is_one_line(tmp_path):
         f"error: {bad} is not a saved estimate — give a file written by "
         "`costcompare estimate -o json --out FILE`"
     )
+
+
+def test_text_fits_80_columns_with_long_paths(tmp_path, monkeypatch):
+    """Two workload paths made a 119-column title; it wraps now, every word kept."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    folder = Path("workloads-measured-in-the-production-account")
+    folder.mkdir()
+    before, after = folder / "measured-2026-10.yaml", folder / "measured-2026-11.yaml"
+    before.write_text("instances: 300\n")
+    after.write_text(
+        "instances: 1000\ns3_lifecycle:\n"
+        + "".join(
+            f"  - {{after_days: {days}, storage_class: {cls}}}\n"
+            for days, cls in ((30, "STANDARD_IA"), (90, "GLACIER_IR"), (180, "DEEP_ARCHIVE"))
+        )
+    )
+    result = CliRunner().invoke(app, ["diff", str(before), str(after)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    words = " ".join(result.stdout.split())
+    assert f"Estimate diff: {before} → {after}" in words and "~ instances: 300 → 1000" in words
