@@ -21,6 +21,23 @@ from costcompare.errors import CostCompareError
 
 ErrorType = type[CostCompareError]
 
+# -- accounts -----------------------------------------------------------------------------------
+
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def check_account_id(value: str, what: str, *, error: ErrorType = CostCompareError) -> str:
+    """An AWS account id is 12 ASCII digits; ``what`` names the option or key that gave it.
+
+    It also guards the SQL and ARNs the id is written into, so nothing else may pass.
+    """
+    if not ACCOUNT_ID.fullmatch(value):
+        from costcompare.yamlio import clip  # the error path only: this module stays stdlib
+
+        raise error(f"{what} {clip(value)} is not an account id", "give 12 digits")
+    return value
+
+
 # -- regions ------------------------------------------------------------------------------------
 
 # Commercial AWS regions (codes only). Prices exist only for the regions in the pricing table;

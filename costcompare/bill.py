@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from costcompare.awsfacts import check_account_id
 from costcompare.errors import CostCompareError
 
 # Where Session Manager logging is billed (the price table's `service` column spells them so).
@@ -35,7 +36,6 @@ REQUIRED_COLUMNS = (
 )
 DUCKDB_MEMORY_LIMIT = "400MB"  # DuckDB spills to disk beyond this: memory stays bounded
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-_ACCOUNT = re.compile(r"\d{12}")
 TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 _TAG_KEY = re.compile(r"[A-Za-z0-9_.:/=+@-]{1,128}")
 
@@ -94,10 +94,7 @@ def parse_tag(text: str | None) -> tuple[str | None, str | None]:
 
 
 def check_accounts(accounts: Sequence[str]) -> tuple[str, ...]:
-    bad = [a for a in accounts if not _ACCOUNT.fullmatch(a)]
-    if bad:
-        raise BillError(f"--account {bad[0]!r} is not an account id", "give 12 digits")
-    return tuple(dict.fromkeys(accounts))
+    return tuple(dict.fromkeys(check_account_id(a, "--account", error=BillError) for a in accounts))
 
 
 def check_table(table: str) -> str:

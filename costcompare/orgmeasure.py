@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from costcompare.aws import AwsContext, assumed_context, aws_error, translated
-from costcompare.awsfacts import IAM_ROLE_NAME, check_region, partition
+from costcompare.awsfacts import IAM_ROLE_NAME, check_account_id, check_region, partition
 from costcompare.errors import MeasureError
 from costcompare.orgresult import AccountResult, LogGroupVolume, OrgMeasurement, RegionResult
 from costcompare.orgsources import (
@@ -30,7 +30,6 @@ from costcompare.orgsources import (
     CentralBucket,
     PrefixVolume,
     S3Sources,
-    check_account_id,
     fill,
     measure_prefix,
     opened_central,
@@ -49,7 +48,7 @@ def check_org_options(
 ) -> None:
     """Bad --accounts, --regions, --role-name or --days: one line, before any call."""
     for account in accounts:
-        check_account_id(account, "--accounts")
+        check_account_id(account, "--accounts", error=MeasureError)
     for region in regions:
         if region != "all":
             check_region(region, error=MeasureError)

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from costcompare.aws import AwsContext, error_code
+from costcompare.awsfacts import check_account_id
 from costcompare.errors import MeasureError
 from costcompare.measure.aws import aws_error
 from costcompare.measure.inventory import RELATION, opened_inventory
@@ -43,7 +44,6 @@ PLACEHOLDERS = frozenset({"account", "region"})
 # S3 general purpose bucket names: 3-63 of a-z 0-9 . - (checked after the placeholders are
 # filled with an account id and a region, which keep a valid name valid).
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-ACCOUNT_ID = re.compile(r"[0-9]{12}")
 SAMPLE_ACCOUNT, SAMPLE_REGION = "123456789012", "ap-northeast-1"
 # GetBucketLocation answers None for us-east-1 and "EU" for the oldest eu-west-1 buckets.
 LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
@@ -84,7 +84,7 @@ def check_s3_sources(sources: S3Sources, log_archive_account: str | None = None)
     if log_archive_account is not None:
         if not sources.central:
             raise MeasureError("--log-archive-account goes with --s3-central", "add --s3-central")
-        check_account_id(log_archive_account, "--log-archive-account")
+        check_account_id(log_archive_account, "--log-archive-account", error=MeasureError)
     if sources.central_inventory and not sources.central:
         raise MeasureError(
             "--s3-inventory with --org is the central bucket's inventory",
@@ -108,12 +108,6 @@ def check_s3_sources(sources: S3Sources, log_archive_account: str | None = None)
                 f"--s3-central {sources.central!r} varies the bucket",
                 "one bucket for all: put {account} in the prefix, or use --s3-bucket-pattern",
             )
-
-
-def check_account_id(value: str, flag: str) -> None:
-    """An AWS account id is 12 ASCII digits."""
-    if not ACCOUNT_ID.fullmatch(value):
-        raise MeasureError(f"{flag} {value!r} is not an account id", "give 12 digits")
 
 
 def _check_template(template: str, flag: str, example: str) -> None:

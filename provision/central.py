@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from costcompare import awsfacts
 from costcompare.awsfacts import KMS_ARN, check_region, parse_bool
 from costcompare.yamlio import clip
 from provision.errors import SpecError
 
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Options that make no sense in the log-archive account's bucket-only setup.
 NOT_WITH_CENTRAL = (
     "bucket_account",
@@ -101,10 +101,7 @@ def check_org_id(value: str) -> str:
 
 
 def check_account_id(value: Any, what: str = "--bucket-account") -> str:
-    text = str(value).strip()
-    if not ACCOUNT_ID.match(text):
-        raise SpecError(f"{what} {clip(text)} is not an AWS account id", "give its 12 digits")
-    return text
+    return awsfacts.check_account_id(str(value).strip(), what, error=SpecError)
 
 
 def member_bucket(options: Mapping[str, Any], region: str) -> MemberBucket | None:

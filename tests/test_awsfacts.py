@@ -8,6 +8,7 @@ from costcompare.awsfacts import (
     AWS_REGIONS,
     CLOUDWATCH_RETENTION_DAYS,
     LifecycleRule,
+    check_account_id,
     check_bucket_name,
     check_kms_arn,
     check_lifecycle,
@@ -18,7 +19,7 @@ from costcompare.awsfacts import (
     parse_bool,
     partition,
 )
-from costcompare.errors import CostCompareError, PricingError, WorkloadError
+from costcompare.errors import CostCompareError, MeasureError, PricingError, WorkloadError
 from costcompare.workload import from_mapping
 from provision.errors import SpecError
 from provision.spec import build_spec
@@ -144,3 +145,16 @@ def test_interface_endpoints_one_list_for_cost_and_provisioning():
     assert spec.interface_services() == tuple(
         f"com.amazonaws.eu-west-1.{n}" for n in ("ssm", "ssmmessages", "ec2messages", "logs", "kms")
     )
+
+
+def test_account_id_is_twelve_ascii_digits_with_one_wording_everywhere():
+    assert check_account_id("012345678901", "--accounts") == "012345678901"
+    # 11 digits, 13, a trailing newline, Arabic-Indic digits: each refused, in the caller's type
+    for bad in ("12345678901", "1234567890123", "123456789012\n", "\u0661" * 12):
+        with pytest.raises(MeasureError) as refused:
+            check_account_id(bad, "--accounts", error=MeasureError)
+        assert refused.value.problem == f"--accounts {bad!r} is not an account id"
+        assert refused.value.fix == "give 12 digits"
+    with pytest.raises(CostCompareError) as long:
+        check_account_id("9" * 500, "--account")
+    assert len(long.value.problem) < 100  # the echoed value is clipped
