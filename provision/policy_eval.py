@@ -25,6 +25,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 ALLOW, DENY, IMPLICIT_DENY = "allow", "deny", "implicit-deny"
+VARIABLES_VERSION = "2012-10-17"  # the policy language version that has ${...} variables
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -83,8 +84,11 @@ def evaluate(policy: Mapping[str, Any] | None, request: Request) -> str:
     """ALLOW, DENY (an explicit Deny matched) or IMPLICIT_DENY (no statement allows)."""
     decision = IMPLICIT_DENY
     statements = (policy or {}).get("Statement", [])
+    # Policy variables exist only in language version 2012-10-17; under 2008-10-17 (also the
+    # default when Version is absent) ``${...}`` is literal text (IAM "Version" element).
+    variables = (policy or {}).get("Version") == VARIABLES_VERSION
     for statement in [statements] if isinstance(statements, Mapping) else statements:
-        if not _applies(statement, request):
+        if not _applies(statement, request, variables):
             continue
         if statement.get("Effect") == "Deny":
             return DENY
@@ -97,19 +101,19 @@ def allows(policy: Mapping[str, Any] | None, request: Request) -> bool:
     return evaluate(policy, request) == ALLOW
 
 
-def _applies(statement: Mapping[str, Any], request: Request) -> bool:
+def _applies(statement: Mapping[str, Any], request: Request, variables: bool = True) -> bool:
     for element in ("NotPrincipal", "NotAction", "NotResource"):
         if element in statement:
             raise UnsupportedPolicy(f"{element} is not modelled")
     actions = _as_list(statement.get("Action"))
     if not any(fnmatchcase(request.action.lower(), a.lower()) for a in actions):
         return False
-    resources = [_substitute(r, request) for r in _as_list(statement.get("Resource"))]
+    resources = [_substitute(r, request, variables) for r in _as_list(statement.get("Resource"))]
     if not any(r is not None and fnmatchcase(request.resource, r) for r in resources):
         return False
     if "Principal" in statement and not _principal_matches(statement["Principal"], request):
         return False
-    return _conditions_hold(statement.get("Condition") or {}, request)
+    return _conditions_hold(statement.get("Condition") or {}, request, variables)
 
 
 def _principal_matches(principal: Any, request: Request) -> bool:
@@ -129,10 +133,12 @@ def _principal_matches(principal: Any, request: Request) -> bool:
     return False
 
 
-def _conditions_hold(conditions: Mapping[str, Any], request: Request) -> bool:
+def _conditions_hold(
+    conditions: Mapping[str, Any], request: Request, variables: bool = True
+) -> bool:
     for operator, block in conditions.items():
         for key, expected in block.items():
-            wanted = [_substitute(str(_text(v)), request) for v in _as_list(expected)]
+            wanted = [_substitute(str(_text(v)), request, variables) for v in _as_list(expected)]
             if not _condition(operator, request.value(key), [w for w in wanted if w is not None]):
                 return False
     return True
@@ -165,8 +171,11 @@ _MATCHERS = {
 }
 
 
-def _substitute(text: str, request: Request) -> str | None:
-    """``${aws:PrincipalAccount}`` etc. from the context; None when a variable is unknown."""
+def _substitute(text: str, request: Request, variables: bool = True) -> str | None:
+    """``${aws:PrincipalAccount}`` etc. from the context; None when a variable is unknown.
+    ``variables`` False (a pre-2012-10-17 policy): the text as written."""
+    if not variables:
+        return text
     missing = False
 
     def value(match: re.Match[str]) -> str:

@@ -138,3 +138,19 @@ def test_unmodelled_elements_are_refused_not_guessed():
     request = Request("s3:ListBucket", "*", _role(MEMBER), {"s3:max-keys": "5"})
     with pytest.raises(UnsupportedPolicy):
         evaluate({"Statement": [numeric]}, request)
+
+
+@pytest.mark.parametrize("version", ["2008-10-17", None])
+def test_policy_variables_are_literal_text_before_version_2012_10_17(version):
+    """IAM: under Version 2008-10-17 (also the default when Version is absent) ``${...}`` is
+    not a variable but literal text, so the org grant matches no member's real prefix."""
+    policy = dict(_central_policy())
+    if version is None:
+        del policy["Version"]
+    else:
+        policy["Version"] = version
+    own = principal_request("s3:PutObject", OBJECT, _role(MEMBER), ORG)
+    assert evaluate(policy, own) == IMPLICIT_DENY
+    literal = f"arn:aws:s3:::{BUCKET}/session-logs/${{aws:PrincipalAccount}}/x.log"
+    assert evaluate(policy, principal_request("s3:PutObject", literal, _role(MEMBER), ORG)) == ALLOW
+
