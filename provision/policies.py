@@ -173,7 +173,12 @@ def bucket_policy(
         for s in statements_of(existing)
         if not denies_uploads_without_sse_header(s) and s.get("Sid") not in our_sids
     ]
-    policy: dict[str, Any] = {"Version": (existing or {}).get("Version", VERSION)}
+    version = (existing or {}).get("Version", VERSION)
+    if "${" in json.dumps(ours):
+        # Policy variables (the org grant's ${aws:PrincipalAccount}) are literal text in an
+        # older policy language: the grant would match no member's prefix.
+        version = VERSION
+    policy: dict[str, Any] = {"Version": version}
     if existing and "Id" in existing:
         policy["Id"] = existing["Id"]
     policy["Statement"] = [*kept, *ours]

@@ -154,3 +154,21 @@ def test_policy_variables_are_literal_text_before_version_2012_10_17(version):
     literal = f"arn:aws:s3:::{BUCKET}/session-logs/${{aws:PrincipalAccount}}/x.log"
     assert evaluate(policy, principal_request("s3:PutObject", literal, _role(MEMBER), ORG)) == ALLOW
 
+
+def test_org_grant_added_to_an_old_version_policy_lifts_it_to_2012_10_17():
+    """An existing 2008-10-17 policy would turn the ${aws:PrincipalAccount} prefix into
+    literal text: every member upload denied. Adding the grant raises the language version."""
+    auditor = {
+        "Sid": "Auditors",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+    }
+    existing = {"Version": "2008-10-17", "Statement": [auditor]}
+    statements = policies.org_bucket_statements(REGION, BUCKET, "session-logs", ORG)
+    policy = policies.bucket_policy(REGION, BUCKET, existing, statements)
+    assert policy["Version"] == "2012-10-17"
+    assert policy["Statement"][0] == auditor
+    own = principal_request("s3:PutObject", OBJECT, _role(MEMBER), ORG)
+    assert evaluate(policy, own) == ALLOW
