@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-import re
 
+from noise_reference import reference
 from session_corpus import recordings
 
 from costcompare.measure.content import (
@@ -15,25 +15,6 @@ from costcompare.measure.content import (
     scan_transcript,
 )
 from costcompare.measure.events import parse_event
-
-# Independent definition: CSI (params/intermediates 0x20-0x3F, final 0x40-0x7E), OSC up to BEL
-# or the next ESC, else ESC + intermediates + final 0x30-0x7E; controls are C0 + DEL outside
-# sequences, except LF and TAB.
-SEQUENCE = re.compile(rb"\x1b(?:\[[ -?]*[@-~]?|\][^\x07\x1b]*\x07?|[ -/]*[0-~]?)")
-
-
-def reference(data: bytes) -> tuple[int, int]:
-    inside = bytearray(len(data))
-    escape = 0
-    for m in SEQUENCE.finditer(data):
-        escape += m.end() - m.start()
-        inside[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
-    control = sum(
-        1
-        for i, b in enumerate(data)
-        if not inside[i] and (b < 0x20 or b == 0x7F) and b not in (0x0A, 0x09)
-    )
-    return escape, control
 
 
 def count(data: bytes, chunk: int) -> tuple[int, int]:

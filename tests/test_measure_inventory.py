@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
-import io
 import json
 import statistics
 from pathlib import Path
-from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from inventory_report import START, write_csv_report
 from moto import mock_aws
 
 from costcompare.errors import MeasureError
 from costcompare.measure import AwsOptions, measure_inventory
 
 REGION = "ap-northeast-1"
-START = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 
 
 def rows(n: int) -> list[tuple[str, int, dt.datetime]]:
@@ -28,34 +25,6 @@ def rows(n: int) -> list[tuple[str, int, dt.datetime]]:
            for i in range(n)]  # fmt: skip
     out += [("sessions/readme.txt", 50, START), ("other/bob-1.log", 999, START)]
     return out
-
-
-def write_csv_report(folder, data, files: int = 2) -> tuple[str, list[str]]:
-    """A manifest and ``files`` CSV.gz data files laid out as S3 Inventory does."""
-    keys = []
-    per = -(-len(data) // files)
-    for f in range(files):
-        buf = io.StringIO()
-        writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
-        for key, size, when in data[f * per : (f + 1) * per]:
-            stamp = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            writer.writerow(["src", quote_plus(key, safe="/"), size, stamp, "STANDARD"])
-        key = f"inv/src/cfg/data/part-{f}.csv.gz"
-        path = folder / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(gzip.compress(buf.getvalue().encode()))
-        keys.append(key)
-    manifest = {
-        "sourceBucket": "src",
-        "destinationBucket": "arn:aws:s3:::inventory-dest",
-        "fileFormat": "CSV",
-        "fileSchema": "Bucket, Key, Size, LastModifiedDate, StorageClass",
-        "files": [{"key": k, "size": (folder / k).stat().st_size} for k in keys],
-    }
-    mpath = folder / "inv/src/cfg/2025-03-11T01-00Z/manifest.json"
-    mpath.parent.mkdir(parents=True, exist_ok=True)
-    mpath.write_text(json.dumps(manifest))
-    return str(mpath), keys
 
 
 def test_csv_report_gives_sizes_and_dates(tmp_path):

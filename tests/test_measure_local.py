@@ -11,13 +11,13 @@ import statistics
 
 import numpy as np
 import pytest
+from noise_reference import reference
 from session_corpus import build_corpus, write_cloudwatch_export, write_s3_folder
 
 from costcompare.comparison import estimate
 from costcompare.errors import MeasureError
 from costcompare.measure import measure_local, to_workload
 from costcompare.workload import DAYS_PER_MONTH, Workload, dump_profile, load_profile
-from tests.test_measure_content import reference
 
 
 @pytest.fixture(scope="module")

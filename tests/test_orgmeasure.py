@@ -358,8 +358,9 @@ def test_cli_s3_columns_and_workloads(s3_organization, tmp_path):
 
 def test_central_bucket_from_its_inventory_opened_once(organization, tmp_path, monkeypatch):
     """--s3-central with --s3-inventory: every account's prefix counted in one opened report."""
+    from inventory_report import START, write_csv_report
+
     from costcompare import orgsources
-    from tests.test_measure_inventory import START, write_csv_report
 
     members, denied, _seeded = organization
     data = [(f"ssm/{a}/s-{j}.log", 100 * (i + 1) + j, START + dt.timedelta(days=j))
