@@ -60,6 +60,14 @@ def test_every_shipped_preset_states_its_clause_and_source():
     assert worm.object_lock and worm.destinations == ("s3", "both")
 
 
+def test_every_preset_cites_a_public_source_not_the_teams_notes():
+    """Users have the clause's public text, not the team's research notes: a source that
+    names shared/reference/*.md points them at a file they do not have."""
+    for preset in load_presets().values():
+        assert "shared/" not in preset.source and ".md" not in preset.source, preset.name
+        assert "http" in preset.source or "PCI DSS" in preset.source, preset.name
+
+
 def test_unknown_preset_names_the_ones_there_are():
     with pytest.raises(WorkloadError) as err:
         get_preset("pci")
