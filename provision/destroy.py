@@ -29,6 +29,7 @@ class DestroyPlan:
     plan: Plan  # the changes, in the one change model apply executes
     kept: tuple[str, ...]  # "resource: why", for the report
     held: tuple[str, ...]  # stores kept because they hold logs (no --force-delete-logs)
+    locked: tuple[str, ...] = ()  # those of ``held`` --force-delete-logs cannot delete either
 
     @property
     def steps(self) -> tuple[Change, ...]:
@@ -42,9 +43,13 @@ class DestroyPlan:
         lines = [text.rstrip("\n")]
         if self.kept:
             lines += ["", "Left alone:"] + [f"  {k}" for k in self.kept]
-        if self.held:
+        forceable = [r for r in self.held if r not in self.locked]
+        if forceable:
             lines += ["", "Kept because they hold logs (--force-delete-logs deletes them):"]
-            lines += [f"  {r}" for r in self.held]
+            lines += [f"  {r}" for r in forceable]
+        if self.locked:  # a central archive, an Object Lock: saying otherwise would mislead
+            lines += ["", "Kept for good (--force-delete-logs does not delete them):"]
+            lines += [f"  {r}" for r in self.locked]
         return "\n".join(lines) + "\n"
 
 
@@ -65,7 +70,17 @@ def plan_destroy(ctx: AwsContext, force_delete_logs: bool) -> DestroyPlan:
     changes += stores
     changes += _keys(found, removed, kept)
     plan = Plan(found.region, found.account_id, "(everything managed)", tuple(changes))
-    return DestroyPlan(plan, tuple(kept), tuple(held))
+    locked = [bucket.resource_name(s.name) for s in found.buckets if _kept_for_good(s)]
+    return DestroyPlan(
+        plan, tuple(kept), tuple(held), tuple(h for h in held if h.split(":")[0] in locked)
+    )
+
+
+def _kept_for_good(state: bucket.BucketState) -> bool:
+    """A bucket even --force-delete-logs leaves: the org's archive, or logs under a lock."""
+    return state.holds_logs and (
+        state.object_lock_mode == "COMPLIANCE" or has_org_statements(state.policy)
+    )
 
 
 def _iam(found: Discovered, kept: list[str]) -> list[Change]:

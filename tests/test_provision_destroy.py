@@ -7,12 +7,13 @@ import time
 
 import boto3
 import pytest
-from test_provision_support import (  # noqa: F401  (account_fixture provides "account")
+from test_provision_support import (  # noqa: F401  (account_fixture, bare_fixture: fixtures)
     ACCOUNT,
     REGION,
     ROLE,
     account_fixture,
     apply,
+    bare_fixture,
     context,
     plan_for,
     spec_for,
@@ -20,7 +21,7 @@ from test_provision_support import (  # noqa: F401  (account_fixture provides "a
 
 from provision.destroy import destroy, plan_destroy
 from provision.errors import DestroyError
-from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME
+from provision.spec import DOCUMENT_NAME, KEY_ALIASES, SECURITY_GROUP_NAME, build_spec
 
 GROUP = "/ssm/session-manager"
 BUCKET = "session-logs-test"
@@ -256,3 +257,24 @@ def test_destroy_each_step_failing_in_turn_then_rerun_converges(account, when):
     states = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
     ours = [m["KeyState"] for m in states if m["Description"].startswith("costcompare")]
     assert ours == ["PendingDeletion"] * 3
+
+
+def test_a_locked_bucket_is_not_said_to_go_with_force_delete_logs(bare):
+    """With --force-delete-logs given, destroy still keeps a bucket under compliance Object
+    Lock, and used to head it 'Kept because they hold logs (--force-delete-logs deletes
+    them)': wrong, and an invitation to try."""
+    apply(build_spec({"destination": "s3", "bucket": BUCKET, "role": ROLE, "preset": "worm"},
+                     REGION, account=ACCOUNT))  # fmt: skip
+    s3 = boto3.client("s3", region_name=REGION)
+    policy = s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
+    s3.delete_bucket_policy(Bucket=BUCKET)  # moto: the TLS-only policy denies plain HTTP
+    s3.put_object(Bucket=BUCKET, Key="session-logs/alice-0abc.log", Body=b"transcript",
+                  ChecksumAlgorithm="SHA256")  # fmt: skip
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=policy)
+
+    planned = plan_destroy(context(), force_delete_logs=True)
+    text = planned.render()
+    assert planned.locked == (f"s3 bucket {BUCKET}: holds logs under Object Lock compliance "
+                              "retention",)  # fmt: skip
+    assert "Kept for good (--force-delete-logs does not delete them):" in text
+    assert "--force-delete-logs deletes them" not in text
