@@ -152,3 +152,24 @@ def test_verify_fix_is_an_apply_that_runs_as_printed_on_these_stores(bare):
     assert {c["resource"] for c in changes if c["action"] == "update"} >= {
         f"log group {GROUP}", f"s3 bucket {BUCKET}"
     }
+
+
+def test_object_lock_retention_given_in_years_counts_as_days(bare):
+    """A bucket locked by hand with DefaultRetention {Years: 5} (the console offers years) read
+    as 'COMPLIANCE for 0 days': verify --preset worm called a 5-year lock too short, and its
+    fix would have replaced the 5 years with the preset's 1096 days."""
+    from provision.resources import bucket as bucket_resource
+
+    apply(spec(destination="s3", bucket=BUCKET, preset="worm"))
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object_lock_configuration(
+        Bucket=BUCKET,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 5}},
+        },
+    )
+    state = bucket_resource.read(context(), BUCKET)
+    assert state.object_lock_days == 5 * 365
+    findings = verify(context(), VerifyTarget(REGION, "s3", preset="worm"))
+    assert not [f for f in findings if f.check == "preset-object-lock"]

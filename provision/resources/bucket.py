@@ -95,7 +95,8 @@ def read(ctx: AwsContext, name: str) -> BucketState | None:
         versioning=s3.get_bucket_versioning(Bucket=name).get("Status"),
         object_lock_enabled=lock.get("ObjectLockEnabled") == "Enabled",
         object_lock_mode=retention.get("Mode"),
-        object_lock_days=retention.get("Days"),
+        # Days or Years, never both (moto echoes the other as 0); a year holds at least 365.
+        object_lock_days=retention.get("Days") or 365 * (retention.get("Years") or 0) or None,
         holds_logs=bool(listing.get("Versions") or listing.get("DeleteMarkers")),
     )
 
