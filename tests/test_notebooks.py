@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -62,11 +64,32 @@ def test_committed_without_outputs_and_with_parameters(path):
         assert cell.outputs == [] and cell.execution_count is None, "strip outputs before commit"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_clean_on_a_fresh_kernel(path):
+@dataclass(frozen=True)
+class DefaultRun:
+    """A notebook run once with its committed parameters, and its folder before and after."""
+
+    nb: nbformat.NotebookNode
+    files_before: list[str]
+    files_after: list[str]
+
+
+@functools.cache
+def run_with_defaults(path: Path) -> DefaultRun:
+    """Each notebook's default run, made once per session and shared by the tests that read it.
+
+    Why: a run is a fresh kernel and the whole notebook (2-4 s); the clean-run test and the
+    output tests of notebooks 3 and 4 read the same run. Tests only read the result.
+    """
     before = sorted(p.name for p in path.parent.rglob("*"))
     nb = run(path)
-    assert sorted(p.name for p in path.parent.rglob("*")) == before, "a notebook wrote files"
+    return DefaultRun(nb, before, sorted(p.name for p in path.parent.rglob("*")))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_clean_on_a_fresh_kernel(path):
+    default = run_with_defaults(path)
+    nb = default.nb
+    assert default.files_after == default.files_before, "a notebook wrote files"
     images = sum(
         "image/png" in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])
     )
@@ -82,7 +105,7 @@ def test_notebook_1_with_other_parameters():
 
 
 def test_notebook_3_measures_the_shipped_corpus():
-    text = outputs_text(run(NOTEBOOKS[2]))
+    text = outputs_text(run_with_defaults(NOTEBOOKS[2]).nb)
     assert "sessions                    24" in text  # the corpus: 24 sessions
     assert "session_bytes: 31833.5  # measured" in text
     assert "**Measured:** Cheapest:" in text
@@ -92,7 +115,7 @@ def test_notebook_3_measures_the_shipped_corpus():
 
 
 def test_notebook_4_the_organisation_and_the_bill():
-    text = outputs_text(run(NOTEBOOKS[3]))
+    text = outputs_text(run_with_defaults(NOTEBOOKS[3]).nb)
     assert "1 account/region(s) could not be read" in text
     assert "member-4" in text
     assert "Billed $" in text and "monthly_ingest_gb" in text
