@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import botocore.loaders
 import pytest
 
 from costcompare.pricing import default_table
@@ -43,6 +45,31 @@ def _runs_several_files(args: list[str]) -> bool:
     """Whether the command line names a folder (the default `tests`) or two files or more."""
     paths = {arg.split("::")[0] for arg in args}
     return len(paths) >= 2 or any(Path(path).is_dir() for path in paths)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Parse each botocore JSON file (service models, endpoints) once per test process."""
+    botocore.loaders.JSONFileLoader.load_file = _load_json_file_once
+
+
+@functools.cache
+def _parsed_json_file(loader: type, file_path: str) -> object:
+    return _load_json_file(loader(), file_path)
+
+
+_load_json_file = botocore.loaders.JSONFileLoader.load_file
+
+
+def _load_json_file_once(self: botocore.loaders.JSONFileLoader, file_path: str) -> object:
+    """botocore's own load, remembered by path: the same parsed model for every session.
+
+    Why: every boto3 session the tests make (moto resets boto3's default one per test; each
+    AwsContext has its own) re-parsed the service models, ec2's several MB of JSON among them:
+    ~20 % of the provisioning tests' time. costcompare already shares one loader, so one parsed
+    model, between all its own sessions (costcompare/aws.py); this extends that to the tests' and
+    moto's sessions. Models are read, never written, once loaded (as within one session).
+    """
+    return _parsed_json_file(type(self), file_path)
 
 
 @pytest.fixture(autouse=True)
