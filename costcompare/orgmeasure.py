@@ -62,12 +62,19 @@ def list_accounts(aws: AwsContext) -> list[tuple[str, str]]:
     """(id, name) of the organization's active accounts (needs organizations:ListAccounts)."""
     with translated("listing the organization's accounts", error=MeasureError):
         pages = aws.client("organizations").get_paginator("list_accounts").paginate()
-        return [
+        found = [
             (a["Id"], a.get("Name", ""))
             for page in pages
             for a in page["Accounts"]
             if a.get("Status", "ACTIVE") == "ACTIVE"
         ]
+    if not found:  # an organization has its management account at least: this is no org
+        raise MeasureError(
+            "the organization lists no active account",
+            "run it from the management account or a delegated administrator of an "
+            "organization, or name the accounts with --accounts",
+        )
+    return found
 
 
 def member_regions(member: AwsContext) -> tuple[list[str], list[str]]:

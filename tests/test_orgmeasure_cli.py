@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from moto import mock_aws
+from typer.testing import CliRunner
+
 from costcompare import orgresult
+from costcompare.cli import app
 from costcompare.orgmeasure_cli import render_org
 
 SAVED = Path(__file__).parent / "fixtures" / "org" / "measure-org.json"
@@ -25,3 +29,13 @@ def test_the_table_fits_80_columns_and_keeps_each_error_whole():
     notes = out[out.index("[1] ") :]
     assert " ".join(notes.split()).startswith(f"[1] {failure['account_id']}: {failure['error']}")
     assert len(lines) < 30
+
+
+def test_no_organization_is_one_line_not_an_empty_table():
+    """Outside an organization (moto lists no account) the command printed an empty table,
+    '0 account(s)', and exit 0."""
+    with mock_aws():
+        result = CliRunner().invoke(app, ["measure", "--org", "--region", "us-east-1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "no active account" in result.stderr
+    assert "--accounts" in result.stderr and not result.stdout
