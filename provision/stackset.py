@@ -82,7 +82,10 @@ def member_template(options: Mapping[str, Any], region: str) -> dict[str, Any]:
     check_member_options(options)
     spec = build_spec(options, region, account=STANDIN_ACCOUNT)
     body = template(spec, STANDIN_ACCOUNT)
-    body["Resources"] = generalise(body["Resources"], STANDIN_ACCOUNT, spec.region)
+    # A central archive's name is the same bucket from every member region, even when it
+    # names its home region (a per-region name would send transcripts to a stranger's bucket).
+    keep = (spec.bucket.name,) if spec.bucket is not None and spec.bucket.member else ()
+    body["Resources"] = generalise(body["Resources"], STANDIN_ACCOUNT, spec.region, keep)
     body["Description"] = (
         f"costcompare: Session Manager logging to {spec.destination} in each member account "
         "and region of a service-managed StackSet. SSM-SessionManagerRunShell must not exist "
@@ -91,21 +94,30 @@ def member_template(options: Mapping[str, Any], region: str) -> dict[str, Any]:
     return body
 
 
-def generalise(value: Any, account: str, region: str) -> Any:
+def generalise(value: Any, account: str, region: str, keep: Sequence[str] = ()) -> Any:
     """``value`` with each string naming ``account`` or ``region`` as an ``Fn::Sub``.
 
     An ARN of another account (an existing key in a log account) is left as given: it names
-    the same thing from every member account. ``${`` already in a string is escaped (``${!``)
-    so the shell profile's own variables reach the document unchanged.
+    the same thing from every member account; so are the names in ``keep`` (a central bucket
+    named after its home region). ``${`` already in a string is escaped (``${!``) so the shell
+    profile's own variables reach the document unchanged.
     """
     if isinstance(value, Mapping):
-        return {key: generalise(item, account, region) for key, item in value.items()}
+        return {key: generalise(item, account, region, keep) for key, item in value.items()}
     if isinstance(value, list):
-        return [generalise(item, account, region) for item in value]
-    if not isinstance(value, str) or not _names_this_account(value, account, region):
+        return [generalise(item, account, region, keep) for item in value]
+    if not isinstance(value, str):
         return value
-    text = value.replace("${", "${!")
-    return {"Fn::Sub": text.replace(account, ACCOUNT_VARIABLE).replace(region, REGION_VARIABLE)}
+    masked = value
+    for index, name in enumerate(keep):
+        masked = masked.replace(name, f"\0{index}\0")
+    if not _names_this_account(masked, account, region):
+        return value
+    text = masked.replace("${", "${!").replace(account, ACCOUNT_VARIABLE)
+    text = text.replace(region, REGION_VARIABLE)
+    for index, name in enumerate(keep):
+        text = text.replace(f"\0{index}\0", name)
+    return {"Fn::Sub": text}
 
 
 def _names_this_account(text: str, account: str, region: str) -> bool:

@@ -69,11 +69,17 @@ CENTRAL_MEMBER = {
 }
 
 
+# Log archives are often named after their home region (LZA: ...-<account>-<region>): that
+# name is the same bucket from every member region, never a per-region ${AWS::Region}.
+CENTRAL_NAMED_BY_REGION = {**CENTRAL_MEMBER, "bucket": f"org-session-archive-{REGION}"}
+
+
 @pytest.mark.parametrize(
     "options",
-    [BOTH, {"destination": "cloudwatch", "kms_key": "none"}, CENTRAL_MEMBER],
-    ids=["both-role", "cloudwatch-no-key", "central-bucket-member"],
-)
+    [BOTH, {"destination": "cloudwatch", "kms_key": "none"}, CENTRAL_MEMBER,
+     CENTRAL_NAMED_BY_REGION],
+    ids=["both-role", "cloudwatch-no-key", "central-bucket-member", "central-named-by-region"],
+)  # fmt: skip
 def test_substituted_in_a_member_it_is_the_one_account_export(options):
     """Resolved for a member account and region, the template is what export gives there."""
     member = _substitute(member_template(options, REGION)["Resources"], MEMBER, MEMBER_REGION)
