@@ -20,16 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchutil import peak_rss_mb
+
 CHUNK = 1_000_000
 SERVICES = ("AmazonCloudWatch", "AmazonS3", "awskms", "AmazonVPC", "AmazonAthena", "AmazonEC2")
 USAGE = [f"APN1-Usage-{i}" for i in range(40)]
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def write(folder: Path, rows: int) -> None:
@@ -85,9 +80,7 @@ def child(kind: str, folder: str) -> None:
             dt.date(2026, 10, 1), "ap-northeast-1", (), "user_costcompare_managed", "true"
         )
         out = {"groups": len(read_bill_duckdb(Path(folder), where))}
-    out.update(
-        seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, mb=_peak_rss_mb()
-    )
+    out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, mb=peak_rss_mb())
     print(json.dumps(out))
 
 

@@ -21,26 +21,17 @@ import argparse
 import contextlib
 import gzip
 import json
-import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchutil import machine_line, peak_rss_mb, run_child
+
 ROOT = Path(__file__).resolve().parents[1]
 RSS_BOUND_MB = 300
 COLUMNS = ["key", "size", "last_modified_date"]
-
-
-def _peak_rss_mb() -> float:
-    """VmHWM: this process's peak RSS (ru_maxrss would carry the parent's over fork/exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def write_inventory(folder: Path, rows: int, parquet: bool) -> Path:
@@ -151,14 +142,8 @@ def _child(kind: str, manifest: Path) -> None:
     else:
         rows = _arrow_alone(manifest)
     out = {"rows": rows, "seconds": time.perf_counter() - start}
-    out |= {"cpu": time.process_time() - cpu, "rss_mb": _peak_rss_mb()}
+    out |= {"cpu": time.process_time() - cpu, "rss_mb": peak_rss_mb()}
     print(json.dumps(out))
-
-
-def _run(kind: str, manifest: Path) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, str(manifest)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def bench_inventory(folder: Path, rows: int) -> None:
@@ -168,7 +153,7 @@ def bench_inventory(folder: Path, rows: int) -> None:
         manifest = folder / name / "manifest.json"
         if not manifest.is_file():
             manifest = write_inventory(folder / name, rows, parquet)
-        duck, arrow, r = (_run(k, manifest) for k in ("duckdb", "arrow", "measure"))
+        duck, arrow, r = (run_child(__file__, k, manifest) for k in ("duckdb", "arrow", "measure"))
         assert r["rows"] == duck["rows"] == arrow["rows"] == rows, (r, duck, arrow)
         bound = "under" if r["rss_mb"] < RSS_BOUND_MB else "OVER"
         print(
@@ -191,7 +176,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate into this folder (reused) and keep it")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-inventory-", dir="/tmp"))
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(machine_line())
     try:
         bench_inventory(work, args.rows)
     finally:

@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,20 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchutil import machine_line, peak_rss_mb, run_child
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the session corpus generator is test data
 sys.path.insert(0, str(ROOT / "benchmarks"))
 MB = 1e6
 RATIOS = ("overhead_ratio", "compression_ratio", "transcript_compression_ratio", "ansi_share")
-
-
-def _peak_rss_mb() -> float:
-    """VmHWM: this process's peak RSS. (ru_maxrss would include the parent's peak: Linux keeps
-    it across fork and exec.)"""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def _child(kind: str, target: str) -> None:
@@ -60,14 +52,8 @@ def _child(kind: str, target: str) -> None:
         out["noise"] = m.noise_scanned_bytes
     out["seconds"] = time.perf_counter() - start
     out["cpu"] = time.process_time() - cpu
-    out["rss_mb"] = _peak_rss_mb()
+    out["rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
-
-
-def _run(kind: str, target: Path) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, str(target)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def _cat_seconds(folder: Path) -> float:
@@ -81,7 +67,7 @@ def _cat_seconds(folder: Path) -> float:
 
 def bench_local(name: str, folder: Path) -> None:
     cat = _cat_seconds(folder)
-    r = _run("local", folder)
+    r = run_child(__file__, "local", folder)
     size = r["bytes"]
     rate, floor = size / MB / r["seconds"], size / MB / cat
     ratios = "every ratio present" if not r["missing"] else f"MISSING {', '.join(r['missing'])}"
@@ -161,7 +147,7 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-measure-", dir="/tmp"))
     from session_corpus import write_bulk
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(machine_line())
     try:
         for name, size in (
             ("many small files", args.gb * 2**30),

@@ -18,20 +18,14 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from pathlib import Path
 from types import SimpleNamespace
+
+from benchutil import peak_rss_mb
 
 from costcompare import orgmeasure
 from costcompare.aws import AwsContext
 
 _EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class _Stub:
@@ -136,7 +130,7 @@ def main() -> None:
         f"wall {wall:.2f} s, floor (calls × {args.latency_ms:g} ms ÷ {args.workers} workers) "
         f"{floor:.2f} s, ratio {wall / floor:.2f}; CPU {cpu:.2f} s"
     )
-    print(f"peak memory {_peak_rss_mb():.0f} MB (goal < 300 MB)")
+    print(f"peak memory {peak_rss_mb():.0f} MB (goal < 300 MB)")
     sessions = sum(r.s3_sessions for a in result.accounts for r in a.regions)
     print(
         f"measured {len(result.accounts)} accounts, {sessions:,} S3 sessions, "
