@@ -318,8 +318,21 @@ def _same_template(wanted: str, found: str) -> bool:
         return wanted == found
 
 
-def render_plan(plan: RolloutPlan) -> str:
-    """The plan as text: the targets, then one line per step (+ create, ~ update)."""
+def render_plan(plan: RolloutPlan, width: int | None = None) -> str:
+    """The plan as text: the targets, then one paragraph per step (+ create, ~ update), each
+    wrapped to the terminal (OU and region lists grow with the request)."""
+    from costcompare.tables import fill
+
+    return (
+        "\n".join(
+            fill(line, width, indent="      " if line.startswith("  ") else "  ")
+            for line in _plan_lines(plan)
+        )
+        + "\n"
+    )
+
+
+def _plan_lines(plan: RolloutPlan) -> list[str]:
     request = plan.request
     accounts = len({a for found in plan.observed.ou_accounts.values() for a in found})
     lines = [
@@ -341,7 +354,7 @@ def render_plan(plan: RolloutPlan) -> str:
                      "(rollout never removes; delete-stack-instances does)")  # fmt: skip
     if plan.empty:
         lines.append("  = nothing to do: every instance exists and the template is current.")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def render_instances(instances: Sequence[Instance], width: int | None = None) -> str:

@@ -198,7 +198,8 @@ def test_the_cli_plans_then_rolls_out_from_a_template_file(org: Org, tmp_path: P
                "--ou", org.ou, "--regions", ",".join(REGIONS), "--region", HOME]  # fmt: skip
     planned = CliRunner().invoke(app, [*command, "--plan"])
     assert planned.exit_code == 0, planned.output
-    assert "= 6 instance(s); 0 exist" in planned.stdout and "+ create-stack-set" in planned.stdout
+    text = " ".join(planned.stdout.split())  # the plan wraps to the terminal
+    assert "= 6 instance(s); 0 exist" in text and "+ create-stack-set" in text
 
     done = CliRunner().invoke(app, [*command, "--yes", "-o", "json"])
     assert done.exit_code == 0, done.output
@@ -372,3 +373,16 @@ def test_a_template_that_is_not_one_is_refused():
         rollout.check_template_body(yaml.safe_dump({"Resources": "none"}), "--template t.yaml")
     with pytest.raises(SpecError, match="51,200"):
         rollout.check_template_body("Resources: {}\n#" + "x" * 51_200, "--template t.yaml")
+
+
+def test_the_plan_fits_80_columns(monkeypatch):
+    """Its first line named every OU and region on one line: 131 columns for one OU and two
+    regions in the README's example."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = render_plan(make_rollout_plan(REQUEST, _observed()))
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    joined = " ".join(text.split())
+    assert f"Stack set {REQUEST.stack_set_name} (service-managed" in joined
+    assert f"({', '.join(REQUEST.regions)})" in joined
+    assert all(line.startswith("  ") for line in lines[1:])  # steps stay indented under it
