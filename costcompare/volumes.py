@@ -124,7 +124,10 @@ class Volumes:
         if self._windows is not None:
             return self._windows
         rules = self.grid.base.s3_lifecycle
-        retention = self.s3_retention_months
+        # Transitions move current versions only: past expiration a locked object is a
+        # noncurrent version, kept in the class it was in until its lock ends.
+        retention = self.retention_months
+        kept = self.s3_retention_months
         transitions = self.p("session_bytes") >= self.p("s3_transition_min_object_bytes")
         starts = [np.zeros_like(retention)] + [
             np.full_like(retention, r.after_days / DAYS_PER_MONTH) for r in rules
@@ -140,6 +143,7 @@ class Volumes:
                 start = np.where(transitions, start, retention)
                 end = np.where(transitions, end, retention)
             occupied = end > start
+            end = np.where(occupied & (end >= retention), kept, end)  # held by the lock
             min_months = self.classes[cls].min_duration_days / DAYS_PER_MONTH
             billed_end = np.where(occupied, np.maximum(end, start + min_months), start)
             windows[cls] = (start, end, billed_end)

@@ -114,6 +114,28 @@ def test_worm_bills_s3_storage_for_the_whole_lock(w, table):
     )
 
 
+def test_a_lock_past_expiration_keeps_objects_where_expiration_found_them(w, table):
+    """Expiration on a locked, versioned bucket only adds a delete marker: the locked version
+    turns noncurrent and stays until its lock ends. Transition rules move current versions
+    only (provision writes no NoncurrentVersionTransition), so a rule due after the expiration
+    never runs: the version stays in STANDARD for the whole lock, not in GLACIER_IR."""
+    locked = dataclasses.replace(
+        w,
+        retention_days=30,
+        s3_object_lock_days=365,
+        s3_lifecycle=(LifecycleRule(90, "GLACIER_IR"),),
+    )
+    est = estimate(locked, table=table, destinations=["s3"])
+    standard = line(est, "s3", "S3 storage (STANDARD)")
+    expected_gb = 1.0 * 365 / DAYS_PER_MONTH  # 1 GB a month, each kept 365 days in STANDARD
+    assert float(standard.quantity[-1]) == pytest.approx(expected_gb)
+    assert float(standard.cost[-1]) == pytest.approx(
+        expected_gb * rate(table, "s3.storage.STANDARD")
+    )
+    moved = [ln for ln in est.get("s3").lines if "GLACIER_IR" in ln.name]
+    assert all(float(ln.cost[-1]) == 0 for ln in moved), [ln.name for ln in moved]
+
+
 def test_worm_preset_sets_lock_to_retention_and_says_what_changed(w):
     applied = apply_to_workload(get_preset("worm"), w, {})
     assert applied.overrides["retention_days"] == 1096
