@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -27,21 +26,17 @@ ROLE = "e2e-instance-role"
 CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # The server is a thread of this process (only the CLIs are subprocesses): the fast moto
     # settings, AmazonSSMManagedInstanceCore included, apply to it as to mock_aws.
     fast_moto(monkeypatch)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the OS binds a free port atomically. Picking one first and binding it later could
+    # race another process (tests run in parallel xdist workers) for the same port.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    url = f"http://127.0.0.1:{port}"
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
     # The server shares moto's in-process state: start from an empty account, leave none behind.
     _reset(url)
     try:
