@@ -1,8 +1,9 @@
 """Write the committed `measure --org -o json` result notebook 04 reads:
 ``python tests/make_org_fixture.py``.
 
-The organization of ``test_orgmeasure`` (5 member accounts × 2 regions, one denying the role)
-in moto, measured by ``measure_org`` as the command would, saved as ``-o json`` saves it.
+The organization of the ``measure --org`` tests (``tests/org_world.py``: 5 member accounts × 2
+regions, one denying the role) in moto, measured by ``measure_org`` as the command would, saved
+as ``-o json`` saves it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def main() -> None:
 
     from costcompare.aws import AwsContext
     from costcompare.orgmeasure import measure_org
-    from tests.test_orgmeasure import DAYS, NOW, REGIONS, build_organization, deny_role_of
+    from tests.org_world import DAYS, NOW, REGIONS, build_organization, deny_role_of
 
     with mock_aws():
         _members, denied, _seeded = build_organization()
