@@ -138,13 +138,20 @@ def _keys(found: Discovered, removed: set[str], kept: list[str]) -> list[Change]
     changes = []
     for key in found.keys:
         user = next(
-            (u for arn, u in users.items() if arn in (key.arn, key.key_id) and arn not in removed),
-            None,
+            (u for ref, u in users.items() if _names(ref, key) and ref not in removed), None
         )
         more, notes = kms_key.teardown(key, user)
         changes += more
         kept += notes
     return changes
+
+
+def _names(ref: str, key: kms_key.KeyState) -> bool:
+    """Whether a store's key reference (key ARN, key id, or alias name or ARN: bucket
+    encryption keeps what it was given) is ``key``."""
+    if ref in (key.arn, key.key_id):
+        return True
+    return bool(key.alias) and (ref == key.alias or ref.endswith(f":{key.alias}"))
 
 
 def destroy(ctx: AwsContext, plan: DestroyPlan, progress: Progress = lambda _: None) -> list[str]:

@@ -278,3 +278,25 @@ def test_a_locked_bucket_is_not_said_to_go_with_force_delete_logs(bare):
                               "retention",)  # fmt: skip
     assert "Kept for good (--force-delete-logs does not delete them):" in text
     assert "--force-delete-logs deletes them" not in text
+
+
+def test_a_key_the_kept_bucket_names_by_alias_is_not_scheduled_for_deletion(bare):
+    """Bucket encryption set with the key's alias (as the CLI and Terraform allow) names the
+    key by alias, not by ARN: destroy took the key as unused and scheduled its deletion while
+    keeping the bucket, whose transcripts would become unreadable 30 days later."""
+    apply(build_spec({"destination": "s3", "bucket": BUCKET, "role": ROLE},
+                     REGION, account=ACCOUNT))  # fmt: skip
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.delete_bucket_policy(Bucket=BUCKET)  # moto: the TLS-only policy denies plain HTTP
+    s3.put_object(Bucket=BUCKET, Key="session-logs/alice-0abc.log", Body=b"transcript")
+    alias_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:{KEY_ALIASES['s3']}"
+    for named in (alias_arn, KEY_ALIASES["s3"]):
+        s3.put_bucket_encryption(
+            Bucket=BUCKET,
+            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": named}}]},
+        )  # fmt: skip
+        planned = plan_destroy(context(), force_delete_logs=False)
+        s3_key_steps = [c for c in planned.steps if KEY_ALIASES["s3"] in c.resource]
+        assert s3_key_steps == [], named
+        assert f"kms key {KEY_ALIASES['s3']}: still encrypts s3 bucket {BUCKET}" in planned.kept
