@@ -72,7 +72,10 @@ def member_hint(ctx: Any, spec: Any) -> None:
         arn = described["KeyMetadata"]["Arn"] if described else "ARN"
     options = f"-d s3 --bucket {spec.bucket.name} --bucket-account {ctx.account_id()}"
     options += f" --bucket-kms-key {arn}" if key is not None else " --bucket-encryption sse-s3"
-    typer.echo(
-        "Each member account of the organization logs here with:\n"
-        f"  costcompare provision apply {options} --role ROLE --region {ctx.region}"
-    )
+    from costcompare.tables import terminal_width
+    from provision.stackset import fold_command
+
+    command = f"costcompare provision apply {options} --role ROLE --region {ctx.region}"
+    lines = fold_command(command, terminal_width() - 2)  # backslashes: it still pastes whole
+    typer.echo("Each member account of the organization logs here with:")
+    typer.echo("\n".join(f"  {line}" for line in lines))

@@ -390,8 +390,8 @@ def test_cli_central_then_member_then_verify(monkeypatch: pytest.MonkeyPatch):
         key_arn = key["KeyMetadata"]["Arn"]
 
         # apply printed the command each member runs, with the key's ARN filled in.
-        hint = [line for line in applied.stdout.splitlines() if "--bucket-account" in line]
-        words = hint[0].split()
+        hint = applied.stdout.split("logs here with:\n", 1)[1]  # folded with backslashes
+        words = hint.replace("\\\n", " ").split()
         assert words[:3] == ["costcompare", "provision", "apply"]
         assert words[words.index("--bucket-kms-key") + 1] == key_arn
         assert words[words.index("--bucket-account") + 1] == "123456789012"
