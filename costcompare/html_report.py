@@ -16,14 +16,14 @@ from costcompare.model import Estimate
 from costcompare.money import Money
 from costcompare.pricing import rate_text
 from costcompare.report import (
-    _baseline_text,
-    _heading,
-    _summary_rows,
     band_rows,
     band_title,
+    baseline_text,
     condition_lines,
+    heading_text,
     quantity_text,
     searchability_rows,
+    summary_rows,
     verdict,
 )
 from costcompare.searchability import weights_text
@@ -130,7 +130,7 @@ def design_review_html(estimate: Estimate, svgs: dict[str, str], money: Money = 
     from costcompare import __version__
 
     e = html.escape
-    heading = _heading(estimate, money).splitlines()
+    heading = heading_text(estimate, money).splitlines()
     conditions = condition_lines(estimate, money)
     parts = [
         "<!DOCTYPE html>",
@@ -143,8 +143,8 @@ def design_review_html(estimate: Estimate, svgs: dict[str, str], money: Money = 
     if conditions:
         items = "".join(f"<li>{e(c.strip().removeprefix('- '))}</li>" for c in conditions[1:])
         parts.append(f"<p>{e(conditions[0])}</p>" + (f"<ul>{items}</ul>" if items else ""))
-    parts += ["<h2>Cost</h2>", table(*_summary_rows(estimate, money))]
-    parts.append(f'<p class="note">{e(_baseline_text(estimate, money))}</p>')
+    parts += ["<h2>Cost</h2>", table(*summary_rows(estimate, money))]
+    parts.append(f'<p class="note">{e(baseline_text(estimate, money))}</p>')
     if estimate.bands is not None:
         parts += [f"<p>{e(band_title(estimate))}</p>", table(*band_rows(estimate, money))]
     for name, caption in CAPTIONS.items():

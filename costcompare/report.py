@@ -73,7 +73,7 @@ def to_csv(estimate: Estimate, money: Money = Money()) -> str:
     return buf.getvalue()
 
 
-def _summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[list[str]]]:
+def summary_rows(estimate: Estimate, money: Money) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the comparison: cost (alone, and with the shared baseline), the
     horizon total, searchability, then each category's share of the destination's cost."""
     shown = [c for c in CATEGORIES if any(d.category_usd()[c] for d in estimate.destinations)]
@@ -130,7 +130,7 @@ def _summary_table(estimate: Estimate, money: Money, *, wide: bool, width: int |
     "+ baseline" adds the shared baseline (the endpoints every option needs) to each
     destination: the whole monthly bill of choosing it, like Infracost's OVERALL TOTAL.
     """
-    header, rows = _summary_rows(estimate, money)
+    header, rows = summary_rows(estimate, money)
     columns = []
     for name in header:
         if name.endswith("-month total"):
@@ -212,7 +212,9 @@ def quantity_text(q: float) -> str:
     return f"{q:.6g}"
 
 
-def _heading(estimate: Estimate, money: Money) -> str:
+def heading_text(estimate: Estimate, money: Money) -> str:
+    """Two lines (region, price date, currency; then the workload) that head the text,
+    Markdown and HTML reports alike."""
     w = estimate.workload
     sessions = w.base_sessions_per_month
     fx = f", 1 USD = {money.fx_rate:g} {money.currency}" if money.currency != "USD" else ""
@@ -225,7 +227,8 @@ def _heading(estimate: Estimate, money: Money) -> str:
     )
 
 
-def _baseline_text(estimate: Estimate, money: Money) -> str:
+def baseline_text(estimate: Estimate, money: Money) -> str:
+    """The shared baseline (VPC endpoints) in one sentence, for every report format."""
     b = estimate.baseline
     if not b.lines:
         return "Shared baseline: none (no VPC endpoints)."
@@ -305,7 +308,7 @@ def to_text(
     width: int | None = None,
 ) -> str:
     """The terminal report: fits ``width`` (the terminal's; 80 when piped) unless ``wide``."""
-    heading = [fill(line, width) for line in _heading(estimate, money).splitlines()]
+    heading = [fill(line, width) for line in heading_text(estimate, money).splitlines()]
     parts = [*heading, "", _summary_table(estimate, money, wide=wide, width=width), ""]
     parts.append(fill(verdict(estimate, money), width))
     parts.extend(fill(line, width, indent="    ") for line in condition_lines(estimate, money))
@@ -314,7 +317,7 @@ def to_text(
         columns = [Column(h) if i else Column(h, "left") for i, h in enumerate(header)]
         parts += ["", fill(band_title(estimate), width)]
         parts += [render_table(columns, rows, wide=wide, width=width), ""]
-    parts.append(fill(_baseline_text(estimate, money), width))
+    parts.append(fill(baseline_text(estimate, money), width))
     if estimate.searchability:
         weights = next(iter(estimate.searchability.values())).weights
         text = f"Search score 0–100, {weights_text(weights)} (costcompare chart --help)."
@@ -338,11 +341,11 @@ def to_markdown(
 ) -> str:
     """The Markdown report; ``verdicts=False`` leaves out the verdict and its conditions (the
     design review states them once, at the top)."""
-    header, rows = _summary_rows(estimate, money)
+    header, rows = summary_rows(estimate, money)
     lines = [
-        f"### {_heading(estimate, money).splitlines()[0]}",
+        f"### {heading_text(estimate, money).splitlines()[0]}",
         "",
-        _heading(estimate, money).splitlines()[1],
+        heading_text(estimate, money).splitlines()[1],
         "",
     ]
     lines += _markdown_table(header, rows)
@@ -353,7 +356,7 @@ def to_markdown(
         lines += ["", conditions[0], "", *(c.replace("  - ", "- ", 1) for c in conditions[1:])]
     if estimate.bands is not None:
         lines += ["", band_title(estimate), "", *_markdown_table(*band_rows(estimate, money))]
-    lines += ["", _baseline_text(estimate, money)]
+    lines += ["", baseline_text(estimate, money)]
     if explain:
         for dest in [*estimate.by_cost(), estimate.baseline]:
             lines += ["", f"#### {dest.title} — {money(dest.steady_state_monthly_usd)}/month", ""]
