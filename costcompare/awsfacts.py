@@ -105,13 +105,16 @@ CLOUDWATCH_RETENTION_DAYS = (
 )  # fmt: skip
 
 
-def check_retention_days(days: int | None, *, error: ErrorType = CostCompareError) -> int | None:
-    """A retention CloudWatch Logs accepts; None means "never expire"."""
+def check_retention_days(
+    days: int | None, *, error: ErrorType = CostCompareError, name: str = "retention_days"
+) -> int | None:
+    """A retention CloudWatch Logs accepts; None means "never expire". ``name`` is the key
+    the value was given as, for the error."""
     if days is None or days in CLOUDWATCH_RETENTION_DAYS:
         return days
     nearest = min(CLOUDWATCH_RETENTION_DAYS, key=lambda d: (abs(d - days), -d))
     raise error(
-        f"retention_days {days} is not a value CloudWatch Logs accepts",
+        f"{name} {days} is not a value CloudWatch Logs accepts",
         f"use one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} (nearest: {nearest})",
     )
 

@@ -101,7 +101,7 @@ def _preset(name: str, body: Mapping[str, Any]) -> Preset:
     )
     check_lifecycle(rules)
     for key in ("retention_days", "both_cloudwatch_retention_days"):
-        check_retention_days(body.get(key))
+        check_retention_days(body.get(key), name=f"preset {name}: {key}")
     destinations = tuple(body.get("destinations") or ALL_DESTINATIONS)
     if set(destinations) - set(ALL_DESTINATIONS):
         raise ValueError(f"preset {name}: unknown destinations {destinations}")

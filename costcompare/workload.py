@@ -382,8 +382,8 @@ def _validate(w: Workload) -> None:
 def _validate_both_and_lock(w: Workload) -> None:
     """CloudWatch's own retention in "both" is a CloudWatch value (the model caps it at
     retention_days: S3 is the long-term copy); a lock is a positive number of days."""
-    check_retention_days(w.both_cloudwatch_retention_days, error=WorkloadError)
-    lock = w.s3_object_lock_days
+    both, lock = w.both_cloudwatch_retention_days, w.s3_object_lock_days
+    check_retention_days(both, error=WorkloadError, name="both_cloudwatch_retention_days")
     if lock is not None and not 1 <= lock <= 36_500:
         raise WorkloadError(
             f"s3_object_lock_days is {lock}", "use 1 to 36500 days, or leave it unset"
