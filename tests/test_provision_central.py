@@ -537,3 +537,38 @@ def test_central_with_the_archives_own_key_keeps_its_grants_and_adds_the_org(org
     rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == arn
     assert make_plan(spec, observe(as_account(org.archive), spec)).empty
+
+
+@pytest.mark.parametrize(
+    ("target", "routes_out"),
+    [
+        ("nat-instance", True),  # a NAT instance: the route names its network interface
+        ("peering", True),  # a shared egress VPC over peering
+        ("none", False),
+    ],
+)
+def test_any_default_route_out_counts_as_a_path_to_the_home_region(monkeypatch, target, routes_out):
+    """A subnet whose 0.0.0.0/0 goes through a NAT instance or a peered egress VPC reaches the
+    home-region bucket; verify said 'no route out: uploads fail' for anything but a NAT
+    gateway, an internet gateway or a transit gateway."""
+    from provision.resources.central_bucket import check_region_path
+
+    fast_moto(monkeypatch)
+    with mock_aws():
+        ctx = AwsContext("us-east-1")
+        ec2 = ctx.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.2.1.0/24")["Subnet"]["SubnetId"]
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+        table = tables["RouteTables"][0]["RouteTableId"]
+        route = {"RouteTableId": table, "DestinationCidrBlock": "0.0.0.0/0"}
+        if target == "nat-instance":
+            eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]
+            ec2.create_route(**route, NetworkInterfaceId=eni["NetworkInterfaceId"])
+        elif target == "peering":
+            egress = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+            peering = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=egress)
+            peering_id = peering["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+            ec2.create_route(**route, VpcPeeringConnectionId=peering_id)
+        found = check_region_path(ctx, REGION, BUCKET, vpc, [subnet])
+        assert ("central-bucket-no-path" not in {f.check for f in found}) is routes_out

@@ -265,14 +265,14 @@ def check_region_path(
 
 
 def _routes_out(tables: list[dict[str, Any]], subnet: str) -> bool:
-    """Whether the subnet's route table (its own, else the VPC's main one) has 0.0.0.0/0 via a
-    NAT gateway, an internet gateway or a transit gateway."""
+    """Whether the subnet's route table (its own, else the VPC's main one) has an active
+    0.0.0.0/0 route: whatever its target (NAT gateway or instance, internet or transit gateway,
+    a peered egress VPC, a firewall endpoint), traffic leaves the VPC; a blackhole does not."""
     own = [t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))]
     main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
     for table in own or main:
         for route in table.get("Routes", []):
-            out = route.get("NatGatewayId") or route.get("TransitGatewayId")
-            out = out or str(route.get("GatewayId") or "").startswith("igw-")
-            if route.get("DestinationCidrBlock") == "0.0.0.0/0" and out:
+            default = route.get("DestinationCidrBlock") == "0.0.0.0/0"
+            if default and route.get("GatewayId") != "local":
                 return route.get("State", "active") == "active"
     return False
