@@ -35,21 +35,24 @@ class DestroyPlan:
     def steps(self) -> tuple[Change, ...]:
         return self.plan.pending
 
-    def render(self) -> str:
+    def render(self, width: int | None = None) -> str:
+        """The plan, then what stays and why: each reason a paragraph wrapped to the terminal."""
+        from costcompare.tables import fill
         from provision.plan import render_plan
 
         title = f"Destroy in account {self.plan.account_id}, {self.plan.region}:"
         text = render_plan(self.plan, title=title) if self.plan.changes else title + "\n"
         lines = [text.rstrip("\n")]
-        if self.kept:
-            lines += ["", "Left alone:"] + [f"  {k}" for k in self.kept]
         forceable = [r for r in self.held if r not in self.locked]
-        if forceable:
-            lines += ["", "Kept because they hold logs (--force-delete-logs deletes them):"]
-            lines += [f"  {r}" for r in forceable]
-        if self.locked:  # a central archive, an Object Lock: saying otherwise would mislead
-            lines += ["", "Kept for good (--force-delete-logs does not delete them):"]
-            lines += [f"  {r}" for r in self.locked]
+        for heading, reasons in (
+            ("Left alone:", self.kept),
+            ("Kept because they hold logs (--force-delete-logs deletes them):", forceable),
+            # a central archive, an Object Lock: saying otherwise would mislead
+            ("Kept for good (--force-delete-logs does not delete them):", self.locked),
+        ):
+            if reasons:
+                lines += ["", heading]
+                lines += [fill(f"  {r}", width, indent="      ") for r in reasons]
         return "\n".join(lines) + "\n"
 
 

@@ -75,7 +75,7 @@ def test_destroy_removes_everything_the_tool_made(account):
         *sorted(f"kms key {alias}" for alias in KEY_ALIASES.values()),
     ]
     assert planned.kept == (CORE_KEPT,)  # apply attached it; destroy never detaches it
-    assert f"Left alone:\n  {CORE_KEPT}\n" in planned.render()
+    assert f"Left alone: {CORE_KEPT} " in " ".join(planned.render().split()) + " "
     key_arns = [
         boto3.client("kms", region_name=REGION).describe_key(KeyId=a)["KeyMetadata"]["Arn"]
         for a in KEY_ALIASES.values()
@@ -300,3 +300,13 @@ def test_a_key_the_kept_bucket_names_by_alias_is_not_scheduled_for_deletion(bare
         s3_key_steps = [c for c in planned.steps if KEY_ALIASES["s3"] in c.resource]
         assert s3_key_steps == [], named
         assert f"kms key {KEY_ALIASES['s3']}: still encrypts s3 bucket {BUCKET}" in planned.kept
+
+
+def test_the_reasons_wrap_to_80_columns(account, monkeypatch):
+    """'Left alone' and 'Kept' reasons were one line each, 86 to 110 columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    apply(spec_for(account, "both"))
+    planned = plan_destroy(context(), force_delete_logs=False)
+    lines = planned.render().splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    assert CORE_KEPT in " ".join(" ".join(lines).split())
