@@ -16,6 +16,7 @@ from typing import Any
 from costcompare.aws import AwsContext, translated
 from costcompare.errors import CostCompareError
 from costcompare.search.awsutil import athena_state, wait
+from costcompare.search.query import SearchError
 
 DEFAULT_TIMEOUT_S = 300.0
 ATHENA_FIXES = {
@@ -77,7 +78,7 @@ def run_athena_query(
         if output:
             kwargs["ResultConfiguration"] = {"OutputLocation": output}
         query_id = athena.start_query_execution(**kwargs)["QueryExecutionId"]
-        execution = wait(lambda: athena_state(athena, query_id), timeout_s, purpose)
+        execution = _wait_or_stop(athena, query_id, timeout_s, purpose, error)
         status = execution["Status"]
         if status["State"] != "SUCCEEDED":
             raise error(
@@ -91,3 +92,19 @@ def run_athena_query(
     scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0) or 0)
     header = [str(c) for c in rows[0]] if rows else []
     return AthenaResult(query_id, header, rows[1:], scanned)
+
+
+def _wait_or_stop(
+    athena: Any, query_id: str, timeout_s: float, purpose: str, error: type[CostCompareError]
+) -> dict[str, Any]:
+    """The finished query's execution; past ``timeout_s`` the query is stopped (Athena would
+    keep scanning, and billing, a query nobody reads) and ``error`` says so."""
+    try:
+        return wait(lambda: athena_state(athena, query_id), timeout_s, purpose)
+    except SearchError:  # wait's timeout, in search's words (whose --timeout others lack)
+        athena.stop_query_execution(QueryExecutionId=query_id)
+        raise error(
+            f"{purpose} did not finish in {timeout_s:g} s: query {query_id} was stopped",
+            "run it again when the workgroup is less busy, or query a smaller table "
+            "(one report, Parquet)",
+        ) from None

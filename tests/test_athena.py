@@ -86,3 +86,19 @@ def test_an_unknown_workgroup_is_one_line_naming_the_flags():
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.strip().splitlines()
     assert "workgroup nope" in line and "Traceback" not in result.output
+
+
+def test_a_query_past_the_timeout_is_stopped_and_named_in_the_commands_own_error():
+    """Athena keeps scanning (and billing) a query nobody waits for: the runner stops it, and
+    says so with the command's error type, not search's advice to raise a --timeout that
+    measure and reconcile do not have."""
+    client, stub = stubbed_athena("RUNNING")
+    stub.add_response("stop_query_execution", {}, {"QueryExecutionId": "q-1"})
+    with stub, pytest.raises(MeasureError) as e:
+        run_athena_query(
+            StubbedContext(client), "SELECT 1", workgroup="audit", table="inv_db.t",
+            purpose="the Athena query of the inventory", error=MeasureError, timeout_s=0,
+        )  # fmt: skip
+    stub.assert_no_pending_responses()
+    message = str(e.value)
+    assert "q-1" in message and "stopped" in message and "--timeout" not in message
