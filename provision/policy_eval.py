@@ -151,7 +151,13 @@ def _condition(operator: str, actual: list[str] | None, wanted: list[str]) -> bo
     if name == "Null":
         return (actual is None) == (wanted == ["true"])
     if actual is None:
-        # A missing key fails a positive operator and satisfies a negated one (IAM docs).
+        # IAM docs: ForAllValues also holds when the request has no such key (the empty set),
+        # ForAnyValue does not; otherwise a missing key fails a positive operator and
+        # satisfies a negated one.
+        if qualifier == "ForAllValues":
+            return True
+        if qualifier == "ForAnyValue":
+            return if_exists
         return if_exists or "Not" in name
     match = _MATCHERS.get(name.replace("Not", ""))
     if match is None:

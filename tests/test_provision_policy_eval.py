@@ -91,6 +91,9 @@ def test_explicit_deny_wins_over_allow_and_actions_ignore_case():
         ("Null", "true", {"aws:PrincipalOrgID": ORG}, IMPLICIT_DENY),
         ("ForAnyValue:StringEquals", ORG, {"aws:PrincipalOrgID": ["o-x", ORG]}, ALLOW),
         ("ForAllValues:StringEquals", ORG, {"aws:PrincipalOrgID": ["o-x", ORG]}, IMPLICIT_DENY),
+        # IAM: ForAllValues holds when the request has no such key, ForAnyValue does not
+        ("ForAllValues:StringEquals", ORG, {}, ALLOW),
+        ("ForAnyValue:StringNotEquals", ORG, {}, IMPLICIT_DENY),
     ],
 )
 def test_condition_operators(operator, value, context, expected):
