@@ -11,6 +11,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+from moto import mock_aws
+
+from costcompare.pricing import default_table
+from costcompare.search.awsutil import AwsOptions
+
 SAMPLE = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "sample-sessions"
 BUCKET = "ssm-session-logs"
 PREFIX = "sessions"
@@ -87,3 +93,17 @@ def canned_athena_rows(word: bytes):
                 rows.append({"Data": [{"VarCharValue": c} for c in cells]})
     columns = [{"Name": n, "Type": "varchar"} for n in ("session_id", "modified", "line")]
     return QueryResults(rows=rows, column_info=columns)
+
+
+# Fixtures the search tests share: import ``aws_fixture, book_fixture`` to use ``aws``, ``book``.
+@pytest.fixture(name="aws")
+def aws_fixture():
+    """moto for the test's duration; the search backends' connection options in REGION."""
+    with mock_aws():
+        yield AwsOptions(region=REGION)
+
+
+@pytest.fixture(name="book")
+def book_fixture():
+    """REGION's prices from the bundled table: expected costs are computed from it."""
+    return default_table().resolve(REGION)

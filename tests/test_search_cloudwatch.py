@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import pytest
 from moto import mock_aws
-from search_corpus import LOG_GROUP, REGION, load_cloudwatch, report_insights_bytes, sessions_with
+from search_corpus import (  # noqa: F401  (aws_fixture, book_fixture provide "aws", "book")
+    LOG_GROUP,
+    REGION,
+    aws_fixture,
+    book_fixture,
+    load_cloudwatch,
+    report_insights_bytes,
+    sessions_with,
+)
 
-from costcompare.pricing import default_table
 from costcompare.search.awsutil import AwsOptions
 from costcompare.search.cloudwatch import (
     LogGroupTarget,
@@ -22,17 +29,6 @@ from costcompare.search.cloudwatch import (
 )
 from costcompare.search.query import SearchError, SearchQuery
 from costcompare.workload import GIB
-
-
-@pytest.fixture
-def aws():
-    with mock_aws():
-        yield AwsOptions(region=REGION)
-
-
-@pytest.fixture
-def book():
-    return default_table().resolve(REGION)
 
 
 @pytest.fixture

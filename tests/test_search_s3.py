@@ -4,35 +4,23 @@ canned rows, bytes billed with the 10 MB minimum)."""
 from __future__ import annotations
 
 import pytest
-from moto import mock_aws
-from search_corpus import (
+from search_corpus import (  # noqa: F401  (aws_fixture, book_fixture provide "aws", "book")
     BUCKET,
     PREFIX,
     REGION,
+    aws_fixture,
+    book_fixture,
     canned_athena_rows,
     load_s3,
     sample_transcripts,
     sessions_with,
 )
 
-from costcompare.pricing import default_table
-from costcompare.search.awsutil import AwsOptions
 from costcompare.search.query import SearchError, SearchQuery
 from costcompare.search.s3 import AthenaTarget, athena_sql, search_athena, search_s3_scan
 from costcompare.volumes import ATHENA_MIN_BYTES_PER_QUERY, TIB
 
 URI = f"s3://{BUCKET}/{PREFIX}/"
-
-
-@pytest.fixture
-def aws():
-    with mock_aws():
-        yield AwsOptions(region=REGION)
-
-
-@pytest.fixture
-def book():
-    return default_table().resolve(REGION)
 
 
 def test_scan_finds_the_sessions_a_grep_finds_and_prices_its_requests(aws, book):
