@@ -83,8 +83,11 @@ def member_template(options: Mapping[str, Any], region: str) -> dict[str, Any]:
     spec = build_spec(options, region, account=STANDIN_ACCOUNT)
     body = template(spec, STANDIN_ACCOUNT)
     # A central archive's name is the same bucket from every member region, even when it
-    # names its home region (a per-region name would send transcripts to a stranger's bucket).
-    keep = (spec.bucket.name,) if spec.bucket is not None and spec.bucket.member else ()
+    # names its home region (a per-region name would send transcripts to a stranger's bucket);
+    # likewise the existing instance role (IAM is global).
+    names = [spec.bucket.name if spec.bucket is not None and spec.bucket.member else None]
+    names.append(spec.role_name)
+    keep = tuple(n for n in names if n and spec.region in n)  # only what the swap would change
     body["Resources"] = generalise(body["Resources"], STANDIN_ACCOUNT, spec.region, keep)
     body["Description"] = (
         f"costcompare: Session Manager logging to {spec.destination} in each member account "

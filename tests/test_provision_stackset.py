@@ -104,6 +104,14 @@ def test_an_arn_of_another_account_and_shell_variables_are_kept():
     assert out["p"] == {"Fn::Sub": "echo ${!HOME} in ${AWS::Region}"}
 
 
+def test_an_existing_role_named_after_a_region_is_the_same_role_in_every_region():
+    """IAM is global: --role ssm-instance-ap-northeast-1 is that role in every member region,
+    not ssm-instance-eu-west-1 (which does not exist: the stack fails to attach its policy)."""
+    options = {"destination": "cloudwatch", "role": f"ssm-instance-{REGION}"}
+    member = _substitute(member_template(options, REGION)["Resources"], MEMBER, MEMBER_REGION)
+    assert member["SessionLoggingPolicy"]["Properties"]["Roles"] == [f"ssm-instance-{REGION}"]
+
+
 def test_central_bucket_members_write_under_their_own_account():
     resources = member_template(CENTRAL_MEMBER, REGION)["Resources"]
     inputs = resources["SessionPreferences"]["Properties"]["Content"]["inputs"]
