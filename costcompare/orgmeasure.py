@@ -66,7 +66,7 @@ def list_accounts(aws: AwsContext) -> list[tuple[str, str]]:
             (a["Id"], a.get("Name", ""))
             for page in pages
             for a in page["Accounts"]
-            if a.get("Status", "ACTIVE") == "ACTIVE"
+            if a.get("State", a.get("Status", "ACTIVE")) == "ACTIVE"  # Status: retired 2026-09
         ]
     if not found:  # an organization has its management account at least: this is no org
         raise MeasureError(

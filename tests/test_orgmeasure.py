@@ -389,3 +389,29 @@ def test_the_table_fits_80_columns_heading_included():
     text = render_org(result, "table", width=80)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert text.startswith("CloudWatch Logs IncomingBytes over ")
+
+
+def test_accounts_are_listed_by_state_now_that_status_is_retired():
+    """Organizations retired the account ``Status`` field on 2026-09-09: ``State`` alone says a
+    member is SUSPENDED or CLOSED, and those have no role to assume."""
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "organizations", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(client)
+    accounts = [
+        {"Id": "111111111111", "Name": "live", "State": "ACTIVE"},
+        {"Id": "222222222222", "Name": "gone", "State": "SUSPENDED"},
+        {"Id": "333333333333", "Name": "closing", "State": "PENDING_CLOSURE"},
+        {"Id": "444444444444", "Name": "old api", "Status": "ACTIVE"},
+    ]
+    stub.add_response("list_accounts", {"Accounts": accounts})
+
+    class Context(AwsContext):
+        def client(self, service: str, region: str | None = None):
+            return client
+
+    with stub:
+        found = orgmeasure.list_accounts(Context(region="us-east-1"))
+    assert found == [("111111111111", "live"), ("444444444444", "old api")]
