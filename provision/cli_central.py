@@ -72,6 +72,11 @@ def member_hint(ctx: Any, spec: Any) -> None:
         arn = described["KeyMetadata"]["Arn"] if described else "ARN"
     options = f"-d s3 --bucket {spec.bucket.name} --bucket-account {ctx.account_id()}"
     options += f" --bucket-kms-key {arn}" if key is not None else " --bucket-encryption sse-s3"
+    from provision.spec import DEFAULT_KEY_PREFIX
+
+    prefix = spec.bucket.key_prefix
+    if prefix != DEFAULT_KEY_PREFIX:  # members default to session-logs/<account>: say ours
+        options += f" --key-prefix {prefix + '/' if prefix else ''}MEMBER_ACCOUNT_ID"
     from costcompare.tables import terminal_width
     from provision.stackset import fold_command
 

@@ -572,3 +572,37 @@ def test_any_default_route_out_counts_as_a_path_to_the_home_region(monkeypatch, 
             ec2.create_route(**route, VpcPeeringConnectionId=peering_id)
         found = check_region_path(ctx, REGION, BUCKET, vpc, [subnet])
         assert ("central-bucket-no-path" not in {f.check for f in found}) is routes_out
+
+
+def test_member_hint_carries_a_custom_key_prefix(capsys):
+    """apply --central-bucket --key-prefix audit/ssm printed a member command without it: the
+    members then wrote under session-logs/<account>/, which the bucket policy refuses."""
+    from types import SimpleNamespace
+
+    from provision.cli_central import member_hint
+
+    archive, member = "999999999999", "111122223333"
+    options = {"central_bucket": True, "org_id": "o-abcdefghij", "bucket": BUCKET,
+               "key_prefix": "audit/ssm", "bucket_encryption": "sse-s3"}  # fmt: skip
+    central = build_spec(options, REGION, account=archive)
+    member_hint(SimpleNamespace(account_id=lambda: archive, region=REGION), central)
+    hint = capsys.readouterr().out.split("logs here with:\n", 1)[1]
+    words = hint.replace("\\\n", " ").split()
+    assert "--key-prefix" in words, hint
+    prefix = words[words.index("--key-prefix") + 1].replace("MEMBER_ACCOUNT_ID", member)
+    member_options = {
+        "destination": "s3",
+        "bucket": BUCKET,
+        "bucket_account": archive,
+        "bucket_encryption": "sse-s3",
+        "key_prefix": prefix,
+        "role": ROLE,
+    }
+    wanted = build_spec(member_options, REGION, account=member).bucket
+    policy = policies.bucket_policy(
+        REGION, BUCKET, None, policies.central_bucket_statements(central)
+    )
+    target = f"arn:aws:s3:::{BUCKET}/{wanted.key_prefix}/session-id.log"
+    role = f"arn:aws:iam::{member}:role/{ROLE}"
+    upload = principal_request("s3:PutObject", target, role, "o-abcdefghij")
+    assert evaluate(policy, upload) == ALLOW
