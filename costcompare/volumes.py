@@ -163,14 +163,15 @@ class Volumes:
         return self._cache[key]
 
     def objects_searched(self, cls: str) -> np.ndarray:
-        """Mean objects of a class an Athena search reads: all, or those in the search window."""
-        if self.grid.base.athena_scan_scope == "prefix":
-            return self.objects_in(cls)
+        """Mean objects of a class an Athena search reads: all, or those in the search window,
+        of the current versions (ListObjectsV2 does not list a locked object past expiration)."""
         windows = self.s3_windows()
         if cls not in windows:
             return np.zeros((self.n, 1))
         start, end, _ = windows[cls]
-        window = np.minimum(self.p("search_window_days") / DAYS_PER_MONTH, self.s3_retention_months)
+        window = self.retention_months
+        if self.grid.base.athena_scan_scope != "prefix":
+            window = np.minimum(self.p("search_window_days") / DAYS_PER_MONTH, window)
         return self.arrivals("sessions").average_stock(
             np.minimum(start, window), np.minimum(end, window)
         )

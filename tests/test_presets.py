@@ -136,6 +136,22 @@ def test_a_lock_past_expiration_keeps_objects_where_expiration_found_them(w, tab
     assert all(float(ln.cost[-1]) == 0 for ln in moved), [ln.name for ln in moved]
 
 
+def test_athena_reads_only_the_current_versions_of_a_locked_bucket(w, table):
+    """Past expiration a locked object is a noncurrent version: ListObjectsV2, and so Athena,
+    no longer sees it, however long its lock keeps it billed."""
+    for scope in ("prefix", "window"):
+        locked = dataclasses.replace(
+            w, retention_days=7, s3_object_lock_days=365, searches_per_month=20,
+            search_window_days=30, athena_scan_scope=scope, s3_lifecycle=(),
+        )  # fmt: skip
+        est = estimate(locked, table=table, destinations=["s3"])
+        gets = line(est, "s3", "S3 GET requests by Athena (STANDARD)")
+        expected = 20 * SESSIONS * 7 / DAYS_PER_MONTH
+        assert float(gets.quantity[-1]) == pytest.approx(expected), scope
+        rate_get = rate(table, "s3.requests.get.STANDARD")
+        assert float(gets.cost[-1]) == pytest.approx(expected * rate_get), scope
+
+
 def test_worm_preset_sets_lock_to_retention_and_says_what_changed(w):
     applied = apply_to_workload(get_preset("worm"), w, {})
     assert applied.overrides["retention_days"] == 1096
