@@ -167,7 +167,8 @@ def member_prefix(options: Mapping[str, Any], account: str | None, default: str)
             )
     given = options.get("key_prefix")
     prefix = str(given) if given is not None else f"{default}/{account}"
-    if account and account != "000000000000" and not prefix.endswith(account):
+    # the last path segment, as the policy's <prefix>/${aws:PrincipalAccount}/ matches it
+    if account and account != "000000000000" and prefix.rsplit("/", 1)[-1] != account:
         raise SpecError(
             f"key prefix {prefix!r} does not end with this account's id {account}",
             f"the central bucket accepts uploads only under <prefix>/{account}: "

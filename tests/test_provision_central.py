@@ -361,6 +361,9 @@ def test_member_prefix_defaults_to_the_account_and_must_end_with_it():
     assert [k.purpose for k in spec.keys] == ["session"]  # the central key: used, not managed
     with pytest.raises(SpecError, match="does not end with this account"):
         build_spec({**options, "key_prefix": "logs"}, REGION, account="210987654321")
+    # The policy's prefix is <prefix>/${aws:PrincipalAccount}/: the id must be a whole segment.
+    with pytest.raises(SpecError, match="does not end with this account"):
+        build_spec({**options, "key_prefix": "logs-210987654321"}, REGION, account="210987654321")
 
 
 # -- the commands --------------------------------------------------------------------------------
