@@ -133,7 +133,8 @@ class Bands:
     def inputs_text(self) -> str:
         keys = [s.key.replace("_", " ") for s in self.spreads]
         if self.price_spreads:
-            keys.append(f"{len(self.price_spreads)} lower-confidence prices")
+            count = len(self.price_spreads)
+            keys.append(f"{count} lower-confidence price{'' if count == 1 else 's'}")
         return "varying " + ", ".join(keys)
 
     def as_dict(self) -> dict[str, Any]:

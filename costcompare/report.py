@@ -310,12 +310,15 @@ def to_text(
     """The terminal report: fits ``width`` (the terminal's; 80 when piped) unless ``wide``."""
     heading = [fill(line, width) for line in heading_text(estimate, money).splitlines()]
     parts = [*heading, "", _summary_table(estimate, money, wide=wide, width=width), ""]
-    parts.append(fill(verdict(estimate, money), width))
-    parts.extend(fill(line, width, indent="    ") for line in condition_lines(estimate, money))
+    said = verdict(estimate, money)
+    if said:  # one destination has nothing to be cheaper than
+        parts.append(fill(said, width))
+        parts.extend(fill(line, width, indent="    ") for line in condition_lines(estimate, money))
     if estimate.bands is not None:
         header, rows = band_rows(estimate, money)
         columns = [Column(h) if i else Column(h, "left") for i, h in enumerate(header)]
-        parts += ["", fill(band_title(estimate), width)]
+        parts += [""] if said else []
+        parts += [fill(band_title(estimate), width)]
         parts += [render_table(columns, rows, wide=wide, width=width), ""]
     parts.append(fill(baseline_text(estimate, money), width))
     if estimate.searchability:

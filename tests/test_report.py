@@ -93,3 +93,30 @@ def test_jpy_display(est):
     assert f"¥{s3 * 150:,.0f}" in text
     data = json.loads(render(est, "json", money=Money("JPY", 150)))
     assert data["currency"] == "USD" and data["display"] == {"currency": "JPY", "fx_rate": 150}
+
+
+@pytest.mark.parametrize("draws", [0, 200])
+def test_one_destination_has_no_verdict_and_no_blank_gap(draws):
+    """With one destination there is nothing to be cheapest against: no verdict line, and no
+    run of empty lines where it would have stood (a newcomer saw three)."""
+    from costcompare import bands, verdict
+
+    one = estimate(load_profile(), destinations=["both"])
+    verdict.attach(one)
+    if draws:
+        bands.attach(one, draws=draws)
+    text = render(one, "table", width=80)
+    assert "Cheapest" not in text
+    assert "\n\n\n" not in text
+    assert ("Monte Carlo draws" in text) == bool(draws)
+
+
+def test_price_count_is_singular_for_one_price():
+    from costcompare import bands
+
+    one = estimate(load_profile(), destinations=["both"])
+    bands.attach(one, draws=50)
+    spreads = len(one.bands.price_spreads)
+    text = one.bands.inputs_text()
+    assert text.endswith(f"{spreads} lower-confidence price{'' if spreads == 1 else 's'}")
+    assert not text.endswith("1 lower-confidence prices")
