@@ -258,6 +258,19 @@ def org_key_statement(region: str, bucket: str, org_id: str) -> dict[str, Any]:
     }
 
 
+def org_grant_prefix(document: Mapping[str, Any] | None) -> str | None:
+    """The key prefix the tool's organization upload grant names (its Resource is
+    ``<bucket ARN>/<prefix>/${aws:PrincipalAccount}/*``), or None without that grant."""
+    marker = "${aws:PrincipalAccount}/*"
+    for statement in statements_of(document):
+        resource = statement.get("Resource")
+        if statement.get("Sid") != f"{ORG_SID_PREFIX}PutSessionTranscripts":
+            continue
+        if isinstance(resource, str) and resource.endswith(marker) and "/" in resource:
+            return resource.split("/", 1)[1].removesuffix(marker).rstrip("/")
+    return None
+
+
 def has_org_statements(document: Mapping[str, Any] | None) -> bool:
     """Whether a bucket or key policy carries the tool's organization grants (a central store)."""
     return any(str(s.get("Sid", "")).startswith(ORG_SID_PREFIX) for s in statements_of(document))

@@ -206,7 +206,10 @@ def _central(ctx: AwsContext, target: VerifyTarget, account: str) -> list[Findin
     key = None
     if state and state.sse_algorithm == "aws:kms" and state.sse_key:
         key = None if "alias/aws/" in state.sse_key else kms_key.read_key(ctx, state.sse_key)
-    prefix = DEFAULT_KEY_PREFIX if target.key_prefix is None else target.key_prefix
+    prefix = target.key_prefix
+    if prefix is None:  # the prefix the archive's own grant names, as apply wrote it
+        prefix = policies.org_grant_prefix(state.policy if state else None)
+    prefix = DEFAULT_KEY_PREFIX if prefix is None else prefix
     found = central_bucket.check_central(state, key, org_id, prefix, name)
     if state is not None:
         general = bucket.check(state, {"s3EncryptionEnabled": True}, bucket.resource_name(name))

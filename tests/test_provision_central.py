@@ -609,3 +609,13 @@ def test_member_hint_carries_a_custom_key_prefix(capsys):
     role = f"arn:aws:iam::{member}:role/{ROLE}"
     upload = principal_request("s3:PutObject", target, role, "o-abcdefghij")
     assert evaluate(policy, upload) == ALLOW
+
+
+def test_verify_reads_a_custom_prefix_from_the_archives_own_grant(org):
+    """An archive applied with --key-prefix audit/ssm and verified without it was reported
+    'does not let principals … put objects', and the printed fix (apply --central-bucket, no
+    prefix) would have moved the grant to session-logs/: every member's uploads refused."""
+    spec = _central(org, key_prefix="audit/ssm")
+    archive = as_account(org.archive)
+    found = verify(archive, VerifyTarget(REGION, central=spec.central, bucket=BUCKET))
+    assert "central-policy-no-org-upload" not in {f.check for f in found}
