@@ -619,3 +619,26 @@ def test_verify_reads_a_custom_prefix_from_the_archives_own_grant(org):
     archive = as_account(org.archive)
     found = verify(archive, VerifyTarget(REGION, central=spec.central, bucket=BUCKET))
     assert "central-policy-no-org-upload" not in {f.check for f in found}
+
+
+def test_verify_names_a_policy_it_cannot_evaluate_instead_of_a_traceback(org):
+    """A Deny with NotPrincipal (deny everyone but the auditors) is common on log archives;
+    the evaluator refuses to guess it, and verify let that ValueError escape as a traceback."""
+    spec = _central(org)
+    archive = as_account(org.archive)
+    s3 = archive.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    policy["Statement"].append(
+        {
+            "Sid": "OnlyAuditorsRead",
+            "Effect": "Deny",
+            "NotPrincipal": {"AWS": f"arn:aws:iam::{org.archive}:role/auditor"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+    )
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    found = verify(archive, VerifyTarget(REGION, central=spec.central, bucket=BUCKET))
+    unknown = [f for f in found if f.check == "central-policy-not-evaluated"]
+    assert len(unknown) == 1 and "NotPrincipal" in unknown[0].message
+    assert unknown[0].severity == "warning"

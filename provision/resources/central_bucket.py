@@ -17,13 +17,13 @@ module holds what only the central setup needs. Pitfalls (field notes, "Organisa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from provision import policies
 from provision.aws import AwsContext, error_code
 from provision.errors import PlanError
-from provision.policy_eval import allows, principal_request
+from provision.policy_eval import UnsupportedPolicy, allows, principal_request
 from provision.resources import bucket as bucket_resource
 from provision.resources.base import ERROR, WARNING, Finding
 from provision.resources.bucket import BucketState
@@ -77,8 +77,28 @@ def check_central(
                 "costcompare provision apply --central-bucket",
             )
         ]
-    out = _ownership(state, resource) + _bucket_policy(state, org_id, key_prefix, resource)
-    return out + _key(state, key, org_id)
+    out = _ownership(state, resource)
+    out += _judged(lambda: _bucket_policy(state, org_id, key_prefix, resource), resource, "bucket")
+    where = f"kms key {key.arn}" if key is not None else resource
+    return out + _judged(lambda: _key(state, key, org_id), where, "key")
+
+
+def _judged(check: Callable[[], list[Finding]], resource: str, what: str) -> list[Finding]:
+    """The check's findings; a warning, not a traceback, when the policy uses an element the
+    evaluator does not model (NotPrincipal, numeric or date conditions…)."""
+    try:
+        return check()
+    except UnsupportedPolicy as exc:
+        return [
+            Finding(
+                WARNING,
+                "central-policy-not-evaluated",
+                resource,
+                f"the {what} policy uses what verify does not evaluate ({exc}): whether member "
+                "accounts may upload through it was not checked",
+                "check that statement by hand (IAM Access Analyzer's policy validation helps)",
+            )
+        ]
 
 
 def _ownership(state: BucketState, resource: str) -> list[Finding]:
