@@ -79,12 +79,10 @@ class Arrivals:
         """∫₀ C(s) ds up to every month boundary shifted back by ``age``."""
         return self._at_ages("integral", age)
 
-    def _month_integral(self, age: np.ndarray) -> np.ndarray:
-        return np.diff(self.integral_at_age(age), axis=1)
-
     def average_stock(self, age_from: np.ndarray, age_to: np.ndarray) -> np.ndarray:
         """Mean over each month of the units whose age (months) is in [age_from, age_to)."""
-        return self._month_integral(age_from) - self._month_integral(age_to)
+        # one diff of the difference: half the passes over (n, M) of two diffs subtracted
+        return np.diff(self.integral_at_age(age_from) - self.integral_at_age(age_to), axis=1)
 
     def crossing(self, age: np.ndarray) -> np.ndarray:
         """Units that reach ``age`` during each month (e.g. lifecycle transitions)."""
