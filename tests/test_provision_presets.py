@@ -173,3 +173,45 @@ def test_object_lock_retention_given_in_years_counts_as_days(bare):
     assert state.object_lock_days == 5 * 365
     findings = verify(context(), VerifyTarget(REGION, "s3", preset="worm"))
     assert not [f for f in findings if f.check == "preset-object-lock"]
+
+
+@pytest.mark.parametrize(
+    "existing, kept_days",
+    [({"Days": 2000}, 2000), ({"Years": 5}, 5 * 365)],
+)
+def test_apply_never_shortens_a_longer_existing_object_lock(bare, existing, kept_days):
+    """A bucket already locked longer than the preset asks (Days or Years) keeps its lock: plan
+    says so, apply makes no PutObjectLockConfiguration call, verify accepts the longer lock."""
+    wanted = spec(destination="s3", bucket=BUCKET, preset="worm")
+    apply(wanted)
+    s3 = boto3.client("s3", region_name=REGION)
+    configuration = {"ObjectLockEnabled": "Enabled"}
+    configuration["Rule"] = {"DefaultRetention": {"Mode": "COMPLIANCE", **existing}}
+    s3.put_object_lock_configuration(Bucket=BUCKET, ObjectLockConfiguration=configuration)
+    plan = plan_for(wanted)
+    assert not [c for c in plan.pending if c.call.operation == "put_object_lock_configuration"]
+    text = " ".join(render_plan(plan).split())
+    assert f"already locks new objects for {kept_days} days" in text
+    assert "longer than the 1096 asked" in text
+    assert apply(wanted) == []
+    retention = s3.get_object_lock_configuration(Bucket=BUCKET)["ObjectLockConfiguration"]
+    retention = retention["Rule"]["DefaultRetention"]
+    assert (retention.get("Days") or 365 * retention.get("Years", 0)) == kept_days
+    findings = verify(context(), VerifyTarget(REGION, "s3", preset="worm"))
+    assert not [f for f in findings if "lock" in f.check]
+
+
+def test_a_longer_governance_lock_becomes_compliance_for_as_long(bare):
+    """Governance can be bypassed, so the preset's compliance mode is still applied, but for the
+    bucket's longer period, never the preset's shorter one."""
+    wanted = spec(destination="s3", bucket=BUCKET, preset="worm")
+    apply(wanted)
+    s3 = boto3.client("s3", region_name=REGION)
+    retention = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2000}}
+    s3.put_object_lock_configuration(
+        Bucket=BUCKET, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": retention}
+    )
+    apply(wanted)
+    got = s3.get_object_lock_configuration(Bucket=BUCKET)["ObjectLockConfiguration"]
+    got = got["Rule"]["DefaultRetention"]
+    assert (got["Mode"], got["Days"]) == ("COMPLIANCE", 2000)

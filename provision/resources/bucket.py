@@ -15,7 +15,7 @@ from provision import policies
 from provision.aws import AwsContext, error_code
 from provision.changes import CONFLICT, CREATE, REMOVE, UPDATE, Call, Change, FieldChange
 from provision.errors import PlanError
-from provision.resources import lifecycle, scanner_notes
+from provision.resources import lifecycle, object_lock, scanner_notes
 from provision.resources.base import ERROR, WARNING, Finding, key_value_tags, true, try_read
 from provision.spec import MANAGED_TAG, BucketSpec, ProvisionSpec
 
@@ -263,24 +263,8 @@ def _object_lock(want: BucketSpec, state: BucketState | None) -> list[Change]:
                 ),
             )
         )
-    old = {"mode": state.object_lock_mode, "days": state.object_lock_days} if state else None
-    new = {"mode": "COMPLIANCE", "days": want.object_lock_days}
-    if old != new:
-        retention = {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": want.object_lock_days}}
-        configuration = {"ObjectLockEnabled": "Enabled", "Rule": retention}
-        changes.append(
-            Change(
-                resource,
-                UPDATE,
-                "Object Lock default retention (compliance: nobody can delete early)",
-                (FieldChange("object_lock", old, new),),
-                Call(
-                    "s3",
-                    "put_object_lock_configuration",
-                    {"Bucket": want.name, "ObjectLockConfiguration": configuration},
-                ),
-            )
-        )
+    have = (state.object_lock_mode, state.object_lock_days) if state else None
+    changes += object_lock.diff(resource, want.name, want.object_lock_days, have)
     return changes
 
 
