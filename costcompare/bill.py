@@ -7,6 +7,14 @@ same way: no engine-specific functions, map keys looked up only after checking t
 
 Column names are AWS's documented CUR 2.0 ones; ``line_item_usage_amount`` is in the price's
 unit (GB, GB-Mo, Hrs, Keys, Requests), so it compares directly with the model's quantities.
+
+The query also names the export's partition, ``billing_period = 'YYYY-MM'``: Data Exports writes
+CUR 2.0 under ``data/BILLING_PERIOD=YYYY-MM/`` folders (AWS Data Exports user guide, "Understanding
+export delivery"), which a Glue crawler or a partitioned Athena table turns into the string
+column ``billing_period``. Without that predicate Athena reads every month of the export and bills
+the bytes of all of them. DuckDB gets the same column: from the folder names (hive partitioning)
+when the export keeps AWS's layout, else derived row by row from
+``bill_billing_period_start_date`` (a single file or a flat folder), so one text serves both.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from costcompare.awsfacts import check_account_id
 from costcompare.errors import CostCompareError
@@ -34,6 +43,7 @@ REQUIRED_COLUMNS = (
     "product_region_code",
     "resource_tags",
 )
+PARTITION_COLUMN = "billing_period"  # Data Exports' BILLING_PERIOD=YYYY-MM folders, in Glue
 DUCKDB_MEMORY_LIMIT = "400MB"  # DuckDB spills to disk beyond this: memory stays bounded
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
@@ -110,6 +120,7 @@ def bill_query(table: str, where: BillFilter) -> str:
     Only ``Usage`` lines count (tax, credits and refunds are not usage the model predicts).
     """
     conditions = [
+        f"{PARTITION_COLUMN} = '{where.month:%Y-%m}'",  # first: Athena prunes the other months
         f"bill_billing_period_start_date = TIMESTAMP '{where.month.isoformat()} 00:00:00'",
         "line_item_line_item_type = 'Usage'",
         "line_item_product_code IN (" + ", ".join(f"'{s}'" for s in BILLED_SERVICES) + ")",
@@ -144,6 +155,25 @@ def rows_to_usage(rows: Sequence[Sequence[object]]) -> list[BilledUsage]:
     ]
 
 
+def is_partitioned(path: Path) -> bool:
+    """Whether the Parquet at ``path`` sits in AWS's ``BILLING_PERIOD=YYYY-MM`` folders (in the
+    path given or below it), so DuckDB can read the partition column from the folder names."""
+
+    def named(parts: Sequence[str]) -> bool:
+        return any(p.partition("=")[0].lower() == PARTITION_COLUMN and "=" in p for p in parts)
+
+    if named(path.resolve().parts):
+        return True
+    return path.is_dir() and any(named(f.relative_to(path).parts) for f in path.rglob("*.parquet"))
+
+
+def _parquet_source(files: str, partitioned: bool) -> str:
+    """DuckDB's reader of the export; partition values stay text (``2026-10``), as on Athena."""
+    literal = files.replace("'", "''")
+    hive = "true, hive_types_autocast = false" if partitioned else "false"
+    return f"read_parquet('{literal}', hive_partitioning = {hive}, union_by_name = true)"
+
+
 def parquet_files(path: Path) -> str:
     """The DuckDB glob of a CUR 2.0 Parquet file or folder (searched recursively)."""
     if not path.exists():
@@ -165,23 +195,7 @@ def read_bill_duckdb(path: Path, where: BillFilter, table: str = "cur") -> list[
     files = parquet_files(path)
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     try:
-        literal = files.replace("'", "''")
-        try:
-            if "." in table:  # the Athena name, so the query text is the same on both
-                con.execute(f"CREATE SCHEMA {table.partition('.')[0]}")
-            con.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM "
-                f"read_parquet('{literal}', hive_partitioning = false, union_by_name = true)"
-            )
-            columns = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise BillError(f"--cur {path} is not readable Parquet ({first})", _CUR_FIX) from None
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise BillError(
-                f"--cur {path} is not a CUR 2.0 export: no column {', '.join(missing)}", _CUR_FIX
-            )
+        _create_bill_view(con, path, _parquet_source(files, is_partitioned(path)), table)
         try:
             rows = con.execute(bill_query(table, where)).fetchall()
         except duckdb.Error as exc:
@@ -190,6 +204,32 @@ def read_bill_duckdb(path: Path, where: BillFilter, table: str = "cur") -> list[
     finally:
         con.close()
     return rows_to_usage(rows)
+
+
+def _create_bill_view(con: Any, path: Path, source: str, table: str) -> None:
+    """The view ``table`` over ``source`` once its CUR 2.0 columns are checked, with the
+    ``billing_period`` column the query filters on: the folders' when the export keeps AWS's
+    ``BILLING_PERIOD=`` layout, else derived per row from ``bill_billing_period_start_date``
+    (a single file or a flat folder), so the predicate holds for exactly the same rows."""
+    import duckdb
+
+    try:
+        if "." in table:  # the Athena name, so the query text is the same on both
+            con.execute(f"CREATE SCHEMA {table.partition('.')[0]}")
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise BillError(f"--cur {path} is not readable Parquet ({first})", _CUR_FIX) from None
+    columns = {str(row[0]).lower() for row in described}
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise BillError(
+            f"--cur {path} is not a CUR 2.0 export: no column {', '.join(missing)}", _CUR_FIX
+        )
+    derived = f", strftime(bill_billing_period_start_date, '%Y-%m') AS {PARTITION_COLUMN}"
+    if PARTITION_COLUMN in columns:
+        derived = ""
+    con.execute(f"CREATE VIEW {table} AS SELECT *{derived} FROM {source}")
 
 
 _CUR_FIX = "export CUR 2.0 (Data Exports, Parquet) with the standard columns and resource tags"

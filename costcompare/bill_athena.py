@@ -13,6 +13,14 @@ from costcompare.bill import BilledUsage, BillError, BillFilter, bill_query, row
 
 __all__ = ["ATHENA_FIXES", "DEFAULT_TIMEOUT_S", "read_bill_athena"]
 
+# The query filters on the export's partition so Athena reads one month, not all of them: a table
+# made without it (no BILLING_PERIOD=YYYY-MM folders as partitions) fails on that column.
+PARTITION_FIX = (
+    "check --table, --workgroup and the table's columns: the CUR 2.0 table must be partitioned by "
+    "billing_period, the export's BILLING_PERIOD=YYYY-MM folders (a Glue crawler or partition "
+    "projection adds each new month)"
+)
+
 
 def read_bill_athena(
     aws: AwsContext,
@@ -33,5 +41,6 @@ def read_bill_athena(
         error=BillError,
         output=output,
         timeout_s=timeout_s,
+        failed_fix=PARTITION_FIX,
     )
     return rows_to_usage(result.rows)

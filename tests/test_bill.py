@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from costcompare.bill import (
     BillError,
     BillFilter,
     bill_query,
+    is_partitioned,
     parse_month,
     parse_tag,
     read_bill_duckdb,
@@ -93,3 +95,55 @@ def test_months_are_yyyy_mm(text):
 def test_tags_that_cannot_go_into_sql_are_refused(text):
     with pytest.raises(BillError, match="KEY=VALUE"):
         parse_tag(text)
+
+
+OCTOBER = cur.FIXTURE / "data" / "BILLING_PERIOD=2026-10"
+
+
+def test_the_query_names_the_exports_partition_first():
+    text = bill_query("cur_db.cur_table", BillFilter(cur.MONTH, cur.REGION))
+    assert text.split("WHERE ", 1)[1].startswith("billing_period = '2026-10'\n")
+
+
+def test_only_the_asked_months_folder_is_read(tmp_path: Path):
+    """The partition, not only the start date, selects the rows: a September folder holding a
+    copy of October's lines (which the date filter alone would count twice) is not read."""
+    (tmp_path / "BILLING_PERIOD=2026-10").mkdir()
+    (tmp_path / "BILLING_PERIOD=2026-09").mkdir()
+    for folder in ("BILLING_PERIOD=2026-10", "BILLING_PERIOD=2026-09"):
+        shutil.copy(next(OCTOBER.glob("*.parquet")), tmp_path / folder / "part.parquet")
+    assert is_partitioned(tmp_path)
+    where = BillFilter(cur.MONTH, cur.REGION)
+    got = read_bill_duckdb(tmp_path, where)
+    assert got == read_bill_duckdb(cur.FIXTURE, where)
+    assert sum(b.line_items for b in got) == sum(
+        1 for r in cur.fixture_lines() if cur.in_month(r, tagged=False)
+    )
+    assert read_bill_duckdb(tmp_path, BillFilter(parse_month("2026-09"), cur.REGION)) == []
+
+
+def test_a_single_file_or_flat_folder_gets_the_column_from_the_start_date(tmp_path: Path):
+    where = BillFilter(cur.MONTH, cur.REGION)
+    single = tmp_path / "october.parquet"
+    shutil.copy(next(OCTOBER.glob("*.parquet")), single)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for month in ("2026-09", "2026-10"):
+        folder = cur.FIXTURE / "data" / f"BILLING_PERIOD={month}"
+        shutil.copy(next(folder.glob("*.parquet")), flat / f"{month}.parquet")
+    assert not is_partitioned(single) and not is_partitioned(flat)
+    assert read_bill_duckdb(single, where) == read_bill_duckdb(cur.FIXTURE, where)
+    assert read_bill_duckdb(flat, where) == read_bill_duckdb(cur.FIXTURE, where)
+    september = billed_in(flat, BillFilter(parse_month("2026-09"), cur.REGION))
+    assert september == [("AmazonCloudWatch", "APN1-DataProcessing-Bytes")]
+
+
+def test_a_file_inside_a_partition_folder_reads_its_partition():
+    where = BillFilter(cur.MONTH, cur.REGION)
+    file = next(OCTOBER.glob("*.parquet"))
+    assert is_partitioned(file)
+    assert read_bill_duckdb(file, where) == read_bill_duckdb(cur.FIXTURE, where)
+
+
+def billed_in(path: Path, where: BillFilter) -> list[tuple[str, str]]:
+    return [(b.service, b.usage_type) for b in read_bill_duckdb(path, where)]
