@@ -212,10 +212,30 @@ def spec_and_context(shared: SharedOptions):
     ctx = aws_context(connection)
     # Validate everything first with a stand-in account; ask AWS for the real one only when
     # the default bucket name (or a member's key prefix) needs it.
-    spec = build_spec(options, ctx.region, account="000000000000")
+    account = "000000000000"
+    spec = build_spec(options, ctx.region, account=account)
     if needs_account(spec, options):
-        spec = build_spec(options, ctx.region, account=ctx.account_id())
+        account = ctx.account_id()
+        spec = build_spec(options, ctx.region, account=account)
+    granted = _granted_prefix(spec, ctx, options)
+    if granted is not None:
+        options = {**options, "key_prefix": granted}  # saved with a plan --out, too
+        spec = build_spec(options, ctx.region, account=account)
     return spec, ctx, options
+
+
+def _granted_prefix(spec, ctx, options: dict[str, Any]) -> str | None:
+    """A central archive's prefix as its own grant names it, when --key-prefix is not given and
+    it differs from the default (an explicit --key-prefix wins; plan then shows the move)."""
+    if spec.central is None or spec.bucket is None or options.get("key_prefix") is not None:
+        return None
+    from provision.resources.central_bucket import granted_prefix
+
+    found = read_translated("plan", lambda: granted_prefix(ctx, spec.bucket.name))
+    if found is None or found == spec.bucket.key_prefix:
+        return None
+    typer.echo(f"Key prefix {found}/ kept from the archive's organization grant.", err=True)
+    return found
 
 
 def read_translated(what: str, read):

@@ -642,3 +642,35 @@ def test_verify_names_a_policy_it_cannot_evaluate_instead_of_a_traceback(org):
     unknown = [f for f in found if f.check == "central-policy-not-evaluated"]
     assert len(unknown) == 1 and "NotPrincipal" in unknown[0].message
     assert unknown[0].severity == "warning"
+
+
+def test_plan_and_apply_keep_the_prefix_of_the_archives_own_grant(monkeypatch):
+    """apply --central-bucket without --key-prefix on an archive granted under audit/ssm rewrote
+    the grant to session-logs/, refusing every member's uploads. Plan and apply now read the
+    prefix from the tool's own grant; an explicit --key-prefix still wins, and plan shows it."""
+    fast_moto(monkeypatch)
+    with mock_aws():
+        boto3.client("organizations", region_name="us-east-1").create_organization(
+            FeatureSet="ALL"
+        )
+        central = ("--central-bucket", "--bucket", BUCKET)
+        applied = _run("apply", *central, "--key-prefix", "audit/ssm", "--yes")
+        assert applied.exit_code == 0, applied.output
+        s3 = boto3.client("s3", region_name=REGION)
+        granted = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+        assert policies.org_grant_prefix(granted) == "audit/ssm"
+
+        planned = _run("plan", *central, "-o", "json")
+        assert planned.exit_code == 0, planned.output
+        assert json.loads(planned.stdout)["empty"] is True, planned.stdout
+        again = _run("apply", *central, "--yes")
+        assert again.exit_code == 0, again.output
+        assert "--key-prefix audit/ssm/MEMBER_ACCOUNT_ID" in again.stdout.replace("\\\n", " ")
+        kept = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+        assert policies.org_grant_prefix(kept) == "audit/ssm"
+
+        moved = _run("plan", *central, "--key-prefix", "archive", "-o", "json")
+        assert moved.exit_code == 0, moved.output
+        changes = json.loads(moved.stdout)["changes"]
+        policy_changes = [c for c in changes if c["call"] == "s3.put_bucket_policy"]
+        assert policy_changes and "archive/${aws:PrincipalAccount}/*" in json.dumps(policy_changes)

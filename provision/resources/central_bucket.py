@@ -54,6 +54,16 @@ def organization_id(ctx: AwsContext) -> str:
         raise
 
 
+def granted_prefix(ctx: AwsContext, name: str) -> str | None:
+    """The key prefix the archive's own organization grant names, or None (no bucket, no
+    policy, no grant of ours). Plan and apply keep it when --key-prefix is not given: writing
+    the default instead would move the grant and refuse every member's uploads."""
+    from provision.resources.base import as_json, try_read
+
+    found = try_read(lambda: ctx.client("s3").get_bucket_policy(Bucket=name))
+    return policies.org_grant_prefix(as_json(found["Policy"])) if found else None
+
+
 def probe_request(action: str, resource: str, account: str, org_id: str | None, **context):
     """A request by an instance role of ``account`` (in ``org_id``, or in no organization)."""
     partition = resource.split(":")[1] if resource.startswith("arn:") else "aws"
