@@ -1,11 +1,13 @@
 """The bill on DuckDB: `reconcile`'s CUR 2.0 query over N line items (default 10 million).
 
-    python benchmarks/bench_cur.py [--rows 10000000] [--keep DIR]
+    python benchmarks/bench_cur.py [--rows 10000000] [--keep DIR] [--partitioned]
 
 Writes a CUR 2.0 export of N line items (CUR 2.0 column names, 40 usage types of 6 services,
 50 accounts, two months, a resource_tags map) as Parquet files of 1 M rows under /tmp, then
 runs ``read_bill_duckdb`` in a fresh process and prints its wall and CPU seconds and peak memory
 (VmHWM). Goals: under 10 s and under 500 MB. Floor: DuckDB summing the cost column alone.
+``--partitioned`` lays the files out as Data Exports does (``BILLING_PERIOD=YYYY-MM/`` folders,
+one month each): the query's ``billing_period`` predicate then opens only October's files.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ SERVICES = ("AmazonCloudWatch", "AmazonS3", "awskms", "AmazonVPC", "AmazonAthena
 USAGE = [f"APN1-Usage-{i}" for i in range(40)]
 
 
-def write(folder: Path, rows: int) -> None:
+def write(folder: Path, rows: int, partitioned: bool = False) -> None:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -60,7 +62,14 @@ def write(folder: Path, rows: int) -> None:
                 "resource_tags": tags.take(pa.array(rng.integers(0, 2, n))),
             }
         )
-        pq.write_table(table, folder / f"part-{part:05d}.snappy.parquet", compression="snappy")
+        name = f"part-{part:05d}.snappy.parquet"
+        if not partitioned:
+            pq.write_table(table, folder / name, compression="snappy")
+            continue
+        for code, period in ((0, "2026-10"), (1, "2026-09")):
+            (folder / f"BILLING_PERIOD={period}").mkdir(exist_ok=True)
+            subset = table.filter(pa.array(month == code))
+            pq.write_table(subset, folder / f"BILLING_PERIOD={period}" / name, compression="snappy")
 
 
 def child(kind: str, folder: str) -> None:
@@ -68,7 +77,7 @@ def child(kind: str, folder: str) -> None:
     if kind == "floor":
         import duckdb
 
-        glob = str(Path(folder) / "*.parquet")
+        glob = str(Path(folder) / "**" / "*.parquet")
         rows = duckdb.sql(
             f"SELECT SUM(line_item_unblended_cost) FROM read_parquet('{glob}')"
         ).fetchall()
@@ -94,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--partitioned", action="store_true")
     parser.add_argument("--child", nargs=2)
     args = parser.parse_args()
     if args.child:
@@ -102,11 +112,11 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-cur-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        if not any(folder.glob("*.parquet")):
+        if not any(folder.rglob("*.parquet")):
             started = time.perf_counter()
-            write(folder, args.rows)
+            write(folder, args.rows, args.partitioned)
             print(f"wrote {args.rows:,} line items in {time.perf_counter() - started:.1f} s")
-        size = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 1e6
+        size = sum(p.stat().st_size for p in folder.rglob("*.parquet")) / 1e6
         floor, bill = run("floor", folder), run("bill", folder)
         print(f"CUR 2.0 Parquet: {args.rows:,} line items, {size:,.0f} MB")
         print(f"floor (DuckDB SUM of one column): {floor['seconds']:.2f} s, {floor['mb']:.0f} MB")
