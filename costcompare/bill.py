@@ -157,14 +157,23 @@ def rows_to_usage(rows: Sequence[Sequence[object]]) -> list[BilledUsage]:
 
 def is_partitioned(path: Path) -> bool:
     """Whether the Parquet at ``path`` sits in AWS's ``BILLING_PERIOD=YYYY-MM`` folders (in the
-    path given or below it), so DuckDB can read the partition column from the folder names."""
+    path given or below it), so DuckDB can read the partition column from the folder names.
+    A folder mixing both layouts is refused: DuckDB cannot give the loose files a partition."""
 
     def named(parts: Sequence[str]) -> bool:
         return any(p.partition("=")[0].lower() == PARTITION_COLUMN and "=" in p for p in parts)
 
     if named(path.resolve().parts):
         return True
-    return path.is_dir() and any(named(f.relative_to(path).parts) for f in path.rglob("*.parquet"))
+    if not path.is_dir():
+        return False
+    layouts = {named(f.relative_to(path).parts) for f in path.rglob("*.parquet")}
+    if len(layouts) > 1:
+        raise BillError(
+            f"--cur {path} mixes BILLING_PERIOD=YYYY-MM folders with Parquet files outside them",
+            "point --cur at the export's data/ folder, or move the loose files out of it",
+        )
+    return layouts == {True}
 
 
 def _parquet_source(files: str, partitioned: bool) -> str:

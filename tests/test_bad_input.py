@@ -848,6 +848,16 @@ RECONCILE_CASES = [
         "line_item_usage_type",
         files={"out.json": "{}\n", "cur/x.parquet": _parquet_without_cur_columns()},
     ),
+    Case(
+        "reconcile-cur-mixes-partitioned-and-loose-files",
+        RECONCILE,
+        "mixes BILLING_PERIOD=YYYY-MM folders",
+        files={
+            "out.json": "{}\n",
+            "cur/BILLING_PERIOD=2026-10/x.parquet": b"PAR1junkPAR1",
+            "cur/y.parquet": b"PAR1junkPAR1",
+        },
+    ),
     Case("reconcile-bad-tag", RECONCILE + " --tag costcompare", "--tag", files=RECONCILE_FILES),
     Case(
         "reconcile-sql-in-tag", RECONCILE + ' --tag "k=x\' OR 1=1"', "--tag", files=RECONCILE_FILES
