@@ -234,7 +234,8 @@ def _granted_prefix(spec, ctx, options: dict[str, Any]) -> str | None:
     found = read_translated("plan", lambda: granted_prefix(ctx, spec.bucket.name))
     if found is None or found == spec.bucket.key_prefix:
         return None
-    typer.echo(f"Key prefix {found}/ kept from the archive's organization grant.", err=True)
+    shown = f"{found}/" if found else "(none: the bucket's root)"
+    typer.echo(f"Key prefix {shown} kept from the archive's organization grant.", err=True)
     return found
 
 

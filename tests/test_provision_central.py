@@ -663,6 +663,7 @@ def test_plan_and_apply_keep_the_prefix_of_the_archives_own_grant(monkeypatch):
         planned = _run("plan", *central, "-o", "json")
         assert planned.exit_code == 0, planned.output
         assert json.loads(planned.stdout)["empty"] is True, planned.stdout
+        assert "Key prefix audit/ssm/ kept from the archive's organization grant" in planned.stderr
         again = _run("apply", *central, "--yes")
         assert again.exit_code == 0, again.output
         assert "--key-prefix audit/ssm/MEMBER_ACCOUNT_ID" in again.stdout.replace("\\\n", " ")
