@@ -12,7 +12,7 @@ from costcompare.aws import AwsContext
 from costcompare.bill import BillError, BillFilter, bill_query, parse_month
 from costcompare.bill_athena import read_bill_athena
 from tests import make_cur_fixture as cur
-from tests.test_reconcile import queue_athena_rows
+from tests.athena_moto import BILL_HEADER, queue_athena_rows
 
 REGION = "ap-northeast-1"
 TABLE = "cur_db.cur_table"
@@ -29,7 +29,9 @@ def test_the_query_athena_gets_prunes_to_the_asked_month():
             Name="billing",
             Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/"}},
         )
-        queue_athena_rows(REGION, [("AmazonCloudWatch", "APN1-DataProcessing-Bytes", 2, 1.5, 3)])
+        queue_athena_rows(
+            REGION, BILL_HEADER, [("AmazonCloudWatch", "APN1-DataProcessing-Bytes", 2, 1.5, 3)]
+        )
         got = read_bill_athena(AwsContext(region=REGION), TABLE, "billing", where)
         (execution,) = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions.values()
     assert execution.query == bill_query(TABLE, where)

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from costcompare.errors import MeasureError
 from costcompare.measure import AwsOptions, measure_inventory
+from tests.athena_moto import queue_athena_rows
 
 REGION = "ap-northeast-1"
 
@@ -260,23 +261,6 @@ def test_no_session_is_a_note_not_an_error(tmp_path):
 # --- Athena on moto: the same query texts, in the workgroup; the same rows, the same figures --
 
 ATHENA_TABLE = "inv_db.ssm_inventory"
-
-
-def queue_athena_rows(region: str, header, rows) -> None:
-    """moto answers the next Athena query with these rows as Athena returns them: text, and no
-    VarCharValue for NULL, after a header row."""
-    from moto.athena.models import QueryResults, athena_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
-
-    def cell(value):
-        return {} if value is None else {"VarCharValue": str(value)}
-
-    data = [[{"VarCharValue": h} for h in header], *([cell(v) for v in row] for row in rows)]
-    results = QueryResults(
-        rows=[{"Data": row} for row in data],
-        column_info=[{"Name": name, "Type": "varchar"} for name in header],
-    )
-    athena_backends[DEFAULT_ACCOUNT_ID][region].query_results_queue.append(results)
 
 
 def duckdb_texts_and_rows(manifest: Path, prefix: str):

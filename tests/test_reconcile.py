@@ -18,6 +18,7 @@ from costcompare.pricing import bundled_path, load_table
 from costcompare.reconcile import reconcile
 from costcompare.workload import load_profile
 from tests import make_cur_fixture as cur
+from tests.athena_moto import BILL_HEADER, queue_athena_rows
 
 WORKLOAD = Path(__file__).parent / "fixtures" / "cur" / "workload-2026-10.yaml"
 WHERE = BillFilter(cur.MONTH, cur.REGION, (cur.ACCOUNT,), cur.TAG_KEY, "true")
@@ -147,20 +148,6 @@ def test_cli_table_flags_large_errors_and_writes_files(tmp_path):
 ATHENA_TABLE = "cur_db.session_logs"
 
 
-def queue_athena_rows(region: str, rows) -> None:
-    """moto answers the next Athena query with these rows (after a header row)."""
-    from moto.athena.models import QueryResults, athena_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
-
-    header = ["service", "usage_type", "usage_amount", "unblended_cost", "line_items"]
-    data = [header, *([str(v) for v in row] for row in rows)]
-    results = QueryResults(
-        rows=[{"Data": [{"VarCharValue": v} for v in row]} for row in data],
-        column_info=[{"Name": name, "Type": "varchar"} for name in header],
-    )
-    athena_backends[DEFAULT_ACCOUNT_ID][region].query_results_queue.append(results)
-
-
 def test_athena_gets_the_same_query_text_in_the_workgroup(bill):
     import boto3
     from moto import mock_aws
@@ -178,7 +165,7 @@ def test_athena_gets_the_same_query_text_in_the_workgroup(bill):
         rows = [
             (b.service, b.usage_type, b.usage_amount, b.unblended_cost, b.line_items) for b in bill
         ]
-        queue_athena_rows("us-east-1", rows)
+        queue_athena_rows("us-east-1", BILL_HEADER, rows)
         args = ["--engine", "athena", "--workgroup", "billing", "--table", ATHENA_TABLE]
         data = json.loads(run(*args, *BASE[2:], *FILTERS, "--region", "us-east-1", "-o", "json"))
         (execution,) = athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].executions.values()
