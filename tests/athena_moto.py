@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from costcompare.aws import AwsContext
+
 BILL_HEADER = ("service", "usage_type", "usage_amount", "unblended_cost", "line_items")
 
 
@@ -22,3 +24,15 @@ def queue_athena_rows(region: str, header: Sequence[str], rows: Iterable[Sequenc
         column_info=[{"Name": name, "Type": "varchar"} for name in header],
     )
     athena_backends[DEFAULT_ACCOUNT_ID][region].query_results_queue.append(results)
+
+
+class StubbedContext(AwsContext):
+    """An AwsContext whose every client is the given one (a botocore-Stubber'd Athena client),
+    for the failures moto cannot produce."""
+
+    def __init__(self, client, region: str = "ap-northeast-1") -> None:
+        super().__init__(region=region)
+        self._client = client
+
+    def client(self, service: str, region: str | None = None):
+        return self._client

@@ -8,21 +8,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from costcompare.athena import run_athena_query
-from costcompare.aws import AwsContext
 from costcompare.errors import MeasureError
+from tests.athena_moto import StubbedContext
 
 REGION = "ap-northeast-1"
-
-
-class StubbedContext(AwsContext):
-    """An AwsContext whose Athena client is the given (stubbed) one."""
-
-    def __init__(self, client) -> None:
-        super().__init__(region=REGION)
-        self._client = client
-
-    def client(self, service: str, region: str | None = None):
-        return self._client
 
 
 def stubbed_athena(state: str, reason: str = "", output: str | None = None, scanned: int = 0):

@@ -12,7 +12,7 @@ from costcompare.aws import AwsContext
 from costcompare.bill import BillError, BillFilter, bill_query, parse_month
 from costcompare.bill_athena import read_bill_athena
 from tests import make_cur_fixture as cur
-from tests.athena_moto import BILL_HEADER, queue_athena_rows
+from tests.athena_moto import BILL_HEADER, StubbedContext, queue_athena_rows
 
 REGION = "ap-northeast-1"
 TABLE = "cur_db.cur_table"
@@ -39,17 +39,6 @@ def test_the_query_athena_gets_prunes_to_the_asked_month():
     assert where_clause.startswith("billing_period = '2026-09'\n")
     assert "TIMESTAMP '2026-09-01 00:00:00'" in where_clause  # the month, twice over
     assert [(b.usage_amount, b.unblended_cost, b.line_items) for b in got] == [(2.0, 1.5, 3)]
-
-
-class StubbedContext(AwsContext):
-    """An AwsContext whose Athena client is the given (stubbed) one."""
-
-    def __init__(self, client) -> None:
-        super().__init__(region=REGION)
-        self._client = client
-
-    def client(self, service: str, region: str | None = None):
-        return self._client
 
 
 def test_a_table_without_the_partition_column_says_how_to_partition_it():
